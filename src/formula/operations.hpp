@@ -1,0 +1,29 @@
+// The operators and functions a formula may apply: a fixed table of plain
+// function pointers, immutable and shared by every compiled formula.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace spattn::formula {
+
+struct Operation {
+  const char* name;  // "+", "**", "neg" for unary minus, "exp", ...
+  int arity;         // 1 or 2, fixed
+  double (*apply)(const double* args);
+  // Why a non-finite result came from these (finite) arguments, or nullptr
+  // when the only explanation is overflow. May itself be nullptr.
+  const char* (*domain_error)(const double* args);
+};
+
+// Binary operator for '+', '-', '*', '/' and "**".
+const Operation& binary_operator(std::string_view symbol);
+const Operation& negation();
+
+// Named function ("exp", "max", ...), or nullptr when there is none.
+const Operation* find_function(std::string_view name);
+
+// "abs, arccos, ..., tanh": every function name, sorted, for messages.
+std::string function_names();
+
+}  // namespace spattn::formula
