@@ -1,0 +1,472 @@
+/*
+ * spattn: sparse-attention runtime library. The one public header.
+ *
+ * Pure C99. No CUDA header is included: a CUDA stream is passed as `void *`
+ * (a `cudaStream_t`, NULL meaning the legacy default stream).
+ *
+ * Conventions, for every function below unless its comment says otherwise:
+ *  - Fallible calls return spattn_status. On failure, spattn_last_error()
+ *    returns a message for the calling thread naming what was wrong and where
+ *    (key path such as `sparse_attention_config.target_sparsity.prefill`,
+ *    file, line and column where known). Output parameters are left untouched
+ *    (handles: set to NULL) on failure.
+ *  - Handles are opaque, created by *_parse / *_open and released by
+ *    *_destroy, which accepts NULL. A handle is immutable after creation, so
+ *    any number of threads may use it concurrently; it must not be destroyed
+ *    while another thread still uses it.
+ *  - Strings returned as `const char *` are owned by the handle that returned
+ *    them and stay valid until it is destroyed. Strings returned through a
+ *    `char **` out-parameter are owned by the caller and freed with
+ *    spattn_free().
+ *  - Extensible structs start with `uint32_t struct_size`, which the caller
+ *    sets to sizeof(the struct) before the call. Fields are only ever
+ *    appended, so a caller built against an older header keeps working.
+ *  - No call writes to stdout/stderr, aborts, exits, or lets a C++
+ *    exception escape.
+ *
+ * Input limits (untrusted YAML/JSON/checkpoint input beyond them is refused
+ * with SPATTN_ERR_LIMIT): see SPATTN_MAX_* below.
+ */
+#ifndef SPATTN_SPATTN_H
+#define SPATTN_SPATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(SPATTN_BUILDING_LIBRARY)
+#    define SPATTN_API __declspec(dllexport)
+#  else
+#    define SPATTN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define SPATTN_API __attribute__((visibility("default")))
+#else
+#  define SPATTN_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define SPATTN_VERSION_MAJOR 0
+#define SPATTN_VERSION_MINOR 1
+#define SPATTN_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, comparable with spattn_version(). */
+#define SPATTN_VERSION_NUMBER \
+  (SPATTN_VERSION_MAJOR * 10000 + SPATTN_VERSION_MINOR * 100 + SPATTN_VERSION_PATCH)
+
+/* Version of the library loaded at run time, encoded as SPATTN_VERSION_NUMBER.
+ * A program built against major M should refuse a library whose
+ * spattn_version() / 10000 differs from M. Thread-safe. */
+SPATTN_API uint32_t spattn_version(void);
+
+/* The same version as a static string, "MAJOR.MINOR.PATCH". Thread-safe. */
+SPATTN_API const char *spattn_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Limits on untrusted input                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Largest user config text (YAML or JSON), in bytes. */
+#define SPATTN_MAX_CONFIG_BYTES (1u << 20)
+/* Largest checkpoint JSON file (config.json, model_index.json), in bytes. */
+#define SPATTN_MAX_CHECKPOINT_FILE_BYTES (16u << 20)
+/* Deepest nesting of mappings/sequences in any YAML/JSON document. */
+#define SPATTN_MAX_NESTING_DEPTH 64
+/* Most values (scalars, mappings, sequences) in one document, YAML alias
+ * expansions included. */
+#define SPATTN_MAX_DOCUMENT_NODES 200000
+/* Longest calibration formula, in bytes, and deepest nesting of it. */
+#define SPATTN_MAX_FORMULA_BYTES 4096
+#define SPATTN_MAX_FORMULA_DEPTH 64
+/* Most components in one diffusers checkpoint. */
+#define SPATTN_MAX_COMPONENTS 64
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Stable numeric values: new codes are appended, none is renumbered. */
+typedef enum spattn_status {
+  SPATTN_OK = 0,
+  SPATTN_ERR_INVALID_ARGUMENT = 1,   /* NULL pointer, bad struct_size, bad enum */
+  SPATTN_ERR_OUT_OF_MEMORY = 2,
+  SPATTN_ERR_IO = 3,                 /* a file could not be opened or read */
+  SPATTN_ERR_SYNTAX = 4,             /* malformed YAML/JSON text */
+  SPATTN_ERR_UNKNOWN_KEY = 5,        /* a key the schema does not have */
+  SPATTN_ERR_TYPE = 6,               /* a value of the wrong type */
+  SPATTN_ERR_OUT_OF_RANGE = 7,       /* a value outside its allowed range or set */
+  SPATTN_ERR_DUPLICATE_KEY = 8,      /* the same key twice in one mapping */
+  SPATTN_ERR_LIMIT = 9,              /* input too large or too deeply nested */
+  SPATTN_ERR_MISSING_KEY = 10,       /* a required key is absent */
+  SPATTN_ERR_FORMULA = 11,           /* calibration formula does not parse or evaluate */
+  SPATTN_ERR_CALIBRATION_MISSING = 12, /* target_sparsity requested, no formula to map it */
+  SPATTN_ERR_CHECKPOINT = 13,        /* checkpoint folder structurally invalid */
+  SPATTN_ERR_UNSAFE_PATH = 14,       /* a checkpoint path escapes its folder */
+  SPATTN_ERR_NOT_FOUND = 15,         /* no such component / file */
+  SPATTN_ERR_UNSUPPORTED = 16,       /* valid request this build or device cannot run */
+  SPATTN_ERR_CUDA = 17,              /* the CUDA runtime reported an error */
+  SPATTN_ERR_WRONG_ALGORITHM = 18,   /* accessor for an algorithm the config is not */
+  SPATTN_ERR_INTERNAL = 19
+} spattn_status;
+
+/* Static, human-readable name of a status ("SPATTN_ERR_TYPE"); never NULL,
+ * "SPATTN_ERR_UNKNOWN_STATUS" for values outside the enum. Thread-safe. */
+SPATTN_API const char *spattn_status_string(spattn_status status);
+
+/* Message of the last failed call on the calling thread ("" if none). Valid
+ * until the next spattn call on the same thread. Successful calls do not
+ * clear it. Thread-local: threads never see each other's messages. */
+SPATTN_API const char *spattn_last_error(void);
+
+/* Releases a string or buffer the library handed to the caller through a
+ * `char **` out-parameter. Accepts NULL. */
+SPATTN_API void spattn_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum spattn_log_level {
+  SPATTN_LOG_DEBUG = 0,
+  SPATTN_LOG_INFO = 1,
+  SPATTN_LOG_WARNING = 2,
+  SPATTN_LOG_ERROR = 3
+} spattn_log_level;
+
+/* Called synchronously, possibly from several threads at once; `message` is
+ * valid only during the call. */
+typedef void (*spattn_log_fn)(spattn_log_level level, const char *message, void *user_data);
+
+/* Installs (or, with fn == NULL, removes) the process-wide log callback;
+ * messages below min_level are dropped. Without a callback the library is
+ * silent. Set it before other threads use the library: this is the one
+ * piece of process-wide state, and swapping it while other threads log is
+ * safe but may deliver a message to the previous callback. */
+SPATTN_API spattn_status spattn_set_log_callback(spattn_log_fn fn, spattn_log_level min_level,
+                                                 void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Enumerations shared by configs, lookups and kernels                       */
+/* ------------------------------------------------------------------------ */
+
+typedef enum spattn_algorithm {
+  SPATTN_ALGORITHM_NONE = 0, /* dense attention: nothing configured */
+  SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
+  SPATTN_ALGORITHM_ROCKET = 2,
+  SPATTN_ALGORITHM_DSA = 3
+} spattn_algorithm;
+
+/* Static name ("skip_softmax", "rocket", "dsa", "none"); NULL if unknown. */
+SPATTN_API const char *spattn_algorithm_name(spattn_algorithm algorithm);
+
+typedef enum spattn_phase {
+  SPATTN_PHASE_PREFILL = 0, /* context phase; diffusion denoising steps use this */
+  SPATTN_PHASE_DECODE = 1   /* generation phase */
+} spattn_phase;
+
+/* A value for each phase. A scalar in the input sets both. */
+typedef struct spattn_phase_values {
+  double prefill;
+  double decode;
+} spattn_phase_values;
+
+/* ------------------------------------------------------------------------ */
+/* User config                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct spattn_config spattn_config;
+
+typedef enum spattn_format {
+  SPATTN_FORMAT_AUTO = 0, /* JSON if the first non-blank byte is '{', else YAML;
+                             for files, the .json/.yaml/.yml extension decides first */
+  SPATTN_FORMAT_JSON = 1,
+  SPATTN_FORMAT_YAML = 2
+} spattn_format;
+
+/* Parses a sparse-attention config. Accepted roots (same schema in both formats):
+ *   sparse_attention_config: {algorithm: ..., ...}             (LLM form)
+ *   attention_config: {backend: ..., sparse_attention_config: {...}} (VisualGen form)
+ *   {algorithm: ..., ...}                                      (the algorithm object)
+ * Other top-level keys (kv_cache_config, ...) beside sparse_attention_config
+ * are ignored, as in an `--extra_llm_api_options` file; every key inside the
+ * algorithm object must be known.
+ * `text` need not be NUL-terminated; `length` is its size in bytes.
+ * Errors: SPATTN_ERR_SYNTAX, _UNKNOWN_KEY, _TYPE, _OUT_OF_RANGE,
+ * _DUPLICATE_KEY, _MISSING_KEY, _LIMIT, _INVALID_ARGUMENT. */
+SPATTN_API spattn_status spattn_config_parse(const char *text, size_t length, spattn_format format,
+                                             spattn_config **out_config);
+
+/* As spattn_config_parse, reading the file at `path` (UTF-8). Messages name
+ * the file. Errors also: SPATTN_ERR_IO. */
+SPATTN_API spattn_status spattn_config_parse_file(const char *path, spattn_format format,
+                                                  spattn_config **out_config);
+
+/* Releases a config. Accepts NULL. */
+SPATTN_API void spattn_config_destroy(spattn_config *config);
+
+/* The configured algorithm (SPATTN_ALGORITHM_NONE for a NULL config). */
+SPATTN_API spattn_algorithm spattn_config_algorithm(const spattn_config *config);
+
+/* The VisualGen `attention_config.backend` string ("TRTLLM", ...), or NULL
+ * when the config had no backend. Owned by the config. */
+SPATTN_API const char *spattn_config_backend(const spattn_config *config);
+
+/* Canonical JSON of what was understood: always the LLM-form root
+ * {"sparse_attention_config": {...}} (plus "backend" inside an
+ * "attention_config" root when one was given), keys in a fixed order,
+ * per-phase values always written as {"prefill": x, "decode": y}, absent
+ * optional fields omitted, numbers printed so that they read back exactly.
+ * Parsing the result gives an equal config. Free with spattn_free(). */
+SPATTN_API spattn_status spattn_config_to_json(const spattn_config *config, char **out_json);
+
+/* skip_softmax, with the Model Optimizer extras (N:M sparse softmax and
+ * NVFP4 P quantization), which may also be used with no threshold at all. */
+typedef struct spattn_skip_softmax_config {
+  uint32_t struct_size;
+  int32_t has_threshold_scale_factor; /* 1 when set; value below */
+  spattn_phase_values threshold_scale_factor; /* > 0 */
+  int32_t has_target_sparsity;
+  spattn_phase_values target_sparsity;        /* in [0, 1] */
+  int32_t has_disabled_until_timestep;
+  double disabled_until_timestep;             /* in [0, 1] */
+  /* N:M sparse softmax: keep the n largest of every m consecutive scores.
+   * 0/0 when off; otherwise m is 4 or 8 and 1 <= n < m. */
+  int32_t sparsity_n;
+  int32_t sparsity_m;
+  int32_t num_sink_tokens;   /* first keys kept dense (N:M only), >= 0 */
+  int32_t dense_window_size; /* band around the diagonal kept dense (N:M only), >= 0 */
+  int32_t quantize_p;        /* 1: round P to NVFP4 (E2M1, 16-element blocks) */
+} spattn_skip_softmax_config;
+
+/* Fills `out` (set out->struct_size first). SPATTN_ERR_WRONG_ALGORITHM if
+ * the config is not skip_softmax. */
+SPATTN_API spattn_status spattn_config_skip_softmax(const spattn_config *config,
+                                                    spattn_skip_softmax_config *out);
+
+/* rocket (RocketKV). Fields not given in the input keep the TensorRT-LLM
+ * defaults shown; has_seq_len_threshold tells whether that optional was set. */
+typedef enum spattn_kt_cache_dtype {
+  SPATTN_KT_CACHE_FLOAT8_E5M2 = 0,
+  SPATTN_KT_CACHE_BFLOAT16 = 1
+} spattn_kt_cache_dtype;
+
+typedef struct spattn_rocket_config {
+  uint32_t struct_size;
+  int32_t window_size;    /* 32,  > 0 */
+  int32_t kernel_size;    /* 63,  > 0 */
+  double topr;            /* 128, > 0 (an integer count, or a fraction < 1) */
+  int32_t topk;           /* 64,  > 0 */
+  int32_t prompt_budget;  /* 2048, > 0 */
+  int32_t page_size;      /* 4,   > 0 */
+  spattn_kt_cache_dtype kt_cache_dtype; /* float8_e5m2 */
+  int32_t has_seq_len_threshold;
+  int32_t seq_len_threshold; /* > 0 */
+} spattn_rocket_config;
+
+SPATTN_API spattn_status spattn_config_rocket(const spattn_config *config,
+                                              spattn_rocket_config *out);
+
+/* dsa (DeepSeek Sparse Attention). 0 means "not set" for the optional
+ * positive integers. */
+typedef struct spattn_dsa_config {
+  uint32_t struct_size;
+  int32_t index_n_heads;          /* > 0, or 0: unset */
+  int32_t index_head_dim;         /* > 0, or 0: unset */
+  int32_t index_topk;             /* > 0, or 0: unset */
+  int32_t indexer_max_chunk_size; /* > 0, or 0: unset */
+  int32_t skip_indexer_for_short_seqs; /* default 1 */
+  int32_t enable_heuristic_topk;       /* default 0 */
+  int32_t seq_len_threshold;      /* > 0, or 0: unset */
+} spattn_dsa_config;
+
+SPATTN_API spattn_status spattn_config_dsa(const spattn_config *config, spattn_dsa_config *out);
+
+/* ------------------------------------------------------------------------ */
+/* Model: checkpoint calibration + user config, resolved per layer           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct spattn_model spattn_model;
+
+/* Opens a checkpoint folder: either one with `config.json` (one component,
+ * named ""), or a diffusers folder with `model_index.json` whose components
+ * (`transformer`, `transformer_2`, ...) each have their own
+ * `<name>/config.json` (components without one, such as a tokenizer, are
+ * skipped; components without sparse metadata are kept, uncalibrated).
+ * `user_config` may be NULL: the checkpoint's own defaults then apply. The
+ * model copies what it needs from it; the config may be destroyed after.
+ * Everything is validated and every formula is compiled and evaluated here,
+ * so lookups cannot fail on bad input data.
+ * Errors: SPATTN_ERR_IO, _NOT_FOUND, _SYNTAX, _TYPE, _UNKNOWN_KEY,
+ * _OUT_OF_RANGE, _DUPLICATE_KEY, _LIMIT, _FORMULA, _CHECKPOINT (two
+ * skip_softmax groups, ...), _UNSAFE_PATH (a component escaping the folder,
+ * symlinks included), _CALIBRATION_MISSING (target_sparsity requested and no
+ * component has a formula for it). */
+SPATTN_API spattn_status spattn_model_open(const char *checkpoint_dir,
+                                           const spattn_config *user_config,
+                                           spattn_model **out_model);
+
+SPATTN_API void spattn_model_destroy(spattn_model *model);
+
+/* Number of components (1 for a plain checkpoint). */
+SPATTN_API size_t spattn_model_component_count(const spattn_model *model);
+
+/* Name of component `index` ("" for a plain checkpoint), NULL if out of
+ * range. Owned by the model. */
+SPATTN_API const char *spattn_model_component_name(const spattn_model *model, size_t index);
+
+/* The checkpoint's ignore patterns of a component, NULL if out of range. */
+SPATTN_API size_t spattn_model_ignore_count(const spattn_model *model, size_t component_index);
+SPATTN_API const char *spattn_model_ignore_pattern(const spattn_model *model,
+                                                   size_t component_index, size_t pattern_index);
+
+typedef enum spattn_source {
+  SPATTN_SOURCE_NONE = 0,       /* not set anywhere */
+  SPATTN_SOURCE_USER = 1,       /* from the user config */
+  SPATTN_SOURCE_CHECKPOINT = 2, /* from the checkpoint's calibration metadata */
+  SPATTN_SOURCE_FORMULA = 3     /* threshold computed by the checkpoint formula */
+} spattn_source;
+
+/* Why skip-softmax is off for a layer (enabled == 0). */
+typedef enum spattn_disabled_reason {
+  SPATTN_DISABLED_NOT = 0,           /* it is enabled */
+  SPATTN_DISABLED_NOT_CONFIGURED = 1, /* no skip_softmax config, or no threshold/target anywhere */
+  SPATTN_DISABLED_IGNORED = 2,       /* layer matches a checkpoint ignore pattern */
+  SPATTN_DISABLED_TIMESTEP = 3       /* timestep >= disabled_until_timestep */
+} spattn_disabled_reason;
+
+/* The sparse-attention phase of a lookup, for CUDA-graph cache keys: a graph
+ * captured under one key must not be replayed under another. */
+typedef enum spattn_phase_key {
+  SPATTN_PHASE_KEY_DENSE = 0,  /* skip-softmax off (threshold 0) */
+  SPATTN_PHASE_KEY_SPARSE = 1  /* skip-softmax on */
+} spattn_phase_key;
+
+/* No timestep: pass this (any negative value) for LLMs; the
+ * disabled_until_timestep cutoff then does not apply. */
+#define SPATTN_NO_TIMESTEP (-1.0)
+
+typedef struct spattn_layer_params {
+  uint32_t struct_size;
+  spattn_algorithm algorithm;
+  int32_t enabled;                  /* skip-softmax active: launch with threshold below */
+  spattn_disabled_reason disabled_reason;
+  spattn_phase_key phase_key;
+  double threshold_scale_factor;    /* what the kernel consumes; 0 when not enabled */
+  spattn_source threshold_source;   /* USER (given directly) or FORMULA */
+  double target_sparsity;           /* the target mapped through the formula, or NaN */
+  spattn_source target_source;      /* USER, CHECKPOINT or NONE */
+  double disabled_until_timestep;   /* the cutoff in force, or NaN for none */
+  spattn_source timestep_source;    /* USER, CHECKPOINT or NONE */
+  int32_t sparsity_n;               /* N:M sparse softmax, 0/0 when off */
+  int32_t sparsity_m;
+  int32_t num_sink_tokens;
+  int32_t dense_window_size;
+  int32_t quantize_p;
+} spattn_layer_params;
+
+/* Resolves the parameters of one attention layer. `component` is a
+ * component name (NULL or "" for a plain checkpoint); `layer_name` the
+ * module name, either full (`transformer.blocks.0.attn1`) or
+ * component-relative (`blocks.0.attn1`): ignore patterns are fnmatch-matched
+ * against both. `timestep` is the normalized denoising timestep in [0, 1]
+ * (1 at the start of denoising), or SPATTN_NO_TIMESTEP.
+ * Lock-free read of immutable data: safe from any number of threads.
+ * Errors: SPATTN_ERR_INVALID_ARGUMENT (NULLs, struct_size, phase, timestep
+ * above 1 or NaN), SPATTN_ERR_NOT_FOUND (no such component),
+ * SPATTN_ERR_CALIBRATION_MISSING (a target was requested and this component
+ * has no formula). */
+SPATTN_API spattn_status spattn_model_lookup(const spattn_model *model, const char *component,
+                                             const char *layer_name, spattn_phase phase,
+                                             double timestep, spattn_layer_params *out);
+
+/* The resolved table as JSON: per component, the calibration (formula,
+ * coefficients, targets, cutoff, ignore list) and the resolved parameters
+ * for each phase. Free with spattn_free(). */
+SPATTN_API spattn_status spattn_model_to_json(const spattn_model *model, char **out_json);
+
+/* ------------------------------------------------------------------------ */
+/* Attention forward (skip-softmax / BLASST flash attention)                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum spattn_dtype {
+  SPATTN_DTYPE_FLOAT16 = 1,
+  SPATTN_DTYPE_BFLOAT16 = 2
+} spattn_dtype;
+
+/* KV tile size of the skip decisions, and query tile size they apply to. */
+#define SPATTN_SKIP_TILE_KEYS 128
+#define SPATTN_SKIP_TILE_QUERIES 128
+
+/* One attention forward pass. Strides are in elements; the head dimension
+ * is contiguous. With cu_seqlens_q == NULL every sequence has seqlen_q
+ * queries and seqlen_kv keys and the batch stride is used. With
+ * cu_seqlens_q/cu_seqlens_kv (batch + 1 int32 offsets each, in the same
+ * memory as q) sequences are packed along the token axis, the batch stride
+ * is ignored, and seqlen_q/seqlen_kv are the longest sequence lengths.
+ *
+ * Layouts: BSHD is strides {S*H*D, H*D, D}; BHSD is {H*S*D, D, S*D}.
+ * Causal masking is aligned to the bottom right (query i of a sequence with
+ * Lq queries and Lk keys sees keys j <= i + Lk - Lq).
+ *
+ * Skip rule (per SPATTN_SKIP_TILE_QUERIES query rows x SPATTN_SKIP_TILE_KEYS
+ * keys, tiles taken in increasing key order): with lambda =
+ * threshold_scale_factor / Lk, a key tile is skipped when for every row r of
+ * the query tile exp(rowmax_tile(r) - m_running(r)) < lambda, on
+ * softmax-scaled logits. A skipped tile adds nothing to the output.
+ * threshold 0 gives exact dense attention. */
+typedef struct spattn_attention_args {
+  uint32_t struct_size;
+  spattn_dtype dtype;
+  int32_t batch;
+  int32_t num_heads;       /* query heads */
+  int32_t num_kv_heads;    /* divides num_heads (GQA/MQA) */
+  int32_t head_dim;        /* 64 or 128 */
+  int32_t seqlen_q;
+  int32_t seqlen_kv;
+  const void *q;           /* [batch][seqlen_q][num_heads][head_dim] by strides */
+  const void *k;           /* [batch][seqlen_kv][num_kv_heads][head_dim] by strides */
+  const void *v;
+  void *out;               /* same shape and dtype as q */
+  int64_t q_strides[3];    /* batch, token, head */
+  int64_t k_strides[3];
+  int64_t v_strides[3];
+  int64_t out_strides[3];
+  const int32_t *cu_seqlens_q;  /* NULL: fixed lengths */
+  const int32_t *cu_seqlens_kv;
+  float softmax_scale;     /* 0: 1/sqrt(head_dim) */
+  int32_t causal;
+  /* Skip threshold: taken from `layer_params` when it is not NULL (0 when
+   * that layer is not enabled), else from `threshold_scale_factor`. */
+  const spattn_layer_params *layer_params;
+  float threshold_scale_factor;
+  /* Optional float32 log-sum-exp of the scaled logits (natural log):
+   * fixed lengths: [batch][num_heads][seqlen_q]; packed: [num_heads][total_q]. */
+  float *lse;
+  /* Optional two counters, added to atomically: [0] key tiles visited,
+   * [1] of them skipped (per query tile and head). */
+  unsigned long long *tile_counters;
+} spattn_attention_args;
+
+/* Launches the forward pass on `stream` (a cudaStream_t; NULL: default
+ * stream). Device pointers throughout. Asynchronous, allocates nothing,
+ * capturable in a CUDA graph. Arguments are checked before anything is
+ * launched. Errors: SPATTN_ERR_INVALID_ARGUMENT, SPATTN_ERR_UNSUPPORTED
+ * (head_dim, built without CUDA, no device), SPATTN_ERR_CUDA. */
+SPATTN_API spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);
+
+/* The CPU reference of the same algorithm (same tiles, same skip decisions),
+ * on host pointers, synchronously. Slow; for tests and for checking a
+ * kernel. Same errors, minus CUDA ones. */
+SPATTN_API spattn_status spattn_attention_reference(const spattn_attention_args *args);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SPATTN_SPATTN_H */

@@ -1,0 +1,156 @@
+// extern "C" entry points of the user config handle.
+#include <spattn/spattn.h>
+
+#include <memory>
+#include <string>
+
+#include "capi/config_handle.hpp"
+#include "capi/guard.hpp"
+#include "value/document.hpp"
+#include "value/json_writer.hpp"
+
+using spattn::fail;
+using spattn::guarded;
+using spattn::require_arg;
+
+namespace {
+
+void require_format(spattn_format format, const char* function) {
+  if (format != SPATTN_FORMAT_AUTO && format != SPATTN_FORMAT_JSON && format != SPATTN_FORMAT_YAML) {
+    fail(SPATTN_ERR_INVALID_ARGUMENT,
+         std::string(function) + ": format " + std::to_string(int(format)) + " is not a spattn_format");
+  }
+}
+
+spattn_config* make_config(std::string_view text, spattn_format format, const std::string& origin) {
+  spattn::Value document = spattn::parse_document(text, format, origin, SPATTN_MAX_CONFIG_BYTES);
+  auto handle = std::make_unique<spattn_config>();
+  handle->config = spattn::read_sparse_config(document, origin);
+  return handle.release();
+}
+
+// The accessors' common checks: a config, an out struct of sufficient size,
+// and the expected algorithm.
+template <class Struct>
+const spattn::SparseConfig& accessor_config(const spattn_config* config, Struct* out,
+                                            spattn_algorithm expected, const char* function,
+                                            const char* type_name) {
+  require_arg(config, function, "config");
+  require_arg(out, function, "out");
+  spattn::require_struct_size(out->struct_size, sizeof(Struct), function, type_name);
+  if (config->config.algorithm != expected) {
+    fail(SPATTN_ERR_WRONG_ALGORITHM, std::string(function) + ": the config's algorithm is '" +
+                                         spattn_algorithm_name(config->config.algorithm) + "', not '" +
+                                         spattn_algorithm_name(expected) + "'");
+  }
+  return config->config;
+}
+
+}  // namespace
+
+extern "C" {
+
+spattn_status spattn_config_parse(const char* text, size_t length, spattn_format format,
+                                  spattn_config** out_config) {
+  return guarded([&] {
+    require_arg(out_config, "spattn_config_parse", "out_config");
+    *out_config = nullptr;
+    require_arg(text, "spattn_config_parse", "text");
+    require_format(format, "spattn_config_parse");
+    *out_config = make_config(std::string_view(text, length), format, "<string>");
+  });
+}
+
+spattn_status spattn_config_parse_file(const char* path, spattn_format format,
+                                       spattn_config** out_config) {
+  return guarded([&] {
+    require_arg(out_config, "spattn_config_parse_file", "out_config");
+    *out_config = nullptr;
+    require_arg(path, "spattn_config_parse_file", "path");
+    require_format(format, "spattn_config_parse_file");
+    std::string text = spattn::read_file(path, SPATTN_MAX_CONFIG_BYTES);
+    if (format == SPATTN_FORMAT_AUTO) format = spattn::format_from_path(path);
+    *out_config = make_config(text, format, path);
+  });
+}
+
+void spattn_config_destroy(spattn_config* config) { delete config; }
+
+spattn_algorithm spattn_config_algorithm(const spattn_config* config) {
+  return config == nullptr ? SPATTN_ALGORITHM_NONE : config->config.algorithm;
+}
+
+const char* spattn_config_backend(const spattn_config* config) {
+  if (config == nullptr || !config->config.backend) return nullptr;
+  return config->config.backend->c_str();
+}
+
+spattn_status spattn_config_to_json(const spattn_config* config, char** out_json) {
+  return guarded([&] {
+    require_arg(out_json, "spattn_config_to_json", "out_json");
+    *out_json = nullptr;
+    require_arg(config, "spattn_config_to_json", "config");
+    *out_json = spattn::copy_out_string(spattn::write_json(spattn::sparse_config_to_value(config->config)));
+  });
+}
+
+spattn_status spattn_config_skip_softmax(const spattn_config* config, spattn_skip_softmax_config* out) {
+  return guarded([&] {
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_SKIP_SOFTMAX,
+                                    "spattn_config_skip_softmax", "spattn_skip_softmax_config");
+    const spattn::SkipSoftmaxSettings& s = c.skip_softmax;
+    spattn_skip_softmax_config r{};
+    r.struct_size = out->struct_size;
+    r.has_threshold_scale_factor = s.threshold_scale_factor.has_value();
+    if (s.threshold_scale_factor) r.threshold_scale_factor = {s.threshold_scale_factor->prefill, s.threshold_scale_factor->decode};
+    r.has_target_sparsity = s.target_sparsity.has_value();
+    if (s.target_sparsity) r.target_sparsity = {s.target_sparsity->prefill, s.target_sparsity->decode};
+    r.has_disabled_until_timestep = s.disabled_until_timestep.has_value();
+    r.disabled_until_timestep = s.disabled_until_timestep.value_or(0.0);
+    r.sparsity_n = s.sparsity_n;
+    r.sparsity_m = s.sparsity_m;
+    r.num_sink_tokens = s.num_sink_tokens;
+    r.dense_window_size = s.dense_window_size;
+    r.quantize_p = s.quantize_p;
+    *out = r;
+  });
+}
+
+spattn_status spattn_config_rocket(const spattn_config* config, spattn_rocket_config* out) {
+  return guarded([&] {
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_ROCKET, "spattn_config_rocket",
+                                    "spattn_rocket_config");
+    const spattn::RocketSettings& s = c.rocket;
+    spattn_rocket_config r{};
+    r.struct_size = out->struct_size;
+    r.window_size = s.window_size;
+    r.kernel_size = s.kernel_size;
+    r.topr = s.topr;
+    r.topk = s.topk;
+    r.prompt_budget = s.prompt_budget;
+    r.page_size = s.page_size;
+    r.kt_cache_dtype = s.kt_cache_dtype;
+    r.has_seq_len_threshold = c.seq_len_threshold.has_value();
+    r.seq_len_threshold = c.seq_len_threshold.value_or(0);
+    *out = r;
+  });
+}
+
+spattn_status spattn_config_dsa(const spattn_config* config, spattn_dsa_config* out) {
+  return guarded([&] {
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_DSA, "spattn_config_dsa", "spattn_dsa_config");
+    const spattn::DsaSettings& s = c.dsa;
+    spattn_dsa_config r{};
+    r.struct_size = out->struct_size;
+    r.index_n_heads = s.index_n_heads.value_or(0);
+    r.index_head_dim = s.index_head_dim.value_or(0);
+    r.index_topk = s.index_topk.value_or(0);
+    r.indexer_max_chunk_size = s.indexer_max_chunk_size.value_or(0);
+    r.skip_indexer_for_short_seqs = s.skip_indexer_for_short_seqs;
+    r.enable_heuristic_topk = s.enable_heuristic_topk;
+    r.seq_len_threshold = c.seq_len_threshold.value_or(0);
+    *out = r;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,93 @@
+#include "value/document.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "core/error.hpp"
+#include "value/tree_limits.hpp"
+
+namespace spattn {
+
+std::string location(const std::string& origin, SourcePos pos) {
+  if (pos.line <= 0) return origin;
+  return origin + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+}
+
+std::string child_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+std::string item_path(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+void add_unique_member(Value& object, std::string key, Value value, const std::string& origin,
+                       const std::string& path, SourcePos key_pos) {
+  if (object.find(key) != nullptr) {
+    fail(SPATTN_ERR_DUPLICATE_KEY, location(origin, key_pos) + ": " + child_path(path, key) +
+                                       ": duplicate key '" + key + "'");
+  }
+  object.add_member(std::move(key), std::move(value));
+}
+
+spattn_format format_from_path(const std::string& path) {
+  auto ends_with = [&](const char* suffix) {
+    size_t n = std::strlen(suffix);
+    return path.size() >= n && path.compare(path.size() - n, n, suffix) == 0;
+  };
+  if (ends_with(".json")) return SPATTN_FORMAT_JSON;
+  if (ends_with(".yaml") || ends_with(".yml")) return SPATTN_FORMAT_YAML;
+  return SPATTN_FORMAT_AUTO;
+}
+
+Value parse_document(std::string_view text, spattn_format format, const std::string& origin,
+                     size_t max_bytes) {
+  if (format == SPATTN_FORMAT_AUTO) {
+    size_t i = 0;
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // UTF-8 byte order mark
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) ++i;
+    bool looks_json = i < text.size() && (text[i] == '{' || text[i] == '[');
+    format = looks_json ? SPATTN_FORMAT_JSON : SPATTN_FORMAT_YAML;
+  }
+  switch (format) {
+    case SPATTN_FORMAT_JSON: return parse_json(text, origin, max_bytes);
+    case SPATTN_FORMAT_YAML: return parse_yaml(text, origin, max_bytes);
+    default:
+      fail(SPATTN_ERR_INVALID_ARGUMENT,
+           "format " + std::to_string(int(format)) + " is not a spattn_format");
+  }
+}
+
+std::string read_file(const std::string& path, size_t max_bytes) {
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) fail(SPATTN_ERR_IO, path + ": cannot open: " + std::strerror(errno));
+  struct stat info {};
+  if (fstat(fileno(file.get()), &info) != 0 || !S_ISREG(info.st_mode)) {
+    fail(SPATTN_ERR_IO, path + ": not a regular file");
+  }
+  if (static_cast<unsigned long long>(info.st_size) > max_bytes) {
+    fail(SPATTN_ERR_LIMIT, path + ": file is " + std::to_string(info.st_size) +
+                               " bytes; the limit is " + std::to_string(max_bytes));
+  }
+  std::string bytes;
+  char buffer[65536];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
+    bytes.append(buffer, got);
+    if (bytes.size() > max_bytes) {  // the file grew while being read
+      fail(SPATTN_ERR_LIMIT, path + ": file is larger than the limit of " +
+                                 std::to_string(max_bytes) + " bytes");
+    }
+  }
+  if (std::ferror(file.get())) fail(SPATTN_ERR_IO, path + ": read error");
+  return bytes;
+}
+
+}  // namespace spattn
