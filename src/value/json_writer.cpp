@@ -1,6 +1,7 @@
 #include "value/json_writer.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace spattn {
@@ -71,7 +72,10 @@ void write_value(std::string& out, const Value& v, int indent, int depth) {
 
 std::string format_number(double number) {
   char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+  // Whole numbers of ordinary size read best without an exponent (3000000000, not 3e+09).
+  bool whole = number > -1e15 && number < 1e15 && number == std::trunc(number);
+  auto result = whole ? std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed)
+                      : std::to_chars(buffer, buffer + sizeof buffer, number);
   return std::string(buffer, result.ptr);
 }
 
