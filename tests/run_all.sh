@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of spattn, each build configuration built once:
+#   build/       the library as shipped (CUDA kernels when nvcc is found):
+#                unit tests, GPU tests (they skip without a GPU), ABI checks,
+#                binding tests;
+#   build-asan/  clang + AddressSanitizer + UndefinedBehaviorSanitizer: the
+#                unit tests again, and every libFuzzer target replaying its
+#                corpus;
+#   build-tsan/  clang + ThreadSanitizer: the concurrency tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-2}
+[ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "main build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build build -j"$JOBS"
+ctest --test-dir build --output-on-failure -j"$JOBS"
+
+section "AddressSanitizer + UndefinedBehaviorSanitizer build (with fuzz corpora)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DSPATTN_SANITIZE=ON -DSPATTN_FUZZ=ON -DSPATTN_WITH_CUDA=OFF -DSPATTN_BUILD_BENCH=OFF \
+  -DSPATTN_BUILD_BINDINGS=OFF > /dev/null
+cmake --build build-asan -j"$JOBS"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+
+section "ThreadSanitizer build (concurrency tests)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DSPATTN_TSAN=ON -DSPATTN_WITH_CUDA=OFF -DSPATTN_BUILD_BENCH=OFF -DSPATTN_BUILD_BINDINGS=OFF > /dev/null
+cmake --build build-tsan -j"$JOBS" --target spattn_unit_tests
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$JOBS" -R 'Concurrent'
