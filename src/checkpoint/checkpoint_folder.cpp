@@ -1,0 +1,161 @@
+#include "checkpoint/checkpoint_folder.hpp"
+
+#include <spattn/spattn.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "core/error.hpp"
+#include "value/document.hpp"
+
+namespace spattn {
+namespace {
+
+// realpath(3), or nothing when some element of the path does not exist.
+std::optional<std::string> real_path(const std::string& path, const std::string& shown) {
+  std::unique_ptr<char, decltype(&std::free)> resolved(realpath(path.c_str(), nullptr), &std::free);
+  if (resolved) return std::string(resolved.get());
+  if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+  fail(SPATTN_ERR_IO, shown + ": cannot resolve path: " + std::strerror(errno));
+}
+
+bool is_directory(const std::string& path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// The checkpoint folder as a confined root: every path below is resolved
+// (symlinks followed) and must stay inside it.
+class Folder {
+ public:
+  explicit Folder(const std::string& directory) : shown_(without_trailing_slashes(directory)) {
+    std::optional<std::string> root = real_path(shown_, shown_);
+    if (!root) fail(SPATTN_ERR_NOT_FOUND, shown_ + ": checkpoint folder does not exist");
+    if (!is_directory(*root)) fail(SPATTN_ERR_IO, shown_ + ": checkpoint path is not a folder");
+    root_ = *root;
+  }
+
+  // How `relative` is named in messages.
+  std::string shown(const std::string& relative) const { return shown_ + "/" + relative; }
+
+  // The resolved path of `relative`, nothing when it does not exist;
+  // SPATTN_ERR_UNSAFE_PATH when it resolves outside the folder.
+  std::optional<std::string> resolve(const std::string& relative) const {
+    std::optional<std::string> resolved = real_path(root_ + "/" + relative, shown(relative));
+    if (resolved && !inside(*resolved)) {
+      fail(SPATTN_ERR_UNSAFE_PATH, shown(relative) + ": resolves to '" + *resolved +
+                                       "', outside the checkpoint folder '" + root_ + "'");
+    }
+    return resolved;
+  }
+
+  // A JSON mapping read from the resolved path `resolved` of `relative`.
+  Value read_json(const std::string& relative, const std::string& resolved) const {
+    std::string text;
+    try {
+      text = read_file(resolved, SPATTN_MAX_CHECKPOINT_FILE_BYTES);
+    } catch (const Error& e) {
+      // read_file names the resolved path; show the path as the caller gave it.
+      std::string message = e.what();
+      if (message.compare(0, resolved.size(), resolved) == 0) message.replace(0, resolved.size(), shown(relative));
+      fail(e.status(), message);
+    }
+    Value value = parse_json(text, shown(relative), SPATTN_MAX_CHECKPOINT_FILE_BYTES);
+    if (!value.is_object()) {
+      fail(SPATTN_ERR_TYPE, shown(relative) + ": expected a JSON object at the top level, got " +
+                                kind_description(value.kind));
+    }
+    return value;
+  }
+
+  const std::string& shown_root() const { return shown_; }
+
+ private:
+  bool inside(const std::string& path) const {
+    if (root_ == "/") return true;
+    return path == root_ || (path.size() > root_.size() && path.compare(0, root_.size(), root_) == 0 &&
+                             path[root_.size()] == '/');
+  }
+
+  std::string shown_;
+  std::string root_;
+};
+
+// A model_index.json entry naming a component: a list with something other
+// than nulls in it (["diffusers", "WanTransformer3DModel"], not [null, null]).
+bool names_component(const std::string& key, const Value& value) {
+  if (key.empty() || key[0] == '_' || value.kind != Value::Kind::Array) return false;
+  for (const Value& item : value.items) {
+    if (item.kind != Value::Kind::Null) return true;
+  }
+  return false;
+}
+
+std::vector<ComponentDocument> read_diffusers(const Folder& folder, const std::string& index_path) {
+  Value index = folder.read_json("model_index.json", index_path);
+  std::vector<ComponentDocument> components;
+  size_t listed = 0;
+  for (const auto& member : index.members) {
+    const std::string& name = member.first;
+    if (!names_component(name, member.second)) continue;
+    if (!is_safe_component_name(name)) {
+      fail(SPATTN_ERR_UNSAFE_PATH, folder.shown("model_index.json") + ": component name '" + name +
+                                       "' is not a single folder name (letters, digits, '_', '.', '-'; "
+                                       "not '.' or '..')");
+    }
+    if (++listed > SPATTN_MAX_COMPONENTS) {
+      fail(SPATTN_ERR_LIMIT, folder.shown("model_index.json") + ": more than " +
+                                 std::to_string(SPATTN_MAX_COMPONENTS) + " components (SPATTN_MAX_COMPONENTS)");
+    }
+    std::optional<std::string> directory = folder.resolve(name);
+    if (!directory || !is_directory(*directory)) continue;
+    std::string relative = name + "/config.json";
+    std::optional<std::string> config = folder.resolve(relative);
+    if (!config) continue;  // tokenizer, scheduler: no config.json
+    components.push_back(ComponentDocument{name, folder.shown(relative), folder.read_json(relative, *config)});
+  }
+  if (components.empty()) {
+    fail(SPATTN_ERR_CHECKPOINT, folder.shown("model_index.json") +
+                                    ": no component listed there has a <name>/config.json");
+  }
+  return components;
+}
+
+}  // namespace
+
+bool is_safe_component_name(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<ComponentDocument> read_checkpoint_folder(const std::string& directory) {
+  Folder folder(directory);
+  if (std::optional<std::string> index = folder.resolve("model_index.json")) {
+    return read_diffusers(folder, *index);
+  }
+  if (std::optional<std::string> config = folder.resolve("config.json")) {
+    std::vector<ComponentDocument> components;
+    components.push_back(ComponentDocument{"", folder.shown("config.json"), folder.read_json("config.json", *config)});
+    return components;
+  }
+  fail(SPATTN_ERR_NOT_FOUND, folder.shown_root() +
+                                 ": checkpoint folder has neither model_index.json nor config.json");
+}
+
+}  // namespace spattn

@@ -1,0 +1,59 @@
+// One checkpoint component resolved against the user config: everything a
+// lookup needs is computed here, at open time, so that a lookup is a copy of
+// precomputed parameters plus the ignore-pattern and timestep checks.
+#pragma once
+
+#include <spattn/spattn.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checkpoint/calibration.hpp"
+#include "config/sparse_config.hpp"
+#include "resolve/glob_pattern.hpp"
+#include "value/value.hpp"
+
+namespace spattn {
+
+// The parameters of an ordinary layer (no ignore match, no timestep) in one
+// phase, or why they could not be resolved.
+struct ResolvedPhase {
+  spattn_status status = SPATTN_OK;  // SPATTN_ERR_CALIBRATION_MISSING when unresolved
+  std::string error;                 // its message
+  spattn_layer_params params{};
+};
+
+struct ResolvedComponent {
+  std::string name;    // "" for a plain checkpoint
+  std::string origin;  // its config.json, as shown in messages
+  ComponentCalibration calibration;
+  std::vector<GlobPattern> ignore;
+  ResolvedPhase phases[2];  // [SPATTN_PHASE_PREFILL / _DECODE]
+  // The user asked for a target_sparsity (and no threshold) and this
+  // component could map it through its formula.
+  bool user_target_requested = false;
+  bool user_target_resolved = false;
+};
+
+// Reads the calibration of a component's config.json (`config`, already
+// parsed; `origin` names it) and resolves it against `user` (NULL: the
+// checkpoint's defaults, as if the user asked for skip_softmax with nothing
+// set). Throws on invalid metadata and on formulas that fail for a known
+// target; a missing formula is recorded in `phases`, not thrown. Needs no
+// file system: the fuzz target calls it directly.
+ResolvedComponent resolve_component(std::string name, const Value& config, const std::string& origin,
+                                    const SparseConfig* user);
+
+// Parameters of `layer_name` (full `component.x.y` or component-relative
+// `x.y`) in `phase` at `timestep` (negative: none; the caller has checked it
+// is not NaN and <= 1). Fills every field of `out` after struct_size.
+// Throws the recorded error of an unresolved component. Allocation-free for
+// names under 256 bytes.
+void lookup_layer(const ResolvedComponent& component, std::string_view layer_name, spattn_phase phase,
+                  double timestep, spattn_layer_params& out);
+
+// Whether a checkpoint ignore pattern of `component` matches the layer.
+bool is_ignored(const ResolvedComponent& component, std::string_view layer_name);
+
+}  // namespace spattn
