@@ -1,0 +1,470 @@
+// Skip-softmax (BLASST) flash-attention forward pass, FlashAttention-2 style:
+// mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate), ldmatrix, cp.async
+// double buffering.
+//
+// One CTA = one query tile of 128 rows (= SPATTN_SKIP_TILE_QUERIES) of one
+// (batch, head); 8 warps, 16 rows each. KV tiles of 128 keys
+// (= SPATTN_SKIP_TILE_KEYS), so the compute tiles are the decision tiles.
+// Per KV tile: S = Q K^T for the whole tile, row maxima, then one CTA-wide
+// vote (__syncthreads_and) on the skip rule; a skipped tile does no exp and
+// no P.V and leaves the running max unchanged.
+//
+// Numerics shared with src/attention/attention_reference.cpp: raw logits in
+// fp32; scaled logits in log2 units, l = s * softmax_scale * log2(e); the
+// tile row max is rowmax(s) * c; skip when rowmax_l - m_running <
+// (float)log2(threshold / Lk) for every valid row of the tile.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "attention/attention_cuda.hpp"
+#include "core/error.hpp"
+
+namespace spattn::attention {
+namespace {
+
+constexpr int kTileQ = SPATTN_SKIP_TILE_QUERIES;
+constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
+constexpr int kWarps = kTileQ / 16;
+constexpr int kThreads = kWarps * 32;
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+struct KernelParams {
+  const uint16_t* q;
+  const uint16_t* k;
+  const uint16_t* v;
+  uint16_t* out;
+  int64_t q_stride[3];  // batch, token, head
+  int64_t k_stride[3];
+  int64_t v_stride[3];
+  int64_t o_stride[3];
+  const int32_t* cu_q;
+  const int32_t* cu_kv;
+  int32_t num_heads;
+  int32_t heads_per_kv;
+  int32_t seqlen_q;
+  int32_t seqlen_kv;
+  int32_t causal;
+  float scale_log2;
+  double threshold;
+  float* lse;
+  unsigned long long* counters;
+};
+
+// ---------------------------------------------------------------------------
+// Small PTX wrappers
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte async copy; src_bytes 0 fills the destination with zeros.
+__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+               "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+template <bool kBf16>
+struct Elem;
+
+template <>
+struct Elem<true> {
+  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
+    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+  }
+  __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                             uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};
+
+template <>
+struct Elem<false> {
+  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
+    __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+  }
+  __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                             uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Shared-memory tiles: [128 rows][D] of 16-bit elements, 16-byte chunks of a
+// row XOR-swizzled by (row & 7) so ldmatrix phases hit distinct banks.
+
+template <int D>
+__device__ __forceinline__ int swizzled(int row, int col) {
+  return row * D + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
+}
+
+// Async copy of rows [0, valid_rows) of a strided tile into smem; rows past
+// valid_rows are zero-filled.
+template <int D>
+__device__ __forceinline__ void load_tile(uint16_t* smem, const uint16_t* src, int64_t row_stride,
+                                          int valid_rows) {
+  constexpr int kChunks = D / 8;
+  const uint32_t base = smem_addr(smem);
+#pragma unroll
+  for (int it = 0; it < 128 * kChunks / kThreads; ++it) {
+    const int i = it * kThreads + threadIdx.x;
+    const int row = i / kChunks;
+    const int chunk = i % kChunks;
+    const bool ok = row < valid_rows;
+    const uint16_t* from = ok ? src + row * row_stride + chunk * 8 : src;
+    cp_async_16(base + 2u * swizzled<D>(row, chunk * 8), from, ok ? 16 : 0);
+  }
+}
+
+struct Sequence {
+  int32_t lq, lk;
+  int64_t q_offset, k_offset, v_offset, o_offset;  // elements, to row 0 of this (batch, head)
+  int64_t q_token0;                                // token of row 0 on the packed axis
+};
+
+__device__ __forceinline__ Sequence sequence_of(const KernelParams& p, int b, int head) {
+  Sequence s;
+  const int kv_head = head / p.heads_per_kv;
+  int64_t q_tok = 0, kv_tok = 0, q_b = b, kv_b = b;
+  if (p.cu_q != nullptr) {
+    q_tok = p.cu_q[b];
+    kv_tok = p.cu_kv[b];
+    s.lq = min(p.cu_q[b + 1] - p.cu_q[b], p.seqlen_q);
+    s.lk = min(p.cu_kv[b + 1] - p.cu_kv[b], p.seqlen_kv);
+    q_b = kv_b = 0;
+  } else {
+    s.lq = p.seqlen_q;
+    s.lk = p.seqlen_kv;
+  }
+  s.q_token0 = q_tok;
+  s.q_offset = q_b * p.q_stride[0] + q_tok * p.q_stride[1] + head * p.q_stride[2];
+  s.o_offset = q_b * p.o_stride[0] + q_tok * p.o_stride[1] + head * p.o_stride[2];
+  s.k_offset = kv_b * p.k_stride[0] + kv_tok * p.k_stride[1] + kv_head * p.k_stride[2];
+  s.v_offset = kv_b * p.v_stride[0] + kv_tok * p.v_stride[1] + kv_head * p.v_stride[2];
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// The kernel
+
+template <bool kBf16, int D>
+__global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const KernelParams p) {
+  using E = Elem<kBf16>;
+  constexpr int kKChunks = D / 16;  // k-steps of Q K^T
+  constexpr int kNTiles = kTileK / 8;  // 8-key column tiles of S
+  constexpr int kDTiles = D / 8;       // 8-wide column tiles of O
+
+  extern __shared__ __align__(128) uint16_t smem[];
+  // Layout: Q, K buffer 0, K buffer 1, V buffer 0, V buffer 1.
+  uint16_t* q_smem = smem;
+  auto k_smem = [&](int b) { return smem + (1 + b) * 128 * D; };
+  auto v_smem = [&](int b) { return smem + (3 + b) * 128 * D; };
+
+  const int q_tile = gridDim.x - 1 - blockIdx.x;  // longest (causal) tiles first
+  const int head = blockIdx.y;
+  const int batch = blockIdx.z;
+  const Sequence seq = sequence_of(p, batch, head);
+  const int q0 = q_tile * kTileQ;
+  if (q0 >= seq.lq) return;
+  const int rows = min(kTileQ, seq.lq - q0);
+  const int causal_shift = seq.lk - seq.lq;  // row i sees keys <= i + shift
+  const int visible = p.causal ? min(seq.lk, q0 + rows + causal_shift) : seq.lk;
+  const int n_tiles = visible > 0 ? (visible + kTileK - 1) / kTileK : 0;
+  const float log2_lambda =
+      (p.threshold > 0.0 && seq.lk > 0) ? float(log2(p.threshold / double(seq.lk))) : -INFINITY;
+
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int row_in_warp = lane / 4;   // rows row_in_warp and row_in_warp + 8 of the warp
+  const int col_in_quad = (lane % 4) * 2;
+  const int row0 = q0 + warp * 16 + row_in_warp;  // sequence rows of this thread
+  const int row1 = row0 + 8;
+
+  if (n_tiles > 0) {
+    load_tile<D>(q_smem, p.q + seq.q_offset + q0 * p.q_stride[1], p.q_stride[1], rows);
+    load_tile<D>(k_smem(0), p.k + seq.k_offset, p.k_stride[1], seq.lk);
+    load_tile<D>(v_smem(0), p.v + seq.v_offset, p.v_stride[1], seq.lk);
+  }
+  cp_async_commit();
+
+  uint32_t qa[kKChunks][4];
+  float o[kDTiles][4];
+#pragma unroll
+  for (int i = 0; i < kDTiles; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  float m_run[2] = {-INFINITY, -INFINITY};
+  float l_run[2] = {0.0f, 0.0f};
+  int skipped = 0;
+
+  const int mat = lane / 8;  // which 8x8 matrix this lane addresses in ldmatrix.x4
+  const int mat_row = lane % 8;
+
+  for (int t = 0; t < n_tiles; ++t) {
+    const int buf = t & 1;
+    if (t + 1 < n_tiles) {
+      const int k0n = (t + 1) * kTileK;
+      load_tile<D>(k_smem(buf ^ 1), p.k + seq.k_offset + k0n * p.k_stride[1], p.k_stride[1],
+                   seq.lk - k0n);
+      load_tile<D>(v_smem(buf ^ 1), p.v + seq.v_offset + k0n * p.v_stride[1], p.v_stride[1],
+                   seq.lk - k0n);
+    }
+    cp_async_commit();
+    cp_async_wait<1>();
+    __syncthreads();
+
+    if (t == 0) {
+      const uint32_t qbase = smem_addr(q_smem);
+#pragma unroll
+      for (int kc = 0; kc < kKChunks; ++kc) {
+        const int r = warp * 16 + mat_row + (mat & 1) * 8;
+        const int c = kc * 16 + (mat >> 1) * 8;
+        ldmatrix_x4(qa[kc], qbase + 2u * swizzled<D>(r, c));
+      }
+    }
+
+    // S = Q K^T over the 128 keys of the tile.
+    float s[kNTiles][4];
+#pragma unroll
+    for (int i = 0; i < kNTiles; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+    const uint32_t kbase = smem_addr(k_smem(buf));
+#pragma unroll
+    for (int kc = 0; kc < kKChunks; ++kc) {
+#pragma unroll
+      for (int np = 0; np < kNTiles / 2; ++np) {
+        uint32_t b[4];
+        const int key = np * 16 + mat_row + (mat >> 1) * 8;
+        const int col = kc * 16 + (mat & 1) * 8;
+        ldmatrix_x4(b, kbase + 2u * swizzled<D>(key, col));
+        E::mma(s[2 * np], qa[kc], b[0], b[1]);
+        E::mma(s[2 * np + 1], qa[kc], b[2], b[3]);
+      }
+    }
+
+    // Mask keys past the sequence end and (causal) above the diagonal.
+    const int k0 = t * kTileK;
+    if (k0 + kTileK > seq.lk || (p.causal && k0 + kTileK - 1 > q0 + causal_shift)) {
+      const int limit0 = p.causal ? min(seq.lk - 1, row0 + causal_shift) : seq.lk - 1;
+      const int limit1 = p.causal ? min(seq.lk - 1, row1 + causal_shift) : seq.lk - 1;
+#pragma unroll
+      for (int nt = 0; nt < kNTiles; ++nt) {
+        const int key = k0 + nt * 8 + col_in_quad;
+        if (key > limit0) s[nt][0] = -INFINITY;
+        if (key + 1 > limit0) s[nt][1] = -INFINITY;
+        if (key > limit1) s[nt][2] = -INFINITY;
+        if (key + 1 > limit1) s[nt][3] = -INFINITY;
+      }
+    }
+
+    // Row maxima of the raw logits (a quad of lanes shares a row).
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < kNTiles; ++nt) {
+      mx[0] = fmaxf(mx[0], fmaxf(s[nt][0], s[nt][1]));
+      mx[1] = fmaxf(mx[1], fmaxf(s[nt][2], s[nt][3]));
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+      mx[i] *= p.scale_log2;  // scaled, log2 units (-inf stays -inf)
+    }
+
+    // Skip vote: every valid row's tile max is below m_running + log2(lambda).
+    bool vote = t > 0;
+    if (vote && row0 < seq.lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < log2_lambda;
+    if (vote && row1 < seq.lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < log2_lambda;
+    const bool skip = __syncthreads_and(vote) != 0;
+
+    if (skip) {
+      ++skipped;
+    } else {
+      float m_use[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const float m_new = fmaxf(m_run[i], mx[i]);
+        m_use[i] = m_new == -INFINITY ? 0.0f : m_new;
+        const float alpha = fast_exp2(m_run[i] - m_use[i]);
+        m_run[i] = m_new;
+        l_run[i] *= alpha;
+#pragma unroll
+        for (int dt = 0; dt < kDTiles; ++dt) {
+          o[dt][2 * i] *= alpha;
+          o[dt][2 * i + 1] *= alpha;
+        }
+      }
+#pragma unroll
+      for (int nt = 0; nt < kNTiles; ++nt) {
+        s[nt][0] = fast_exp2(fmaf(s[nt][0], p.scale_log2, -m_use[0]));
+        s[nt][1] = fast_exp2(fmaf(s[nt][1], p.scale_log2, -m_use[0]));
+        s[nt][2] = fast_exp2(fmaf(s[nt][2], p.scale_log2, -m_use[1]));
+        s[nt][3] = fast_exp2(fmaf(s[nt][3], p.scale_log2, -m_use[1]));
+        l_run[0] += s[nt][0] + s[nt][1];
+        l_run[1] += s[nt][2] + s[nt][3];
+      }
+      // O += P V: P's accumulator layout is the A-operand layout of the next mma.
+      const uint32_t vbase = smem_addr(v_smem(buf));
+#pragma unroll
+      for (int kc = 0; kc < kTileK / 16; ++kc) {
+        const uint32_t pa[4] = {E::pack(s[2 * kc][0], s[2 * kc][1]),
+                                E::pack(s[2 * kc][2], s[2 * kc][3]),
+                                E::pack(s[2 * kc + 1][0], s[2 * kc + 1][1]),
+                                E::pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+#pragma unroll
+        for (int dp = 0; dp < D / 16; ++dp) {
+          uint32_t b[4];
+          const int key = kc * 16 + mat_row + (mat & 1) * 8;
+          const int col = dp * 16 + (mat >> 1) * 8;
+          ldmatrix_x4_trans(b, vbase + 2u * swizzled<D>(key, col));
+          E::mma(o[2 * dp], pa, b[0], b[1]);
+          E::mma(o[2 * dp + 1], pa, b[2], b[3]);
+        }
+      }
+    }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
+  }
+  cp_async_wait<0>();
+
+  // Epilogue: full row sums, normalize, store, log-sum-exp.
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
+  }
+  const float inv[2] = {l_run[0] > 0.0f ? 1.0f / l_run[0] : 0.0f,
+                        l_run[1] > 0.0f ? 1.0f / l_run[1] : 0.0f};
+  const int my_rows[2] = {row0, row1};
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    if (my_rows[i] >= seq.lq) continue;
+    uint16_t* orow = p.out + seq.o_offset + int64_t(my_rows[i]) * p.o_stride[1];
+#pragma unroll
+    for (int dt = 0; dt < kDTiles; ++dt) {
+      *reinterpret_cast<uint32_t*>(orow + dt * 8 + col_in_quad) =
+          E::pack(o[dt][2 * i] * inv[i], o[dt][2 * i + 1] * inv[i]);
+    }
+    if (p.lse != nullptr && (lane % 4) == 0) {
+      const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;
+      int64_t index;
+      if (p.cu_q != nullptr) {
+        index = int64_t(head) * p.cu_q[gridDim.z] + seq.q_token0 + my_rows[i];
+      } else {
+        index = (int64_t(batch) * p.num_heads + head) * p.seqlen_q + my_rows[i];
+      }
+      p.lse[index] = lse;
+    }
+  }
+  if (p.counters != nullptr && threadIdx.x == 0 && n_tiles > 0) {
+    atomicAdd(&p.counters[0], static_cast<unsigned long long>(n_tiles));
+    if (skipped > 0) atomicAdd(&p.counters[1], static_cast<unsigned long long>(skipped));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Launcher
+
+void check(cudaError_t error, const char* function, const char* what) {
+  if (error != cudaSuccess) {
+    fail(SPATTN_ERR_CUDA, std::string(function) + ": " + what + ": " + cudaGetErrorString(error));
+  }
+}
+
+void require_device(const char* function) {
+  int count = 0;
+  const cudaError_t error = cudaGetDeviceCount(&count);
+  if (error == cudaErrorNoDevice || error == cudaErrorInsufficientDriver || count == 0) {
+    (void)cudaGetLastError();
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": no CUDA device is available (" +
+                                     cudaGetErrorString(error) + ")");
+  }
+  check(error, function, "cudaGetDeviceCount");
+}
+
+template <bool kBf16, int D>
+void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const char* function) {
+  constexpr int kSmemBytes = 5 * 128 * D * 2;
+  auto kernel = attention_forward_kernel<kBf16, D>;
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
+        function, "cudaFuncSetAttribute");
+  kernel<<<grid, kThreads, kSmemBytes, stream>>>(params);
+  check(cudaGetLastError(), function, "kernel launch");
+}
+
+}  // namespace
+
+void launch_forward_cuda(const Problem& pr, void* stream, const char* function) {
+  require_device(function);
+  if (pr.batch > 65535 || pr.num_heads > 65535) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.batch (" +
+                                     std::to_string(pr.batch) + ") and args.num_heads (" +
+                                     std::to_string(pr.num_heads) + ") must be <= 65535");
+  }
+  KernelParams params;
+  params.q = static_cast<const uint16_t*>(pr.q.data);
+  params.k = static_cast<const uint16_t*>(pr.k.data);
+  params.v = static_cast<const uint16_t*>(pr.v.data);
+  params.out = static_cast<uint16_t*>(pr.out);
+  const TensorView* views[3] = {&pr.q, &pr.k, &pr.v};
+  int64_t* strides[3] = {params.q_stride, params.k_stride, params.v_stride};
+  for (int i = 0; i < 3; ++i) {
+    strides[i][0] = views[i]->batch_stride;
+    strides[i][1] = views[i]->token_stride;
+    strides[i][2] = views[i]->head_stride;
+    params.o_stride[i] = pr.out_strides[i];
+  }
+  params.cu_q = pr.cu_seqlens_q;
+  params.cu_kv = pr.cu_seqlens_kv;
+  params.num_heads = pr.num_heads;
+  params.heads_per_kv = pr.num_heads / pr.num_kv_heads;
+  params.seqlen_q = pr.seqlen_q;
+  params.seqlen_kv = pr.seqlen_kv;
+  params.causal = pr.causal ? 1 : 0;
+  params.scale_log2 = pr.softmax_scale * kLog2e;
+  params.threshold = pr.threshold_scale_factor;
+  params.lse = pr.lse;
+  params.counters = pr.tile_counters;
+
+  const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
+  if (bf16 && pr.head_dim == 128) launch<true, 128>(params, grid, s, function);
+  else if (bf16 && pr.head_dim == 64) launch<true, 64>(params, grid, s, function);
+  else if (!bf16 && pr.head_dim == 128) launch<false, 128>(params, grid, s, function);
+  else launch<false, 64>(params, grid, s, function);
+}
+
+}  // namespace spattn::attention

@@ -1,0 +1,202 @@
+// Argument validation shared by spattn_attention_forward and
+// spattn_attention_reference.
+#include "attention/attention_problem.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+
+#include "capi/guard.hpp"
+#include "core/error.hpp"
+
+namespace spattn::attention {
+namespace {
+
+// Smallest struct_size accepted: version 1 of each struct ends at its last field.
+constexpr size_t kArgsV1Size = offsetof(spattn_attention_args, tile_counters) + sizeof(void*);
+constexpr size_t kLayerParamsV1Size =
+    offsetof(spattn_layer_params, quantize_p) + sizeof(int32_t);
+
+[[noreturn]] void invalid(const char* function, const std::string& what) {
+  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
+}
+
+void require_positive(int32_t value, const char* field, const char* function) {
+  if (value <= 0) {
+    invalid(function, std::string("args.") + field + " is " + std::to_string(value) +
+                          "; must be > 0");
+  }
+}
+
+void require_pointer(const void* ptr, const char* field, const char* function) {
+  if (ptr == nullptr) invalid(function, std::string("args.") + field + " is NULL");
+}
+
+void require_strides(const int64_t strides[3], const char* field, const char* function) {
+  static const char* const kNames[3] = {"batch", "token", "head"};
+  for (int i = 0; i < 3; ++i) {
+    if (strides[i] < 0) {
+      invalid(function, std::string("args.") + field + "[" + std::to_string(i) + "] (" +
+                            kNames[i] + " stride) is " + std::to_string(strides[i]) +
+                            "; strides must be >= 0");
+    }
+  }
+}
+
+TensorView view(const void* data, const int64_t strides[3]) {
+  TensorView v;
+  v.data = data;
+  v.batch_stride = strides[0];
+  v.token_stride = strides[1];
+  v.head_stride = strides[2];
+  return v;
+}
+
+double resolve_threshold(const spattn_attention_args& a, const char* function) {
+  if (a.layer_params == nullptr) {
+    if (!std::isfinite(a.threshold_scale_factor) || a.threshold_scale_factor < 0.0f) {
+      invalid(function, "args.threshold_scale_factor is " +
+                            std::to_string(a.threshold_scale_factor) +
+                            "; must be finite and >= 0");
+    }
+    return a.threshold_scale_factor;
+  }
+  const spattn_layer_params& p = *a.layer_params;
+  require_struct_size(p.struct_size, kLayerParamsV1Size, function, "spattn_layer_params");
+  if (p.sparsity_m != 0 || p.sparsity_n != 0) {
+    fail(SPATTN_ERR_UNSUPPORTED,
+         std::string(function) + ": args.layer_params asks for N:M sparse softmax (sparsity_n " +
+             std::to_string(p.sparsity_n) + ", sparsity_m " + std::to_string(p.sparsity_m) +
+             "), which this version of the kernel does not implement");
+  }
+  if (p.quantize_p != 0) {
+    fail(SPATTN_ERR_UNSUPPORTED,
+         std::string(function) +
+             ": args.layer_params asks for NVFP4 P quantization (quantize_p), which this "
+             "version of the kernel does not implement");
+  }
+  if (!p.enabled) return 0.0;
+  if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
+    invalid(function, "args.layer_params->threshold_scale_factor is " +
+                          std::to_string(p.threshold_scale_factor) + "; must be finite and >= 0");
+  }
+  return p.threshold_scale_factor;
+}
+
+}  // namespace
+
+Problem resolve_problem(const spattn_attention_args* args, const char* function) {
+  require_arg(args, function, "args");
+  require_struct_size(args->struct_size, kArgsV1Size, function, "spattn_attention_args");
+  const spattn_attention_args& a = *args;
+
+  if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
+    invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
+                          "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
+  }
+  require_positive(a.batch, "batch", function);
+  require_positive(a.num_heads, "num_heads", function);
+  require_positive(a.num_kv_heads, "num_kv_heads", function);
+  require_positive(a.head_dim, "head_dim", function);
+  require_positive(a.seqlen_q, "seqlen_q", function);
+  require_positive(a.seqlen_kv, "seqlen_kv", function);
+  if (a.head_dim != 64 && a.head_dim != 128) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.head_dim is " +
+                                     std::to_string(a.head_dim) + "; supported: 64, 128");
+  }
+  if (a.num_heads % a.num_kv_heads != 0) {
+    invalid(function, "args.num_heads (" + std::to_string(a.num_heads) +
+                          ") is not a multiple of args.num_kv_heads (" +
+                          std::to_string(a.num_kv_heads) + ")");
+  }
+  require_pointer(a.q, "q", function);
+  require_pointer(a.k, "k", function);
+  require_pointer(a.v, "v", function);
+  require_pointer(a.out, "out", function);
+  require_strides(a.q_strides, "q_strides", function);
+  require_strides(a.k_strides, "k_strides", function);
+  require_strides(a.v_strides, "v_strides", function);
+  require_strides(a.out_strides, "out_strides", function);
+  if ((a.cu_seqlens_q == nullptr) != (a.cu_seqlens_kv == nullptr)) {
+    invalid(function, std::string("args.") +
+                          (a.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_kv") +
+                          " is NULL but " +
+                          (a.cu_seqlens_q == nullptr ? "cu_seqlens_kv" : "cu_seqlens_q") +
+                          " is not; give both (packed batch) or neither");
+  }
+  if (!std::isfinite(a.softmax_scale) || a.softmax_scale < 0.0f) {
+    invalid(function, "args.softmax_scale is " + std::to_string(a.softmax_scale) +
+                          "; must be finite and >= 0 (0: 1/sqrt(head_dim))");
+  }
+  if (a.causal != 0 && a.causal != 1) {
+    invalid(function, "args.causal is " + std::to_string(a.causal) + "; expected 0 or 1");
+  }
+
+  Problem p;
+  p.dtype = a.dtype;
+  p.batch = a.batch;
+  p.num_heads = a.num_heads;
+  p.num_kv_heads = a.num_kv_heads;
+  p.head_dim = a.head_dim;
+  p.seqlen_q = a.seqlen_q;
+  p.seqlen_kv = a.seqlen_kv;
+  p.q = view(a.q, a.q_strides);
+  p.k = view(a.k, a.k_strides);
+  p.v = view(a.v, a.v_strides);
+  p.out = a.out;
+  for (int i = 0; i < 3; ++i) p.out_strides[i] = a.out_strides[i];
+  p.cu_seqlens_q = a.cu_seqlens_q;
+  p.cu_seqlens_kv = a.cu_seqlens_kv;
+  p.softmax_scale = a.softmax_scale != 0.0f
+                        ? a.softmax_scale
+                        : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
+  p.causal = a.causal != 0;
+  p.threshold_scale_factor = resolve_threshold(a, function);
+  p.lse = a.lse;
+  p.tile_counters = a.tile_counters;
+  return p;
+}
+
+void check_kernel_alignment(const Problem& p, const char* function) {
+  struct Item {
+    const void* data;
+    const int64_t* strides;
+    const char* name;
+  };
+  const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
+  const int64_t k_s[3] = {p.k.batch_stride, p.k.token_stride, p.k.head_stride};
+  const int64_t v_s[3] = {p.v.batch_stride, p.v.token_stride, p.v.head_stride};
+  const Item items[4] = {{p.q.data, q_s, "q"},
+                         {p.k.data, k_s, "k"},
+                         {p.v.data, v_s, "v"},
+                         {p.out, p.out_strides, "out"}};
+  for (const Item& item : items) {
+    if (reinterpret_cast<uintptr_t>(item.data) % 16 != 0) {
+      invalid(function, std::string("args.") + item.name +
+                            " is not 16-byte aligned; the kernel loads 16-byte rows");
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (item.strides[i] % 8 != 0) {
+        invalid(function, std::string("args.") + item.name + "_strides[" + std::to_string(i) +
+                              "] is " + std::to_string(item.strides[i]) +
+                              "; the kernel needs multiples of 8 elements (16-byte rows)");
+      }
+    }
+  }
+  if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
+    invalid(function, "args.lse is not 4-byte aligned");
+  }
+  if (p.tile_counters != nullptr && reinterpret_cast<uintptr_t>(p.tile_counters) % 8 != 0) {
+    invalid(function, "args.tile_counters is not 8-byte aligned");
+  }
+}
+
+float skip_log2_lambda(double threshold_scale_factor, int32_t kv_len) {
+  if (!(threshold_scale_factor > 0.0) || kv_len <= 0) {
+    return -std::numeric_limits<float>::infinity();
+  }
+  return static_cast<float>(std::log2(threshold_scale_factor / static_cast<double>(kv_len)));
+}
+
+}  // namespace spattn::attention

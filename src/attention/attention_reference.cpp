@@ -1,0 +1,237 @@
+// CPU reference of the skip-softmax (BLASST) flash-attention forward pass.
+//
+// Same algorithm as cuda/attention_forward.cu, written for clarity:
+//  - per (batch, head), query tiles of SPATTN_SKIP_TILE_QUERIES rows, each
+//    walking KV tiles of SPATTN_SKIP_TILE_KEYS keys in increasing order;
+//  - raw logits s = q.k in float32; scaled logits in log2 units
+//    l = s * (softmax_scale * log2(e)), computed as rowmax(s) * c for the
+//    row maxima, exactly as the kernel does;
+//  - a KV tile other than the first is skipped when every valid row has
+//    rowmax_l - m_running < log2(lambda) (or no unmasked key in the tile);
+//  - the online softmax accumulates in double.
+#include "attention/attention_reference.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attention/half_float.hpp"
+#include "core/error.hpp"
+
+namespace spattn::attention {
+namespace {
+
+constexpr int kTileQ = SPATTN_SKIP_TILE_QUERIES;
+constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct Sequence {
+  int64_t q_token0 = 0;   // first token on the packed/fixed token axis
+  int64_t kv_token0 = 0;
+  int32_t lq = 0;
+  int32_t lk = 0;
+  int64_t q_batch = 0;    // batch index for the batch stride (0 when packed)
+};
+
+// Reads rows [token0, token0 + count) of one head into floats.
+std::vector<float> read_rows(const TensorView& t, bool bf16, int64_t batch, int64_t token0,
+                             int32_t count, int64_t head, int32_t dim) {
+  std::vector<float> rows(size_t(count) * dim);
+  const uint16_t* base = static_cast<const uint16_t*>(t.data);
+  for (int32_t i = 0; i < count; ++i) {
+    const uint16_t* row =
+        base + batch * t.batch_stride + (token0 + i) * t.token_stride + head * t.head_stride;
+    for (int32_t d = 0; d < dim; ++d) rows[size_t(i) * dim + d] = storage_to_float(row[d], bf16);
+  }
+  return rows;
+}
+
+std::vector<Sequence> sequences(const Problem& p, const char* function) {
+  std::vector<Sequence> seqs(size_t(p.batch));
+  for (int32_t b = 0; b < p.batch; ++b) {
+    Sequence& s = seqs[size_t(b)];
+    if (!p.packed()) {
+      s.lq = p.seqlen_q;
+      s.lk = p.seqlen_kv;
+      s.q_batch = b;
+      continue;
+    }
+    const int32_t q0 = p.cu_seqlens_q[b], q1 = p.cu_seqlens_q[b + 1];
+    const int32_t k0 = p.cu_seqlens_kv[b], k1 = p.cu_seqlens_kv[b + 1];
+    if ((b == 0 && (q0 != 0 || k0 != 0)) || q1 < q0 || k1 < k0 || q1 - q0 > p.seqlen_q ||
+        k1 - k0 > p.seqlen_kv) {
+      fail(SPATTN_ERR_INVALID_ARGUMENT,
+           std::string(function) + ": args.cu_seqlens_q/cu_seqlens_kv entry " +
+               std::to_string(b) +
+               " is inconsistent (offsets must start at 0, not decrease, and give lengths <= "
+               "args.seqlen_q/seqlen_kv)");
+    }
+    s.q_token0 = q0;
+    s.kv_token0 = k0;
+    s.lq = q1 - q0;
+    s.lk = k1 - k0;
+  }
+  return seqs;
+}
+
+// Output state of one query tile.
+struct TileState {
+  std::vector<double> m;    // running max of scaled logits (log2 units), as float values
+  std::vector<double> sum;  // running sum of exp2(l - m)
+  std::vector<double> acc;  // [rows][dim]
+};
+
+class HeadRunner {
+ public:
+  HeadRunner(const Problem& p, const Sequence& s, int32_t batch_index, int32_t head)
+      : p_(p), s_(s), b_(batch_index), h_(head), dim_(p.head_dim), bf16_(p.dtype == SPATTN_DTYPE_BFLOAT16) {
+    const int32_t kv_head = head / (p.num_heads / p.num_kv_heads);
+    q_ = read_rows(p.q, bf16_, s.q_batch, s.q_token0, s.lq, head, dim_);
+    k_ = read_rows(p.k, bf16_, s.q_batch, s.kv_token0, s.lk, kv_head, dim_);
+    v_ = read_rows(p.v, bf16_, s.q_batch, s.kv_token0, s.lk, kv_head, dim_);
+    scale_log2_ = p.softmax_scale * kLog2e;
+    log2_lambda_ = skip_log2_lambda(p.threshold_scale_factor, s.lk);
+  }
+
+  void run(unsigned long long counters[2]) {
+    for (int32_t q0 = 0; q0 < s_.lq; q0 += kTileQ) run_query_tile(q0, counters);
+  }
+
+ private:
+  // Last key row i may see (inclusive); Lk - 1 when not causal.
+  int64_t last_key(int32_t row) const {
+    return p_.causal ? std::min<int64_t>(s_.lk - 1, int64_t(row) + s_.lk - s_.lq) : s_.lk - 1;
+  }
+
+  void run_query_tile(int32_t q0, unsigned long long counters[2]) {
+    const int32_t rows = std::min(kTileQ, s_.lq - q0);
+    const int64_t visible = last_key(q0 + rows - 1) + 1;  // keys any row of the tile sees
+    const int32_t kv_tiles = visible <= 0 ? 0 : int32_t((visible + kTileK - 1) / kTileK);
+    TileState st;
+    st.m.assign(size_t(rows), double(kNegInf));
+    st.sum.assign(size_t(rows), 0.0);
+    st.acc.assign(size_t(rows) * dim_, 0.0);
+    std::vector<float> s(size_t(rows) * kTileK);
+    std::vector<float> row_max(static_cast<size_t>(rows));
+    for (int32_t t = 0; t < kv_tiles; ++t) {
+      const int32_t k0 = t * kTileK;
+      const int32_t keys = std::min(kTileK, s_.lk - k0);
+      logits(q0, rows, k0, keys, s, row_max);
+      counters[0] += 1;
+      if (t > 0 && skippable(rows, row_max, st)) {
+        counters[1] += 1;
+        continue;
+      }
+      accumulate(rows, k0, keys, s, row_max, st);
+    }
+    write(q0, rows, st);
+  }
+
+  // Raw float32 logits of the tile, -inf where masked, and the row maxima.
+  void logits(int32_t q0, int32_t rows, int32_t k0, int32_t keys, std::vector<float>& s,
+              std::vector<float>& row_max) const {
+    for (int32_t r = 0; r < rows; ++r) {
+      const float* q = &q_[size_t(q0 + r) * dim_];
+      const int64_t limit = last_key(q0 + r);
+      float mx = kNegInf;
+      for (int32_t j = 0; j < keys; ++j) {
+        float dot = kNegInf;
+        if (k0 + j <= limit) {
+          const float* k = &k_[size_t(k0 + j) * dim_];
+          dot = 0.0f;
+          for (int32_t d = 0; d < dim_; ++d) dot += q[d] * k[d];
+        }
+        s[size_t(r) * kTileK + j] = dot;
+        mx = std::max(mx, dot);
+      }
+      row_max[size_t(r)] = mx;
+    }
+  }
+
+  bool skippable(int32_t rows, const std::vector<float>& row_max, const TileState& st) const {
+    for (int32_t r = 0; r < rows; ++r) {
+      if (row_max[size_t(r)] == kNegInf) continue;  // nothing unmasked in this row
+      const float tile_max = row_max[size_t(r)] * scale_log2_;
+      if (!(tile_max - float(st.m[size_t(r)]) < log2_lambda_)) return false;
+    }
+    return true;
+  }
+
+  void accumulate(int32_t rows, int32_t k0, int32_t keys, const std::vector<float>& s,
+                  const std::vector<float>& row_max, TileState& st) const {
+    for (int32_t r = 0; r < rows; ++r) {
+      if (row_max[size_t(r)] == kNegInf) continue;
+      const float tile_max = row_max[size_t(r)] * scale_log2_;
+      const double m_old = st.m[size_t(r)];
+      const double m_new = std::max(m_old, double(tile_max));
+      const double alpha = std::exp2(m_old - m_new);  // 0 when m_old is -inf
+      st.sum[size_t(r)] *= alpha;
+      double* acc = &st.acc[size_t(r) * dim_];
+      for (int32_t d = 0; d < dim_; ++d) acc[d] *= alpha;
+      for (int32_t j = 0; j < keys; ++j) {
+        const float raw = s[size_t(r) * kTileK + j];
+        if (raw == kNegInf) continue;
+        const double prob = std::exp2(double(raw * scale_log2_) - m_new);
+        st.sum[size_t(r)] += prob;
+        const float* v = &v_[size_t(k0 + j) * dim_];
+        for (int32_t d = 0; d < dim_; ++d) acc[d] += prob * v[d];
+      }
+      st.m[size_t(r)] = m_new;
+    }
+  }
+
+  void write(int32_t q0, int32_t rows, const TileState& st) const {
+    uint16_t* out = static_cast<uint16_t*>(p_.out);
+    for (int32_t r = 0; r < rows; ++r) {
+      const int64_t token = s_.q_token0 + q0 + r;
+      uint16_t* o = out + s_.q_batch * p_.out_strides[0] + token * p_.out_strides[1] +
+                    int64_t(h_) * p_.out_strides[2];
+      const double sum = st.sum[size_t(r)];
+      for (int32_t d = 0; d < dim_; ++d) {
+        const double value = sum > 0.0 ? st.acc[size_t(r) * dim_ + d] / sum : 0.0;
+        o[d] = float_to_storage(float(value), bf16_);
+      }
+      if (p_.lse != nullptr) {
+        const double lse = sum > 0.0 ? (st.m[size_t(r)] + std::log2(sum)) * std::log(2.0)
+                                     : -std::numeric_limits<double>::infinity();
+        int64_t index;
+        if (p_.packed()) {
+          index = int64_t(h_) * p_.cu_seqlens_q[p_.batch] + token;
+        } else {
+          index = (int64_t(b_) * p_.num_heads + h_) * p_.seqlen_q + q0 + r;
+        }
+        p_.lse[index] = float(lse);
+      }
+    }
+  }
+
+  const Problem& p_;
+  const Sequence& s_;
+  int32_t b_, h_, dim_;
+  bool bf16_;
+  std::vector<float> q_, k_, v_;
+  float scale_log2_ = 0.0f;
+  float log2_lambda_ = 0.0f;
+};
+
+}  // namespace
+
+void reference_forward(const Problem& p, const char* function) {
+  const std::vector<Sequence> seqs = sequences(p, function);
+  unsigned long long counters[2] = {0, 0};
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t h = 0; h < p.num_heads; ++h) {
+      HeadRunner runner(p, seqs[size_t(b)], b, h);
+      runner.run(counters);
+    }
+  }
+  if (p.tile_counters != nullptr) {
+    p.tile_counters[0] += counters[0];
+    p.tile_counters[1] += counters[1];
+  }
+}
+
+}  // namespace spattn::attention

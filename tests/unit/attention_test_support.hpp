@@ -1,0 +1,335 @@
+// Test support for the attention tests (CPU and GPU): host tensors in a
+// chosen layout, input generators, and an INDEPENDENT float64 attention
+// with its own re-derivation of the skip rule (no code shared with
+// src/attention/attention_reference.cpp beyond the 16-bit decoders).
+#pragma once
+
+#include <spattn/spattn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "attention/half_float.hpp"
+
+namespace attention_test {
+
+using spattn::attention::float_to_storage;
+using spattn::attention::storage_to_float;
+
+enum class Layout { BSHD, BHSD };
+
+struct Shape {
+  spattn_dtype dtype = SPATTN_DTYPE_BFLOAT16;
+  int batch = 1, heads = 2, kv_heads = 2, dim = 64;
+  int lq = 64, lk = 64;
+  bool causal = false;
+  Layout layout = Layout::BSHD;
+  std::vector<int> q_lens, kv_lens;  // non-empty: packed batch (batch = size)
+  bool packed() const { return !q_lens.empty(); }
+  bool bf16() const { return dtype == SPATTN_DTYPE_BFLOAT16; }
+};
+
+inline int total(const std::vector<int>& lens) {
+  int t = 0;
+  for (int l : lens) t += l;
+  return t;
+}
+
+inline std::vector<int32_t> offsets(const std::vector<int>& lens) {
+  std::vector<int32_t> cu(1, 0);
+  for (int l : lens) cu.push_back(cu.back() + l);
+  return cu;
+}
+
+// Element strides {batch, token, head} of a [batch][tokens][heads][dim] tensor.
+inline void strides(const Shape& s, int tokens, int heads, int64_t out[3]) {
+  if (s.layout == Layout::BSHD) {
+    out[0] = int64_t(tokens) * heads * s.dim;
+    out[1] = int64_t(heads) * s.dim;
+    out[2] = s.dim;
+  } else {
+    out[0] = int64_t(heads) * tokens * s.dim;
+    out[1] = s.dim;
+    out[2] = int64_t(tokens) * s.dim;
+  }
+}
+
+// Decoded values of the inputs, [batch][token][head][dim] with packed
+// sequences in batch 0 when packed.
+struct Host {
+  Shape shape;
+  int q_batches = 1, q_tokens = 0, kv_tokens = 0;  // storage extents
+  std::vector<uint16_t> q, k, v;  // storage in shape.layout
+  int64_t q_str[3], k_str[3], o_str[3];
+  std::vector<int32_t> cu_q, cu_kv;
+
+  size_t q_elems() const { return size_t(q_batches) * q_tokens * shape.heads * shape.dim; }
+  size_t kv_elems() const { return size_t(q_batches) * kv_tokens * shape.kv_heads * shape.dim; }
+
+  // Sequence geometry: first token on the storage axis, lengths, storage batch.
+  int seq_lq(int b) const { return shape.packed() ? shape.q_lens[b] : shape.lq; }
+  int seq_lk(int b) const { return shape.packed() ? shape.kv_lens[b] : shape.lk; }
+  int q_tok0(int b) const { return shape.packed() ? cu_q[b] : 0; }
+  int kv_tok0(int b) const { return shape.packed() ? cu_kv[b] : 0; }
+  int sb(int b) const { return shape.packed() ? 0 : b; }
+
+  size_t q_index(int b, int tok, int h) const {
+    return size_t(sb(b) * q_str[0] + int64_t(q_tok0(b) + tok) * q_str[1] + h * q_str[2]);
+  }
+  size_t kv_index(int b, int tok, int h) const {
+    return size_t(sb(b) * k_str[0] + int64_t(kv_tok0(b) + tok) * k_str[1] + h * k_str[2]);
+  }
+  float qv(int b, int tok, int h, int d) const {
+    return storage_to_float(q[q_index(b, tok, h) + d], shape.bf16());
+  }
+  float kval(int b, int tok, int h, int d) const {
+    return storage_to_float(k[kv_index(b, tok, h) + d], shape.bf16());
+  }
+  float vval(int b, int tok, int h, int d) const {
+    return storage_to_float(v[kv_index(b, tok, h) + d], shape.bf16());
+  }
+};
+
+// Allocates storage for `shape`. Values are set by a generator below.
+inline Host make_host(const Shape& s) {
+  Host h;
+  h.shape = s;
+  if (s.packed()) {
+    h.q_batches = 1;
+    h.q_tokens = total(s.q_lens);
+    h.kv_tokens = total(s.kv_lens);
+    h.cu_q = offsets(s.q_lens);
+    h.cu_kv = offsets(s.kv_lens);
+  } else {
+    h.q_batches = s.batch;
+    h.q_tokens = s.lq;
+    h.kv_tokens = s.lk;
+  }
+  strides(s, h.q_tokens, s.heads, h.q_str);
+  strides(s, h.kv_tokens, s.kv_heads, h.k_str);
+  strides(s, h.q_tokens, s.heads, h.o_str);
+  h.q.assign(h.q_elems(), 0);
+  h.k.assign(h.kv_elems(), 0);
+  h.v.assign(h.kv_elems(), 0);
+  return h;
+}
+
+// Plain random inputs: N(0, 1) q, k, v.
+inline void fill_random(Host& h, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& x : h.q) x = float_to_storage(n(rng), h.shape.bf16());
+  for (auto& x : h.k) x = float_to_storage(n(rng), h.shape.bf16());
+  for (auto& x : h.v) x = float_to_storage(n(rng), h.shape.bf16());
+}
+
+// Peaked inputs that make skipping happen: q and k share a component along
+// dimension 0; the first KV tile of every sequence is "hot" (large shared
+// component), later tiles get a random heat in {0 (2/6), 0.25, 0.5, 0.75, 1} per
+// 128-key tile and head, so some tiles are skipped at moderate thresholds
+// and others are not. `boost` is the hot logit, in softmax-scaled units.
+inline void fill_peaked(Host& h, uint32_t seed, float boost) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::uniform_int_distribution<int> heat_pick(0, 5);
+  const Shape& s = h.shape;
+  const float c = std::sqrt(boost * std::sqrt(float(s.dim)));  // c*c*scale = boost
+  const bool bf = s.bf16();
+  for (int b = 0; b < s.batch; ++b) {
+    for (int hh = 0; hh < s.heads; ++hh) {
+      for (int t = 0; t < h.seq_lq(b); ++t) {
+        uint16_t* row = &h.q[h.q_index(b, t, hh)];
+        for (int d = 0; d < s.dim; ++d) row[d] = float_to_storage(0.5f * n(rng), bf);
+        row[0] = float_to_storage(c, bf);
+      }
+    }
+    for (int hh = 0; hh < s.kv_heads; ++hh) {
+      float heat = 1.0f;
+      for (int t = 0; t < h.seq_lk(b); ++t) {
+        if (t % SPATTN_SKIP_TILE_KEYS == 0) heat = t == 0 ? 1.0f : 0.25f * float(std::max(0, heat_pick(rng) - 1));
+        uint16_t* krow = &h.k[h.kv_index(b, t, hh)];
+        uint16_t* vrow = &h.v[h.kv_index(b, t, hh)];
+        for (int d = 0; d < s.dim; ++d) {
+          krow[d] = float_to_storage(0.5f * n(rng), bf);
+          vrow[d] = float_to_storage(n(rng), bf);
+        }
+        krow[0] = float_to_storage(c * heat, bf);
+      }
+    }
+  }
+}
+
+// Result of the independent float64 computation.
+struct Expected {
+  std::vector<double> out;  // [b][tok][h][dim], packed in batch 0 order (q_index / layout-free)
+  std::vector<double> lse;  // [b][h][tok]
+  std::vector<double> skipped_mass;  // per (b, h, tok): skipped softmax mass / total mass
+  unsigned long long visited = 0, skipped = 0;
+  double max_abs_v = 0.0;
+  int lq_max = 0;
+  size_t index(const Host& h, int b, int tok, int hh) const {
+    return ((size_t(b) * lq_max + tok) * h.shape.heads + hh) * h.shape.dim;
+  }
+  size_t row(const Host& h, int b, int tok, int hh) const {
+    return (size_t(b) * h.shape.heads + hh) * lq_max + tok;
+  }
+};
+
+// Float64 attention of `h`. With threshold > 0 the skip rule is re-derived
+// here in float64 (exp(rowmax - m_running) < threshold / Lk on 128 x 128
+// tiles, first KV tile never skipped) and `out` holds the attention over the
+// kept tiles only; `skipped_mass` is what the dense softmax put on skipped keys.
+inline Expected expected(const Host& h, float softmax_scale, double threshold) {
+  const Shape& s = h.shape;
+  Expected e;
+  for (int b = 0; b < s.batch; ++b) e.lq_max = std::max(e.lq_max, h.seq_lq(b));
+  e.out.assign(size_t(s.batch) * e.lq_max * s.heads * s.dim, 0.0);
+  e.lse.assign(size_t(s.batch) * s.heads * e.lq_max, -std::numeric_limits<double>::infinity());
+  e.skipped_mass.assign(e.lse.size(), 0.0);
+  const double scale = softmax_scale > 0 ? softmax_scale : 1.0 / std::sqrt(double(s.dim));
+  const int group = s.heads / s.kv_heads;
+  const int T = SPATTN_SKIP_TILE_KEYS, TQ = SPATTN_SKIP_TILE_QUERIES;
+  for (auto x : h.v) e.max_abs_v = std::max(e.max_abs_v, std::fabs(double(storage_to_float(x, s.bf16()))));
+  for (int b = 0; b < s.batch; ++b) {
+    const int lq = h.seq_lq(b), lk = h.seq_lk(b);
+    for (int hh = 0; hh < s.heads; ++hh) {
+      const int kh = hh / group;
+      // logits[i][j], -inf where masked
+      std::vector<double> L(size_t(lq) * lk);
+      for (int i = 0; i < lq; ++i) {
+        for (int j = 0; j < lk; ++j) {
+          const bool masked = s.causal && j > i + lk - lq;
+          double dot = 0;
+          if (!masked)
+            for (int d = 0; d < s.dim; ++d) dot += double(h.qv(b, i, hh, d)) * h.kval(b, j, kh, d);
+          L[size_t(i) * lk + j] = masked ? -INFINITY : dot * scale;
+        }
+      }
+      std::vector<char> keep(size_t(lq) * lk, 1);  // per (row, key): tile kept for the row's tile
+      for (int q0 = 0; q0 < lq; q0 += TQ) {
+        const int rows = std::min(TQ, lq - q0);
+        std::vector<double> m(size_t(rows), -INFINITY);
+        bool first = true;
+        for (int k0 = 0; k0 < lk; k0 += T) {
+          const int keys = std::min(T, lk - k0);
+          bool any = false, all_small = true;
+          std::vector<double> tmax(size_t(rows), -INFINITY);
+          for (int r = 0; r < rows; ++r) {
+            for (int j = 0; j < keys; ++j) tmax[r] = std::max(tmax[r], L[size_t(q0 + r) * lk + k0 + j]);
+            if (tmax[r] == -INFINITY) continue;
+            any = true;
+            if (!(std::exp(tmax[r] - m[r]) < threshold / lk)) all_small = false;
+          }
+          if (!any) continue;  // fully masked: not visited
+          ++e.visited;
+          if (!first && all_small) {
+            ++e.skipped;
+            for (int r = 0; r < rows; ++r)
+              for (int j = 0; j < keys; ++j) keep[size_t(q0 + r) * lk + k0 + j] = 0;
+            continue;
+          }
+          first = false;
+          for (int r = 0; r < rows; ++r) m[r] = std::max(m[r], tmax[r]);
+        }
+      }
+      for (int i = 0; i < lq; ++i) {
+        double mx = -INFINITY;
+        for (int j = 0; j < lk; ++j) mx = std::max(mx, L[size_t(i) * lk + j]);
+        double z_all = 0, z_keep = 0, z_skip = 0;
+        std::vector<double> acc(size_t(s.dim), 0.0);
+        for (int j = 0; j < lk; ++j) {
+          const double lj = L[size_t(i) * lk + j];
+          if (lj == -INFINITY) continue;
+          const double p = std::exp(lj - mx);
+          z_all += p;
+          if (!keep[size_t(i) * lk + j]) {
+            z_skip += p;
+            continue;
+          }
+          z_keep += p;
+          for (int d = 0; d < s.dim; ++d) acc[d] += p * h.vval(b, j, kh, d);
+        }
+        const size_t o = e.index(h, b, i, hh);
+        for (int d = 0; d < s.dim; ++d) e.out[o + d] = z_keep > 0 ? acc[d] / z_keep : 0.0;
+        if (z_keep > 0) e.lse[e.row(h, b, i, hh)] = mx + std::log(z_keep);
+        e.skipped_mass[e.row(h, b, i, hh)] = z_all > 0 ? z_skip / z_all : 0.0;
+      }
+    }
+  }
+  return e;
+}
+
+// Arguments for `h` with the given data pointers (host or device).
+inline spattn_attention_args make_args(const Host& h, const void* q, const void* k, const void* v,
+                                       void* out, const int32_t* cu_q, const int32_t* cu_kv) {
+  spattn_attention_args a{};
+  a.struct_size = sizeof a;
+  a.dtype = h.shape.dtype;
+  a.batch = h.shape.batch;
+  a.num_heads = h.shape.heads;
+  a.num_kv_heads = h.shape.kv_heads;
+  a.head_dim = h.shape.dim;
+  a.seqlen_q = h.shape.packed() ? *std::max_element(h.shape.q_lens.begin(), h.shape.q_lens.end())
+                                : h.shape.lq;
+  a.seqlen_kv = h.shape.packed()
+                    ? *std::max_element(h.shape.kv_lens.begin(), h.shape.kv_lens.end())
+                    : h.shape.lk;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.out = out;
+  for (int i = 0; i < 3; ++i) {
+    a.q_strides[i] = h.q_str[i];
+    a.k_strides[i] = h.k_str[i];
+    a.v_strides[i] = h.k_str[i];
+    a.out_strides[i] = h.o_str[i];
+  }
+  a.cu_seqlens_q = h.shape.packed() ? cu_q : nullptr;
+  a.cu_seqlens_kv = h.shape.packed() ? cu_kv : nullptr;
+  a.causal = h.shape.causal ? 1 : 0;
+  return a;
+}
+
+// LSE index of (b, h, tok) in the library's layout.
+inline size_t lse_index(const Host& h, int b, int hh, int tok) {
+  if (h.shape.packed()) return size_t(hh) * h.q_tokens + h.cu_q[b] + tok;
+  return (size_t(b) * h.shape.heads + hh) * h.shape.lq + tok;
+}
+inline size_t lse_size(const Host& h) { return size_t(h.q_batches) * h.shape.heads * h.q_tokens; }
+
+// Largest |out - expected| over all rows, each element's error divided by
+// (abs_tol + rel_tol * |expected|); <= 1 passes. Also counts unwritten
+// (poisoned) or non-finite outputs in `bad`.
+struct Compare {
+  double worst = 0.0;
+  size_t bad = 0;
+  double err2 = 0.0, ref2 = 0.0;  // for ||out - ref|| / ||ref||
+  double rel_norm() const { return ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2); }
+};
+
+inline Compare compare_out(const Host& h, const std::vector<uint16_t>& out, const Expected& e,
+                           double abs_tol, double rel_tol) {
+  Compare c;
+  const Shape& s = h.shape;
+  for (int b = 0; b < s.batch; ++b)
+    for (int i = 0; i < h.seq_lq(b); ++i)
+      for (int hh = 0; hh < s.heads; ++hh)
+        for (int d = 0; d < s.dim; ++d) {
+          const float got = storage_to_float(out[h.q_index(b, i, hh) + d], s.bf16());
+          const double want = e.out[e.index(h, b, i, hh) + d];
+          if (!std::isfinite(got)) {
+            ++c.bad;
+            continue;
+          }
+          c.err2 += (got - want) * (got - want);
+          c.ref2 += want * want;
+          c.worst = std::max(c.worst, std::fabs(got - want) / (abs_tol + rel_tol * std::fabs(want)));
+        }
+  return c;
+}
+
+}  // namespace attention_test
