@@ -1,0 +1,256 @@
+// GPU tests of spattn_attention_forward: the kernel against an independent
+// float64 attention (with its own re-derivation of the skip rule) and against
+// the CPU reference's skip counters, on random and peaked inputs. Outputs and
+// LSE are poisoned before each launch and fully checked; a guard region
+// after the output must stay untouched. Skipped when no CUDA device exists.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+#include <spattn/spattn.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../unit/attention_test_support.hpp"
+
+namespace {
+
+using namespace attention_test;
+
+bool have_device() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+#define SKIP_WITHOUT_DEVICE()                                                        \
+  do {                                                                               \
+    if (!have_device()) GTEST_SKIP() << "no CUDA device: GPU attention tests skipped"; \
+  } while (0)
+
+#define CUDA_OK(expr) ASSERT_EQ(cudaSuccess, (expr)) << #expr
+
+template <class T>
+struct DeviceBuffer {
+  T* ptr = nullptr;
+  size_t n = 0;
+  explicit DeviceBuffer(size_t count) : n(count) {
+    if (cudaMalloc(&ptr, count * sizeof(T) + 16) != cudaSuccess) ptr = nullptr;
+  }
+  DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
+    if (ptr) cudaMemcpy(ptr, host.data(), n * sizeof(T), cudaMemcpyHostToDevice);
+  }
+  ~DeviceBuffer() { cudaFree(ptr); }
+  std::vector<T> get(size_t count) const {
+    std::vector<T> h(count);
+    cudaMemcpy(h.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost);
+    return h;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+};
+
+constexpr size_t kGuard = 256;  // elements after the output that must stay poisoned
+
+struct GpuRun {
+  std::vector<uint16_t> out;
+  std::vector<uint16_t> guard;
+  std::vector<float> lse;
+  unsigned long long counters[2] = {0, 0};
+  spattn_status status = SPATTN_OK;
+};
+
+// Runs the kernel on `h` (optionally captured into a CUDA graph and replayed).
+GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false) {
+  GpuRun r;
+  DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), out(h.q_elems() + kGuard);
+  DeviceBuffer<float> lse(lse_size(h));
+  DeviceBuffer<int32_t> cu_q(h.cu_q.empty() ? std::vector<int32_t>{0} : h.cu_q);
+  DeviceBuffer<int32_t> cu_kv(h.cu_kv.empty() ? std::vector<int32_t>{0} : h.cu_kv);
+  DeviceBuffer<unsigned long long> counters(2);
+  cudaMemset(out.ptr, 0xff, (h.q_elems() + kGuard) * 2);  // NaN in bf16 and fp16
+  cudaMemset(lse.ptr, 0xff, lse_size(h) * 4);              // NaN
+  cudaMemset(counters.ptr, 0, 16);
+  spattn_attention_args a = make_args(h, q.ptr, k.ptr, v.ptr, out.ptr, cu_q.ptr, cu_kv.ptr);
+  a.threshold_scale_factor = float(threshold);
+  a.lse = lse.ptr;
+  a.tile_counters = counters.ptr;
+  cudaStream_t stream;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  if (with_graph) {
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal);
+    r.status = spattn_attention_forward(&a, stream);
+    cudaStreamEndCapture(stream, &graph);
+    if (r.status == SPATTN_OK) {
+      cudaGraphInstantiate(&exec, graph, 0);
+      cudaGraphLaunch(exec, stream);
+      cudaGraphExecDestroy(exec);
+    }
+    cudaGraphDestroy(graph);
+  } else {
+    r.status = spattn_attention_forward(&a, stream);
+  }
+  const cudaError_t sync = cudaStreamSynchronize(stream);
+  EXPECT_EQ(sync, cudaSuccess) << cudaGetErrorString(sync);
+  cudaStreamDestroy(stream);
+  std::vector<uint16_t> all = out.get(h.q_elems() + kGuard);
+  r.out.assign(all.begin(), all.begin() + long(h.q_elems()));
+  r.guard.assign(all.begin() + long(h.q_elems()), all.end());
+  r.lse = lse.get(lse_size(h));
+  std::vector<unsigned long long> c = counters.get(2);
+  r.counters[0] = c[0];
+  r.counters[1] = c[1];
+  return r;
+}
+
+struct CpuRun {
+  std::vector<uint16_t> out;
+  unsigned long long counters[2] = {0, 0};
+};
+
+CpuRun run_cpu(const Host& h, double threshold) {
+  CpuRun r;
+  r.out.assign(h.q_elems(), 0xffff);
+  spattn_attention_args a =
+      make_args(h, h.q.data(), h.k.data(), h.v.data(), r.out.data(), h.cu_q.data(), h.cu_kv.data());
+  a.threshold_scale_factor = float(threshold);
+  a.tile_counters = r.counters;
+  EXPECT_EQ(spattn_attention_reference(&a), SPATTN_OK) << spattn_last_error();
+  return r;
+}
+
+struct Case {
+  const char* name;
+  Shape shape;
+  bool peaked;
+  double threshold;
+};
+
+Shape shape(spattn_dtype dt, int dim, int batch, int heads, int kv_heads, int lq, int lk,
+            bool causal, Layout layout = Layout::BSHD) {
+  Shape s;
+  s.dtype = dt;
+  s.dim = dim;
+  s.batch = batch;
+  s.heads = heads;
+  s.kv_heads = kv_heads;
+  s.lq = lq;
+  s.lk = lk;
+  s.causal = causal;
+  s.layout = layout;
+  return s;
+}
+
+Shape packed(spattn_dtype dt, int dim, std::vector<int> q_lens, std::vector<int> kv_lens,
+             bool causal) {
+  Shape s = shape(dt, dim, int(q_lens.size()), 2, 1, 0, 0, causal);
+  s.q_lens = std::move(q_lens);
+  s.kv_lens = std::move(kv_lens);
+  return s;
+}
+
+const auto BF = SPATTN_DTYPE_BFLOAT16;
+const auto FP = SPATTN_DTYPE_FLOAT16;
+
+class GpuAttention : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GpuAttention, MatchesFloat64AndReferenceDecisions) {
+  SKIP_WITHOUT_DEVICE();
+  const Case& c = GetParam();
+  Host h = make_host(c.shape);
+  if (c.peaked) {
+    fill_peaked(h, 77u + unsigned(c.shape.dim), 7.0f);
+  } else {
+    fill_random(h, 99u + unsigned(c.shape.lq));
+  }
+  const GpuRun g = run_gpu(h, c.threshold);
+  ASSERT_EQ(g.status, SPATTN_OK) << spattn_last_error();
+  const Expected e = expected(h, 0.0f, c.threshold);
+  const CpuRun cpu = run_cpu(h, c.threshold);
+
+  // Counters: equal to the CPU reference and to the float64 re-derivation.
+  EXPECT_EQ(g.counters[0], cpu.counters[0]);
+  EXPECT_EQ(g.counters[0], e.visited);
+  EXPECT_EQ(g.counters[1], cpu.counters[1]) << "skip decisions differ from the CPU reference";
+  EXPECT_EQ(g.counters[1], e.skipped);
+  if (c.threshold > 0) {
+    EXPECT_GT(g.counters[1], 0u) << "this case is meant to skip tiles";
+  }
+
+  // Output: every element written, close to float64 attention (bf16/fp16 P
+  // in the P.V product and output rounding: METHOD.md's 1e-3..1e-2 band).
+  const bool bf = c.shape.bf16();
+  const Compare cmp = compare_out(h, g.out, e, bf ? 2e-2 : 4e-3, bf ? 2e-2 : 4e-3);
+  EXPECT_EQ(cmp.bad, 0u) << "unwritten or non-finite outputs";
+  EXPECT_LE(cmp.worst, 1.0);
+  EXPECT_LT(cmp.rel_norm(), bf ? 1e-2 : 2e-3);
+  for (uint16_t x : g.guard) ASSERT_EQ(x, 0xffff) << "kernel wrote past the output";
+
+  // LSE against float64 logsumexp over the kept keys.
+  size_t lse_bad = 0;
+  for (int b = 0; b < h.shape.batch; ++b)
+    for (int hh = 0; hh < h.shape.heads; ++hh)
+      for (int i = 0; i < h.seq_lq(b); ++i) {
+        const double want = e.lse[e.row(h, b, i, hh)];
+        const float got = g.lse[lse_index(h, b, hh, i)];
+        const bool ok = std::isinf(want) ? (std::isinf(got) && got < 0)
+                                         : std::fabs(got - want) <= 2e-3 * (1.0 + std::fabs(want));
+        if (!ok && lse_bad++ < 5) ADD_FAILURE() << "lse b " << b << " h " << hh << " row " << i
+                                               << ": " << got << " vs " << want;
+      }
+  EXPECT_EQ(lse_bad, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GpuAttention,
+    ::testing::Values(
+        Case{"gqa_77", shape(BF, 128, 2, 4, 2, 77, 77, false), false, 0.0},
+        Case{"mqa_1x1000_bhsd", shape(FP, 64, 1, 2, 1, 1, 1000, false, Layout::BHSD), false, 0.0},
+        Case{"causal_1000", shape(BF, 64, 1, 2, 2, 1000, 1000, true), true, 5.0},
+        Case{"causal_300x1000_bhsd", shape(FP, 128, 1, 2, 2, 300, 1000, true, Layout::BHSD), true,
+             2.0},
+        Case{"causal_1000x300", shape(BF, 128, 1, 2, 1, 1000, 300, true), false, 0.0},
+        Case{"varlen_causal", packed(BF, 128, {1, 77, 1000, 256}, {1, 77, 1000, 256}, true), true,
+             3.0},
+        Case{"varlen_cross", packed(FP, 64, {77, 5, 300}, {1000, 129, 1}, false), true, 4.0},
+        Case{"dense_random_1024", shape(BF, 128, 1, 4, 2, 1024, 1024, false), false, 0.0},
+        Case{"skip_1024_bhsd", shape(BF, 128, 1, 4, 2, 1024, 1024, false, Layout::BHSD), true,
+             10.0}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+TEST(GpuAttentionLaunch, GraphCaptureAndRepeatsAreBitwiseIdentical) {
+  SKIP_WITHOUT_DEVICE();
+  Host h = make_host(shape(BF, 128, 1, 4, 2, 700, 900, true));
+  fill_peaked(h, 5, 7.0f);
+  const GpuRun a = run_gpu(h, 3.0), b = run_gpu(h, 3.0), g = run_gpu(h, 3.0, true);
+  ASSERT_EQ(g.status, SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(a.out, b.out) << "two launches differ: a race?";
+  EXPECT_EQ(a.out, g.out) << "graph replay differs from a direct launch";
+  EXPECT_EQ(a.lse, g.lse);
+  EXPECT_EQ(a.counters[1], g.counters[1]);
+}
+
+TEST(GpuAttentionLaunch, RejectsMisalignedRowsAndUnsupportedHeadDim) {
+  SKIP_WITHOUT_DEVICE();
+  Host h = make_host(shape(BF, 64, 1, 2, 2, 64, 64, false));
+  DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), out(h.q_elems());
+  spattn_attention_args a = make_args(h, q.ptr, k.ptr, v.ptr, out.ptr, nullptr, nullptr);
+  spattn_attention_args bad = a;
+  bad.q = q.ptr + 1;
+  EXPECT_EQ(spattn_attention_forward(&bad, nullptr), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(spattn_last_error()).find("args.q is not 16-byte aligned"),
+            std::string::npos);
+  bad = a;
+  bad.k_strides[1] = 68;
+  EXPECT_EQ(spattn_attention_forward(&bad, nullptr), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(spattn_last_error()).find("args.k_strides[1] is 68"), std::string::npos);
+  bad = a;
+  bad.head_dim = 256;
+  EXPECT_EQ(spattn_attention_forward(&bad, nullptr), SPATTN_ERR_UNSUPPORTED);
+  EXPECT_EQ(spattn_attention_forward(&a, nullptr), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+}
+
+}  // namespace
