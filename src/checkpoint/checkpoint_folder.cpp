@@ -95,7 +95,7 @@ class Folder {
 // A model_index.json entry naming a component: a list with something other
 // than nulls in it (["diffusers", "WanTransformer3DModel"], not [null, null]).
 bool names_component(const std::string& key, const Value& value) {
-  if (key.empty() || key[0] == '_' || value.kind != Value::Kind::Array) return false;
+  if ((!key.empty() && key[0] == '_') || value.kind != Value::Kind::Array) return false;
   for (const Value& item : value.items) {
     if (item.kind != Value::Kind::Null) return true;
   }

@@ -1,0 +1,392 @@
+// Checkpoint reading (src/checkpoint/): folder layouts, the calibration
+// schema and its errors, and the attacks an untrusted folder can make.
+#include <spattn/spattn.h>
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include "checkpoint/calibration.hpp"
+#include "checkpoint/checkpoint_folder.hpp"
+#include "core/error.hpp"
+#include "test_checkpoint_support.hpp"
+#include "value/document.hpp"
+
+namespace {
+
+using spattn_test::open_model;
+using spattn_test::open_status;
+using spattn_test::skip_softmax_config;
+using spattn_test::TempDir;
+
+const char* const kIndex = R"J({"_class_name": "WanPipeline", "_diffusers_version": "0.35.0",
+  "transformer": ["diffusers", "WanTransformer3DModel"], "tokenizer": ["transformers", "T5TokenizerFast"]})J";
+
+// Status and message of opening a plain checkpoint whose config.json is `text`.
+spattn_status open_plain(const std::string& text, std::string* message,
+                         const spattn_config* user = nullptr) {
+  TempDir dir;
+  dir.write("config.json", text);
+  return open_status(dir.path(), message, user);
+}
+
+spattn::ComponentCalibration calibration_of(const std::string& json) {
+  return spattn::read_calibration(spattn::parse_json(json, "config.json", 1 << 20), "config.json");
+}
+
+// ---- folder layouts --------------------------------------------------------
+
+TEST(CheckpointFolder, PlainCheckpointIsOneUnnamedComponent) {
+  auto model = open_model(spattn_test::llm_mini());
+  ASSERT_TRUE(model);
+  EXPECT_EQ(spattn_model_component_count(model.get()), 1u);
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 0), "");
+  EXPECT_EQ(spattn_model_component_name(model.get(), 1), nullptr);
+  ASSERT_EQ(spattn_model_ignore_count(model.get(), 0), 2u);
+  EXPECT_STREQ(spattn_model_ignore_pattern(model.get(), 0, 0), "model.layers.0.self_attn");
+  EXPECT_STREQ(spattn_model_ignore_pattern(model.get(), 0, 1), "model.layers.1.self_attn");
+  EXPECT_EQ(spattn_model_ignore_pattern(model.get(), 0, 2), nullptr);
+  EXPECT_EQ(spattn_model_ignore_count(model.get(), 1), 0u);
+  EXPECT_EQ(spattn_model_ignore_pattern(model.get(), 1, 0), nullptr);
+}
+
+TEST(CheckpointFolder, DiffusersComponentsInIndexOrderSkippingThoseWithoutConfig) {
+  auto model = open_model(spattn_test::wan_mini());
+  ASSERT_TRUE(model);
+  // scheduler and tokenizer have no config.json; the others are kept,
+  // calibrated or not, in model_index.json order.
+  ASSERT_EQ(spattn_model_component_count(model.get()), 4u);
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 0), "text_encoder");
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 1), "transformer");
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 2), "transformer_2");
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 3), "vae");
+  EXPECT_EQ(spattn_model_ignore_count(model.get(), 0), 0u);
+  EXPECT_EQ(spattn_model_ignore_count(model.get(), 1), 2u);
+  EXPECT_STREQ(spattn_model_ignore_pattern(model.get(), 2, 0), "blocks.39.*");
+}
+
+TEST(CheckpointFolder, ModelIndexWinsOverConfigJson) {
+  TempDir dir;
+  dir.write("model_index.json", kIndex);
+  dir.write("config.json", "[1, 2]");  // would be an error if it were read
+  dir.write("transformer/config.json", skip_softmax_config(""));
+  auto model = open_model(dir.path());
+  ASSERT_TRUE(model);
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 0), "transformer");
+}
+
+TEST(CheckpointFolder, NullEntriesAndPrivateKeysAreNotComponents) {
+  TempDir dir;
+  dir.write("model_index.json", R"J({"_class_name": "P", "_extra": ["x", "y"], "safety_checker": [null, null],
+    "requires_safety_checker": true, "feature_extractor": [], "transformer": ["diffusers", "T"]})J");
+  dir.write("_extra/config.json", "{}");
+  dir.write("safety_checker/config.json", "{}");
+  dir.write("transformer/config.json", "{}");
+  auto model = open_model(dir.path());
+  ASSERT_EQ(spattn_model_component_count(model.get()), 1u);
+  EXPECT_STREQ(spattn_model_component_name(model.get(), 0), "transformer");
+}
+
+TEST(CheckpointFolder, NeitherFileIsNotFound) {
+  TempDir dir;
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_NOT_FOUND);
+  EXPECT_NE(message.find(dir.path()), std::string::npos) << message;
+  EXPECT_NE(message.find("neither model_index.json nor config.json"), std::string::npos) << message;
+  EXPECT_EQ(open_status(dir / "missing", &message), SPATTN_ERR_NOT_FOUND);
+  EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+}
+
+TEST(CheckpointFolder, CheckpointPathThatIsAFileIsIo) {
+  TempDir dir;
+  dir.write("file", "{}");
+  EXPECT_EQ(open_status(dir / "file"), SPATTN_ERR_IO);
+}
+
+TEST(CheckpointFolder, IndexWithoutAnyUsableComponentIsACheckpointError) {
+  TempDir dir;
+  dir.write("model_index.json", R"J({"_class_name": "P", "tokenizer": ["transformers", "T5"]})J");
+  dir.mkdir("tokenizer");
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_CHECKPOINT);
+  EXPECT_NE(message.find("model_index.json"), std::string::npos) << message;
+}
+
+TEST(CheckpointFolder, TooManyComponentsIsALimit) {
+  TempDir dir;
+  std::string index = "{";
+  for (int i = 0; i <= SPATTN_MAX_COMPONENTS; ++i) {
+    index += (i ? ", " : "") + std::string("\"c") + std::to_string(i) + "\": [\"diffusers\", \"X\"]";
+  }
+  dir.write("model_index.json", index + "}");
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_LIMIT);
+  EXPECT_NE(message.find("SPATTN_MAX_COMPONENTS"), std::string::npos) << message;
+}
+
+TEST(CheckpointFolder, MalformedJsonIsASyntaxErrorNamingTheFile) {
+  std::string message;
+  EXPECT_EQ(open_plain("{\"sparse_attention_config\": ", &message), SPATTN_ERR_SYNTAX);
+  EXPECT_NE(message.find("config.json"), std::string::npos) << message;
+}
+
+// ---- untrusted folders -----------------------------------------------------
+
+TEST(CheckpointSecurity, ComponentNamesThatAreNotOneFolderAreRefused) {
+  for (const char* name : {"../x", "/etc", "a/b", "..", ".", "a\\\\b", "x y", ""}) {
+    TempDir dir;
+    dir.write("model_index.json", std::string("{\"") + name + "\": [\"diffusers\", \"X\"]}");
+    std::string message;
+    EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_UNSAFE_PATH) << name;
+    EXPECT_NE(message.find("single folder name"), std::string::npos) << message;
+  }
+  EXPECT_TRUE(spattn::is_safe_component_name("transformer_2"));
+  EXPECT_TRUE(spattn::is_safe_component_name("text-encoder.v2"));
+  EXPECT_FALSE(spattn::is_safe_component_name("../x"));
+}
+
+TEST(CheckpointSecurity, SymlinkedComponentFolderPointingOutsideIsRefused) {
+  TempDir outside;
+  outside.write("transformer/config.json", skip_softmax_config(""));
+  TempDir dir;
+  dir.write("model_index.json", kIndex);
+  dir.symlink(outside / "transformer", "transformer");
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_UNSAFE_PATH);
+  EXPECT_NE(message.find("outside the checkpoint folder"), std::string::npos) << message;
+  EXPECT_NE(message.find(dir / "transformer"), std::string::npos) << message;
+}
+
+TEST(CheckpointSecurity, SymlinkedConfigPointingOutsideIsRefused) {
+  TempDir outside;
+  outside.write("secret.json", "{}");
+  {
+    TempDir dir;
+    dir.write("model_index.json", kIndex);
+    dir.mkdir("transformer");
+    dir.symlink(outside / "secret.json", "transformer/config.json");
+    EXPECT_EQ(open_status(dir.path()), SPATTN_ERR_UNSAFE_PATH);
+  }
+  {
+    TempDir dir;  // plain checkpoint
+    dir.symlink(outside / "secret.json", "config.json");
+    EXPECT_EQ(open_status(dir.path()), SPATTN_ERR_UNSAFE_PATH);
+  }
+  {
+    TempDir dir;  // the index itself
+    dir.symlink(outside / "secret.json", "model_index.json");
+    EXPECT_EQ(open_status(dir.path()), SPATTN_ERR_UNSAFE_PATH);
+  }
+  {
+    TempDir dir;  // a relative link climbing out
+    dir.write("model_index.json", kIndex);
+    dir.mkdir("transformer");
+    dir.symlink("../../" + outside.path().substr(outside.path().rfind('/') + 1) + "/secret.json",
+                "transformer/config.json");
+    EXPECT_EQ(open_status(dir.path()), SPATTN_ERR_UNSAFE_PATH);
+  }
+}
+
+TEST(CheckpointSecurity, SymlinksInsideTheFolderAreFine) {
+  TempDir dir;
+  dir.write("model_index.json", kIndex);
+  dir.write("shared/config.json", skip_softmax_config(R"J("threshold_scale_factor": {"formula": "7"}, "target_sparsity": 0.1)J"));
+  dir.symlink(dir / "shared", "transformer");
+  auto model = open_model(dir.path());
+  ASSERT_TRUE(model);
+  EXPECT_DOUBLE_EQ(spattn_test::lookup(model.get(), "transformer", "x", SPATTN_PHASE_PREFILL).threshold_scale_factor, 7.0);
+}
+
+TEST(CheckpointSecurity, OversizedConfigIsALimit) {
+  TempDir dir;
+  dir.write("config.json", "{}");
+  ASSERT_EQ(truncate((dir / "config.json").c_str(), off_t(SPATTN_MAX_CHECKPOINT_FILE_BYTES) + 1), 0);
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_LIMIT);
+  EXPECT_NE(message.find(dir / "config.json"), std::string::npos) << message;
+}
+
+TEST(CheckpointSecurity, ConfigThatIsNotAnObjectIsATypeError) {
+  for (const char* text : {"[1, 2]", "\"text\"", "42", "null"}) {
+    std::string message;
+    EXPECT_EQ(open_plain(text, &message), SPATTN_ERR_TYPE) << text;
+    EXPECT_NE(message.find("config.json"), std::string::npos) << message;
+  }
+  TempDir dir;
+  dir.write("model_index.json", "[\"transformer\"]");
+  EXPECT_EQ(open_status(dir.path()), SPATTN_ERR_TYPE);
+}
+
+TEST(CheckpointSecurity, DirectoryNamedConfigJsonIsIo) {
+  TempDir dir;
+  dir.mkdir("config.json");
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_IO);
+  EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
+  EXPECT_NE(message.find(dir / "config.json"), std::string::npos) << message;
+}
+
+// ---- calibration schema ----------------------------------------------------
+
+TEST(CheckpointCalibration, SeedSingleCoefficientSet) {
+  auto calibration = calibration_of(R"J({"hidden_size": 8, "sparse_attention_config": {"config_groups": {"group_0": {
+    "algorithm": "skip_softmax",
+    "threshold_scale_factor": {"formula": "a * exp(b * target_sparsity)", "coefficients": {"a": 1000.0, "b": 5.0}},
+    "target_sparsity": 0.5, "disabled_until_timestep": 0.8, "ignore": ["blocks.0.attn1", "blocks.0.attn2"]}}}})J");
+  ASSERT_TRUE(calibration.skip_softmax);
+  const auto& group = *calibration.skip_softmax;
+  EXPECT_EQ(group.group, "group_0");
+  ASSERT_TRUE(group.formula);
+  EXPECT_FALSE(group.formula->per_phase);
+  EXPECT_EQ(group.formula->coefficient_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(group.formula->coefficients[SPATTN_PHASE_DECODE], (std::vector<double>{1000.0, 5.0}));
+  EXPECT_EQ(group.target_sparsity->prefill, 0.5);
+  EXPECT_EQ(group.target_sparsity->decode, 0.5);
+  EXPECT_EQ(*group.disabled_until_timestep, 0.8);
+  EXPECT_EQ(group.ignore, (std::vector<std::string>{"blocks.0.attn1", "blocks.0.attn2"}));
+}
+
+TEST(CheckpointCalibration, SeedPerPhaseCoefficients) {
+  auto calibration = calibration_of(R"J({"sparse_attention_config": {"config_groups": {"g": {
+    "algorithm": "skip_softmax",
+    "threshold_scale_factor": {"formula": "a * exp(b * target_sparsity)",
+                               "prefill": {"a": 100.0, "b": 5.0}, "decode": {"b": 10.0, "a": 0.05}},
+    "target_sparsity": {"prefill": 0.5, "decode": 0.3}}}}})J");
+  const auto& formula = *calibration.skip_softmax->formula;
+  EXPECT_TRUE(formula.per_phase);
+  EXPECT_EQ(formula.coefficients[SPATTN_PHASE_PREFILL], (std::vector<double>{100.0, 5.0}));
+  EXPECT_EQ(formula.coefficients[SPATTN_PHASE_DECODE], (std::vector<double>{0.05, 10.0}));  // prefill's name order
+  EXPECT_DOUBLE_EQ(formula.threshold(SPATTN_PHASE_DECODE, 0.3, "x", "t"), 0.05 * std::exp(10.0 * 0.3));
+}
+
+TEST(CheckpointCalibration, NoSparseConfigMeansNoCalibration) {
+  EXPECT_FALSE(calibration_of(R"J({"hidden_size": 8})J").has_sparse_config);
+  EXPECT_FALSE(calibration_of(R"J({"sparse_attention_config": null})J").has_sparse_config);
+  auto empty = calibration_of(R"J({"sparse_attention_config": {"producer": {"name": "modelopt"}, "version": 2}})J");
+  EXPECT_TRUE(empty.has_sparse_config);
+  EXPECT_FALSE(empty.skip_softmax);
+}
+
+TEST(CheckpointCalibration, OtherAlgorithmsAreKeptNotInterpreted) {
+  auto calibration = calibration_of(R"J({"sparse_attention_config": {"config_groups": {
+    "a": {"algorithm": "rocket", "anything": [1, 2]}, "b": {"algorithm": "skip_softmax"},
+    "c": {"algorithm": "nm_sparse", "n": 2}}}})J");
+  ASSERT_EQ(calibration.other_groups.size(), 2u);
+  EXPECT_EQ(calibration.other_groups[0].name, "a");
+  EXPECT_EQ(calibration.other_groups[0].algorithm, "rocket");
+  EXPECT_EQ(calibration.other_groups[1].algorithm, "nm_sparse");
+  EXPECT_EQ(calibration.skip_softmax->group, "b");
+}
+
+struct BadCalibration {
+  const char* name;
+  std::string config;
+  spattn_status status;
+  std::string message_part;
+};
+
+class CheckpointCalibrationError : public ::testing::TestWithParam<BadCalibration> {};
+
+TEST_P(CheckpointCalibrationError, IsRefusedAtOpenWithFileAndKeyPath) {
+  const BadCalibration& bad = GetParam();
+  std::string message;
+  EXPECT_EQ(open_plain(bad.config, &message), bad.status) << message;
+  EXPECT_NE(message.find("config.json"), std::string::npos) << message;
+  EXPECT_NE(message.find(bad.message_part), std::string::npos) << message;
+}
+
+const std::string kFormulaPath = "sparse_attention_config.config_groups.group_0.threshold_scale_factor";
+
+INSTANTIATE_TEST_SUITE_P(
+    All, CheckpointCalibrationError,
+    ::testing::Values(
+        BadCalibration{"TwoSkipSoftmaxGroups",
+                       R"J({"sparse_attention_config": {"config_groups": {"first": {"algorithm": "skip_softmax"},
+                          "other": {"algorithm": "rocket"}, "second": {"algorithm": "skip_softmax"}}}})J",
+                       SPATTN_ERR_CHECKPOINT, "groups 'first' and 'second' both have algorithm 'skip_softmax'"},
+        BadCalibration{"BadFormula", skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a * exp(", "coefficients": {"a": 1}})J"),
+                       SPATTN_ERR_FORMULA, kFormulaPath + ".formula"},
+        BadCalibration{"UnknownNameInFormula",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a * exp(c * target_sparsity)", "coefficients": {"a": 1, "b": 2}})J"),
+                       SPATTN_ERR_FORMULA, "'c'"},
+        BadCalibration{"NaNResult",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a * log(target_sparsity - 1)", "coefficients": {"a": 1}}, "target_sparsity": 0.5)J"),
+                       SPATTN_ERR_FORMULA, "target_sparsity 0.5 from the checkpoint"},
+        BadCalibration{"ZeroResult",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a * target_sparsity", "coefficients": {"a": 1}}, "target_sparsity": 0)J"),
+                       SPATTN_ERR_FORMULA, "must be > 0"},
+        BadCalibration{"NegativeResultInDecodeOnly",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "prefill": {"a": 1}, "decode": {"a": -1}}, "target_sparsity": 0.5)J"),
+                       SPATTN_ERR_FORMULA, "decode"},
+        BadCalibration{"FormulaNotAString", skip_softmax_config(R"J("threshold_scale_factor": {"formula": 3})J"),
+                       SPATTN_ERR_TYPE, kFormulaPath + ".formula"},
+        BadCalibration{"FormulaMissing", skip_softmax_config(R"J("threshold_scale_factor": {"coefficients": {"a": 1}})J"),
+                       SPATTN_ERR_MISSING_KEY, "formula"},
+        BadCalibration{"CoefficientsBesidePhases",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "coefficients": {"a": 1}, "prefill": {"a": 1}, "decode": {"a": 1}})J"),
+                       SPATTN_ERR_OUT_OF_RANGE, "cannot be combined"},
+        BadCalibration{"DecodeMissing", skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "prefill": {"a": 1}})J"),
+                       SPATTN_ERR_MISSING_KEY, "decode"},
+        BadCalibration{"DecodeLacksCoefficient",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "prefill": {"a": 1, "b": 2}, "decode": {"a": 1}})J"),
+                       SPATTN_ERR_MISSING_KEY, "'b'"},
+        BadCalibration{"DecodeHasExtraCoefficient",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "prefill": {"a": 1}, "decode": {"a": 1, "z": 2}})J"),
+                       SPATTN_ERR_UNKNOWN_KEY, kFormulaPath + ".decode.z"},
+        BadCalibration{"CoefficientNamedTarget",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "target_sparsity", "coefficients": {"target_sparsity": 1}})J"),
+                       SPATTN_ERR_FORMULA, "may not be named 'target_sparsity'"},
+        BadCalibration{"CoefficientNotAnIdentifier",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "1", "coefficients": {"1a": 1}})J"),
+                       SPATTN_ERR_FORMULA, "not an identifier"},
+        BadCalibration{"CoefficientNotANumber",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "coefficients": {"a": "1"}})J"),
+                       SPATTN_ERR_TYPE, kFormulaPath + ".coefficients.a"},
+        BadCalibration{"UnknownKeyInGroup", skip_softmax_config(R"J("threshold": 3)J"), SPATTN_ERR_UNKNOWN_KEY,
+                       "sparse_attention_config.config_groups.group_0.threshold"},
+        BadCalibration{"UnknownKeyInThreshold",
+                       skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a", "coefficients": {"a": 1}, "offset": 2})J"),
+                       SPATTN_ERR_UNKNOWN_KEY, "offset"},
+        BadCalibration{"TargetOutOfRange", skip_softmax_config(R"J("target_sparsity": 1.5)J"), SPATTN_ERR_OUT_OF_RANGE,
+                       "sparse_attention_config.config_groups.group_0.target_sparsity"},
+        BadCalibration{"PhaseTargetOutOfRange", skip_softmax_config(R"J("target_sparsity": {"prefill": 0.5, "decode": -0.1})J"),
+                       SPATTN_ERR_OUT_OF_RANGE, "target_sparsity.decode"},
+        BadCalibration{"CutoffOutOfRange", skip_softmax_config(R"J("disabled_until_timestep": 2)J"),
+                       SPATTN_ERR_OUT_OF_RANGE, "disabled_until_timestep"},
+        BadCalibration{"IgnoreNotAList", skip_softmax_config(R"J("ignore": "blocks.0")J"), SPATTN_ERR_TYPE, "ignore"},
+        BadCalibration{"IgnoreItemNotAString", skip_softmax_config(R"J("ignore": ["a", 3])J"), SPATTN_ERR_TYPE,
+                       "ignore[1]"},
+        BadCalibration{"AlgorithmMissing", R"J({"sparse_attention_config": {"config_groups": {"g": {"ignore": []}}}})J",
+                       SPATTN_ERR_MISSING_KEY, "algorithm"},
+        BadCalibration{"GroupNotAMapping", R"J({"sparse_attention_config": {"config_groups": {"g": [1]}}})J",
+                       SPATTN_ERR_TYPE, "config_groups.g"},
+        BadCalibration{"GroupsNotAMapping", R"J({"sparse_attention_config": {"config_groups": []}})J", SPATTN_ERR_TYPE,
+                       "config_groups"},
+        BadCalibration{"SparseConfigNotAMapping", R"J({"sparse_attention_config": 3})J", SPATTN_ERR_TYPE,
+                       "sparse_attention_config"},
+        BadCalibration{"DuplicateKey", R"J({"sparse_attention_config": {}, "sparse_attention_config": {}})J",
+                       SPATTN_ERR_DUPLICATE_KEY, "sparse_attention_config"}),
+    [](const ::testing::TestParamInfo<BadCalibration>& info) { return std::string(info.param.name); });
+
+TEST(CheckpointCalibration, UserTargetEvaluatesTheFormulaAtOpen) {
+  // The checkpoint's own target is fine; the user's 0 makes the formula 0.
+  auto user = spattn_test::parse_config("sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.0}");
+  std::string message;
+  EXPECT_EQ(open_plain(skip_softmax_config(R"J("threshold_scale_factor": {"formula": "a * target_sparsity", "coefficients": {"a": 10}}, "target_sparsity": 0.5)J"),
+                       &message, user.get()),
+            SPATTN_ERR_FORMULA);
+  EXPECT_NE(message.find("from the user config"), std::string::npos) << message;
+}
+
+TEST(CheckpointCalibration, BadFormulaIsAnErrorEvenWhenAUserThresholdWins) {
+  auto user = spattn_test::parse_config("sparse_attention_config: {algorithm: skip_softmax, threshold_scale_factor: 10}");
+  EXPECT_EQ(open_plain(skip_softmax_config(R"J("threshold_scale_factor": {"formula": "log(0) + target_sparsity"}, "target_sparsity": 0.5)J"),
+                       nullptr, user.get()),
+            SPATTN_ERR_FORMULA);
+}
+
+}  // namespace

@@ -1,0 +1,259 @@
+// Resolution internals (src/resolve/): fnmatch-compatible ignore patterns,
+// full vs component-relative names, and the precedence rules, on parsed
+// documents without a file system.
+#include <spattn/spattn.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "config/sparse_config.hpp"
+#include "core/error.hpp"
+#include "resolve/component_resolution.hpp"
+#include "resolve/glob_pattern.hpp"
+#include "test_checkpoint_support.hpp"
+#include "value/document.hpp"
+
+namespace {
+
+using spattn::GlobPattern;
+
+bool glob(const std::string& pattern, const std::string& name) { return GlobPattern(pattern).matches(name); }
+
+// ---- fnmatch semantics (expected values are Python's fnmatch.fnmatchcase) --
+
+TEST(ResolveGlob, LiteralsAreExactAndCaseSensitive) {
+  EXPECT_TRUE(glob("blocks.0.attn1", "blocks.0.attn1"));
+  EXPECT_FALSE(glob("blocks.0.attn1", "blocks.0.attn10"));
+  EXPECT_FALSE(glob("blocks.0.attn1", "xblocks.0.attn1"));
+  EXPECT_FALSE(glob("Blocks.0.attn1", "blocks.0.attn1"));
+  EXPECT_TRUE(glob("", ""));
+  EXPECT_FALSE(glob("", "a"));
+}
+
+TEST(ResolveGlob, StarMatchesAnyRunIncludingDotsAndSlashes) {
+  EXPECT_TRUE(glob("*", ""));
+  EXPECT_TRUE(glob("*", "a.b/c"));
+  EXPECT_TRUE(glob("blocks.*.attn1", "blocks.12.attn1"));
+  EXPECT_TRUE(glob("blocks.*.attn1", "blocks.1.2.attn1"));
+  EXPECT_FALSE(glob("blocks.*.attn1", "blocks.12.attn2"));
+  EXPECT_TRUE(glob("*.attn2", "transformer.blocks.3.attn2"));
+  EXPECT_TRUE(glob("a**b", "ab"));
+  EXPECT_TRUE(glob("*a*a*a*", "xaxaxax"));
+  EXPECT_FALSE(glob("*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+TEST(ResolveGlob, QuestionMarkIsOneCharacter) {
+  EXPECT_TRUE(glob("blocks.?.attn1", "blocks.7.attn1"));
+  EXPECT_FALSE(glob("blocks.?.attn1", "blocks.17.attn1"));
+  EXPECT_FALSE(glob("?", ""));
+  EXPECT_TRUE(glob("?", "\xC3\xA9"));  // one code point, two bytes
+  EXPECT_FALSE(glob("??", "\xC3\xA9"));
+}
+
+TEST(ResolveGlob, Sets) {
+  EXPECT_TRUE(glob("blocks.[01].attn1", "blocks.1.attn1"));
+  EXPECT_FALSE(glob("blocks.[01].attn1", "blocks.2.attn1"));
+  EXPECT_TRUE(glob("blocks.[0-3].x", "blocks.3.x"));
+  EXPECT_FALSE(glob("blocks.[0-3].x", "blocks.4.x"));
+  EXPECT_TRUE(glob("[!0-3]", "4"));
+  EXPECT_FALSE(glob("[!0-3]", "2"));
+  EXPECT_TRUE(glob("[]]", "]"));     // leading ']' is literal
+  EXPECT_TRUE(glob("[!]]", "a"));
+  EXPECT_FALSE(glob("[!]]", "]"));
+  EXPECT_TRUE(glob("[a-]", "-"));    // trailing '-' is literal
+  EXPECT_TRUE(glob("[-a]", "-"));    // leading '-' is literal
+  EXPECT_TRUE(glob("[a-c-e]", "-"));
+  EXPECT_TRUE(glob("[a-c-e]", "e"));
+  EXPECT_FALSE(glob("[a-c-e]", "d"));
+  EXPECT_FALSE(glob("[z-a]", "m"));  // reversed range: empty, never matches
+  EXPECT_TRUE(glob("[!z-a]", "m"));  // negated empty set: any character
+  EXPECT_TRUE(glob("[az-ab]", "b"));
+  EXPECT_FALSE(glob("[az-ab]", "z"));
+  EXPECT_TRUE(glob("[*?]", "*"));
+  EXPECT_FALSE(glob("[*?]", "x"));
+}
+
+TEST(ResolveGlob, UnclosedBracketAndBackslashAreLiteral) {
+  EXPECT_TRUE(glob("a[b", "a[b"));
+  EXPECT_TRUE(glob("[", "["));
+  EXPECT_TRUE(glob("[!", "[!"));
+  EXPECT_TRUE(glob("a\\*", "a\\xyz"));  // no escapes: '\' then '*'
+  EXPECT_FALSE(glob("a\\*", "a*"));
+  EXPECT_TRUE(glob("[\\]", "\\"));
+}
+
+// ---- names: full vs component-relative ------------------------------------
+
+spattn::ResolvedComponent component(const std::string& name, const std::string& group_body,
+                                    const spattn::SparseConfig* user = nullptr) {
+  std::string text = spattn_test::skip_softmax_config(group_body);
+  return spattn::resolve_component(name, spattn::parse_json(text, "c.json", 1 << 20), "c.json", user);
+}
+
+spattn::SparseConfig user_config(const std::string& yaml) {
+  return spattn::read_sparse_config(spattn::parse_yaml(yaml, "<user>", 1 << 20), "<user>");
+}
+
+spattn_layer_params look(const spattn::ResolvedComponent& c, const std::string& layer,
+                         spattn_phase phase = SPATTN_PHASE_PREFILL, double timestep = SPATTN_NO_TIMESTEP) {
+  spattn_layer_params params{};
+  params.struct_size = sizeof params;
+  spattn::lookup_layer(c, layer, phase, timestep, params);
+  return params;
+}
+
+TEST(ResolveIgnore, RelativePatternMatchesFullAndRelativeNames) {
+  auto c = component("transformer", R"J("ignore": ["blocks.0.attn1"])J");
+  EXPECT_TRUE(spattn::is_ignored(c, "blocks.0.attn1"));
+  EXPECT_TRUE(spattn::is_ignored(c, "transformer.blocks.0.attn1"));
+  EXPECT_FALSE(spattn::is_ignored(c, "blocks.0.attn2"));
+  EXPECT_FALSE(spattn::is_ignored(c, "transformer_2.blocks.0.attn1"));  // relative name of another prefix
+}
+
+TEST(ResolveIgnore, FullPatternMatchesBothForms) {
+  auto c = component("transformer", R"J("ignore": ["transformer.blocks.1.*"])J");
+  EXPECT_TRUE(spattn::is_ignored(c, "transformer.blocks.1.attn1"));
+  EXPECT_TRUE(spattn::is_ignored(c, "blocks.1.attn1"));  // full name built as transformer.blocks.1.attn1
+  EXPECT_FALSE(spattn::is_ignored(c, "blocks.2.attn1"));
+}
+
+TEST(ResolveIgnore, PlainCheckpointMatchesTheNameAsGiven) {
+  auto c = component("", R"J("ignore": ["model.layers.[01].self_attn"])J");
+  EXPECT_TRUE(spattn::is_ignored(c, "model.layers.0.self_attn"));
+  EXPECT_TRUE(spattn::is_ignored(c, "model.layers.1.self_attn"));
+  EXPECT_FALSE(spattn::is_ignored(c, "model.layers.2.self_attn"));
+  EXPECT_FALSE(spattn::is_ignored(c, "layers.0.self_attn"));
+}
+
+TEST(ResolveIgnore, VeryLongRelativeNamesStillWork) {
+  auto c = component("transformer", R"J("ignore": ["transformer.*.end"])J");
+  std::string name = std::string(1000, 'x') + ".end";
+  EXPECT_TRUE(spattn::is_ignored(c, name));
+  EXPECT_FALSE(spattn::is_ignored(c, name + "s"));
+}
+
+// ---- precedence -------------------------------------------------------------
+
+const char* const kCalibrated =
+    R"J("threshold_scale_factor": {"formula": "a * exp(b * target_sparsity)", "coefficients": {"a": 1000.0, "b": 5.0}},
+       "target_sparsity": 0.5, "disabled_until_timestep": 0.8, "ignore": ["blocks.0.*"])J";
+
+TEST(ResolvePrecedence, CheckpointDefaultsWithoutUserConfig) {
+  auto p = look(component("t", kCalibrated), "blocks.1.attn1");
+  EXPECT_EQ(p.algorithm, SPATTN_ALGORITHM_SKIP_SOFTMAX);
+  EXPECT_EQ(p.enabled, 1);
+  EXPECT_DOUBLE_EQ(p.threshold_scale_factor, 1000.0 * std::exp(5.0 * 0.5));
+  EXPECT_EQ(p.threshold_source, SPATTN_SOURCE_FORMULA);
+  EXPECT_EQ(p.target_sparsity, 0.5);
+  EXPECT_EQ(p.target_source, SPATTN_SOURCE_CHECKPOINT);
+  EXPECT_EQ(p.disabled_until_timestep, 0.8);
+  EXPECT_EQ(p.timestep_source, SPATTN_SOURCE_CHECKPOINT);
+}
+
+TEST(ResolvePrecedence, UserTargetBeatsCheckpointTarget) {
+  auto user = user_config("algorithm: skip_softmax\ntarget_sparsity: 0.7\n");
+  auto p = look(component("t", kCalibrated, &user), "blocks.1.attn1");
+  EXPECT_DOUBLE_EQ(p.threshold_scale_factor, 1000.0 * std::exp(5.0 * 0.7));
+  EXPECT_EQ(p.target_sparsity, 0.7);
+  EXPECT_EQ(p.target_source, SPATTN_SOURCE_USER);
+  EXPECT_EQ(p.timestep_source, SPATTN_SOURCE_CHECKPOINT);
+}
+
+TEST(ResolvePrecedence, UserThresholdBeatsUserTargetAndNoFormulaIsUsed) {
+  auto user = user_config("algorithm: skip_softmax\ntarget_sparsity: 0.7\nthreshold_scale_factor: 42\n");
+  auto p = look(component("t", kCalibrated, &user), "blocks.1.attn1");
+  EXPECT_EQ(p.threshold_scale_factor, 42.0);
+  EXPECT_EQ(p.threshold_source, SPATTN_SOURCE_USER);
+  EXPECT_TRUE(std::isnan(p.target_sparsity));
+  EXPECT_EQ(p.target_source, SPATTN_SOURCE_NONE);
+}
+
+TEST(ResolvePrecedence, UserThresholdNeedsNoCalibration) {
+  auto user = user_config("algorithm: skip_softmax\nthreshold_scale_factor: {prefill: 10, decode: 20}\n");
+  spattn::ResolvedComponent c = spattn::resolve_component(
+      "vae", spattn::parse_json(R"J({"z_dim": 16})J", "v.json", 1 << 20), "v.json", &user);
+  EXPECT_EQ(look(c, "x", SPATTN_PHASE_PREFILL).threshold_scale_factor, 10.0);
+  EXPECT_EQ(look(c, "x", SPATTN_PHASE_DECODE).threshold_scale_factor, 20.0);
+  EXPECT_TRUE(std::isnan(look(c, "x").disabled_until_timestep));
+}
+
+TEST(ResolvePrecedence, UserCutoffOverridesCheckpointCutoff) {
+  auto user = user_config("algorithm: skip_softmax\ndisabled_until_timestep: 0.3\n");
+  auto c = component("t", kCalibrated, &user);
+  auto p = look(c, "blocks.1.attn1");
+  EXPECT_EQ(p.disabled_until_timestep, 0.3);
+  EXPECT_EQ(p.timestep_source, SPATTN_SOURCE_USER);
+  EXPECT_EQ(p.target_source, SPATTN_SOURCE_CHECKPOINT);  // the target still comes from the checkpoint
+  EXPECT_EQ(look(c, "blocks.1.attn1", SPATTN_PHASE_PREFILL, 0.5).disabled_reason, SPATTN_DISABLED_TIMESTEP);
+  EXPECT_EQ(look(c, "blocks.1.attn1", SPATTN_PHASE_PREFILL, 0.29).enabled, 1);
+}
+
+TEST(ResolvePrecedence, IgnoreBeatsUserThreshold) {
+  auto user = user_config("algorithm: skip_softmax\nthreshold_scale_factor: 42\n");
+  auto p = look(component("t", kCalibrated, &user), "blocks.0.attn1");
+  EXPECT_EQ(p.enabled, 0);
+  EXPECT_EQ(p.disabled_reason, SPATTN_DISABLED_IGNORED);
+  EXPECT_EQ(p.threshold_scale_factor, 0.0);
+  EXPECT_EQ(p.threshold_source, SPATTN_SOURCE_USER);  // kept for inspection
+  EXPECT_EQ(p.phase_key, SPATTN_PHASE_KEY_DENSE);
+}
+
+TEST(ResolvePrecedence, IgnoreBeatsTimestep) {
+  auto p = look(component("t", kCalibrated), "blocks.0.attn1", SPATTN_PHASE_PREFILL, 0.9);
+  EXPECT_EQ(p.disabled_reason, SPATTN_DISABLED_IGNORED);
+}
+
+TEST(ResolvePrecedence, NothingAskedForIsOffNotAnError) {
+  auto c = component("t", R"J("ignore": ["x"])J");
+  auto p = look(c, "y");
+  EXPECT_EQ(p.algorithm, SPATTN_ALGORITHM_SKIP_SOFTMAX);
+  EXPECT_EQ(p.enabled, 0);
+  EXPECT_EQ(p.disabled_reason, SPATTN_DISABLED_NOT_CONFIGURED);
+  EXPECT_EQ(p.phase_key, SPATTN_PHASE_KEY_DENSE);
+}
+
+TEST(ResolvePrecedence, NoUserConfigAndNoGroupIsNone) {
+  spattn::ResolvedComponent c =
+      spattn::resolve_component("vae", spattn::parse_json("{}", "v.json", 1 << 20), "v.json", nullptr);
+  auto p = look(c, "x");
+  EXPECT_EQ(p.algorithm, SPATTN_ALGORITHM_NONE);
+  EXPECT_EQ(p.enabled, 0);
+  EXPECT_EQ(p.disabled_reason, SPATTN_DISABLED_NOT_CONFIGURED);
+}
+
+TEST(ResolvePrecedence, RocketAndDsaAreReportedButNotRun) {
+  for (const char* algorithm : {"rocket", "dsa"}) {
+    auto user = user_config(std::string("algorithm: ") + algorithm + "\n");
+    auto p = look(component("t", kCalibrated, &user), "blocks.1.attn1");
+    EXPECT_EQ(p.algorithm, user.algorithm);
+    EXPECT_EQ(p.enabled, 0);
+    EXPECT_EQ(p.disabled_reason, SPATTN_DISABLED_NOT_CONFIGURED);
+    EXPECT_EQ(p.threshold_scale_factor, 0.0);
+  }
+}
+
+TEST(ResolvePrecedence, NmAndQuantizeFieldsComeFromTheUserConfig) {
+  auto user = user_config("algorithm: skip_softmax\nn: 2\nm: 4\nnum_sink_tokens: 3\ndense_window_size: 5\nquantize_p: true\n");
+  auto p = look(component("t", kCalibrated, &user), "blocks.0.attn1");
+  EXPECT_EQ(p.sparsity_n, 2);
+  EXPECT_EQ(p.sparsity_m, 4);
+  EXPECT_EQ(p.num_sink_tokens, 3);
+  EXPECT_EQ(p.dense_window_size, 5);
+  EXPECT_EQ(p.quantize_p, 1);
+}
+
+TEST(ResolvePrecedence, TargetWithoutFormulaIsRecordedNotThrown) {
+  auto c = component("t", R"J("target_sparsity": 0.5)J");
+  EXPECT_EQ(c.phases[0].status, SPATTN_ERR_CALIBRATION_MISSING);
+  try {
+    look(c, "x");
+    ADD_FAILURE() << "no error";
+  } catch (const spattn::Error& e) {
+    EXPECT_EQ(e.status(), SPATTN_ERR_CALIBRATION_MISSING);
+    EXPECT_NE(std::string(e.what()).find("component 't'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
