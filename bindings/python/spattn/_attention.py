@@ -1,0 +1,140 @@
+"""Attention forward: raw pointers (device or host) and a PyTorch tensor helper."""
+from ._lib import Error, Status, check, ffi, lib
+from ._handles import LayerParams
+
+DTYPES = {"float16": lib.SPATTN_DTYPE_FLOAT16, "bfloat16": lib.SPATTN_DTYPE_BFLOAT16}
+
+
+def _pointer(x, ctype, keep):
+    """None -> NULL; int -> that address; a buffer (bytearray, array, memoryview) -> its data."""
+    if x is None:
+        return ffi.NULL
+    if isinstance(x, int):
+        return ffi.cast(ctype, x)
+    buf = ffi.from_buffer(x)
+    keep.append(buf)
+    return ffi.cast(ctype, buf)
+
+
+def _bshd(seqlen, heads, head_dim):
+    return (seqlen * heads * head_dim, heads * head_dim, head_dim)
+
+
+def _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv, num_kv_heads,
+                q_strides, k_strides, v_strides, out_strides, cu_seqlens_q, cu_seqlens_kv,
+                softmax_scale, causal, layer, threshold_scale_factor, lse, tile_counters):
+    if dtype not in DTYPES:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "dtype %r is not one of %s" % (dtype, ", ".join(DTYPES)))
+    seqlen_kv = seqlen_q if seqlen_kv is None else seqlen_kv
+    num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+    keep = []
+    a = ffi.new("spattn_attention_args *")
+    a.struct_size = ffi.sizeof("spattn_attention_args")
+    a.dtype = DTYPES[dtype]
+    a.batch, a.num_heads, a.num_kv_heads, a.head_dim = batch, num_heads, num_kv_heads, head_dim
+    a.seqlen_q, a.seqlen_kv = seqlen_q, seqlen_kv
+    a.q = _pointer(q, "const void *", keep)
+    a.k = _pointer(k, "const void *", keep)
+    a.v = _pointer(v, "const void *", keep)
+    a.out = _pointer(out, "void *", keep)
+    a.q_strides = list(q_strides or _bshd(seqlen_q, num_heads, head_dim))
+    a.k_strides = list(k_strides or _bshd(seqlen_kv, num_kv_heads, head_dim))
+    a.v_strides = list(v_strides or _bshd(seqlen_kv, num_kv_heads, head_dim))
+    a.out_strides = list(out_strides or _bshd(seqlen_q, num_heads, head_dim))
+    a.cu_seqlens_q = _pointer(cu_seqlens_q, "const int32_t *", keep)
+    a.cu_seqlens_kv = _pointer(cu_seqlens_kv, "const int32_t *", keep)
+    a.softmax_scale = softmax_scale
+    a.causal = int(bool(causal))
+    if layer is not None:
+        c_layer = layer.to_c() if isinstance(layer, LayerParams) else layer
+        keep.append(c_layer)
+        a.layer_params = c_layer
+    a.threshold_scale_factor = threshold_scale_factor
+    a.lse = _pointer(lse, "float *", keep)
+    a.tile_counters = _pointer(tile_counters, "unsigned long long *", keep)
+    return a, keep
+
+
+def attention_forward(q, k, v, out, *, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv=None,
+                      num_kv_heads=None, q_strides=None, k_strides=None, v_strides=None,
+                      out_strides=None, cu_seqlens_q=None, cu_seqlens_kv=None, softmax_scale=0.0,
+                      causal=False, layer=None, threshold_scale_factor=0.0, lse=None,
+                      tile_counters=None, stream=0):
+    """spattn_attention_forward on device pointers given as ints (q, k, v, out, cu_seqlens_*,
+    lse, tile_counters), strides in elements as 3-tuples (batch, token, head; default BSHD
+    contiguous), `stream` a cudaStream_t as an int (0: default stream). `layer` is a
+    LayerParams from Model.lookup (its threshold then applies) or None (threshold_scale_factor
+    applies; 0 is dense). dtype: "bfloat16" or "float16". Asynchronous."""
+    a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
+                          num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
+                          cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
+                          tile_counters)
+    check(lib.spattn_attention_forward(a, ffi.cast("void *", stream or 0)))
+    del keep
+
+
+def attention_reference(q, k, v, out, *, dtype, batch, num_heads, head_dim, seqlen_q,
+                        seqlen_kv=None, num_kv_heads=None, q_strides=None, k_strides=None,
+                        v_strides=None, out_strides=None, cu_seqlens_q=None, cu_seqlens_kv=None,
+                        softmax_scale=0.0, causal=False, layer=None, threshold_scale_factor=0.0,
+                        lse=None, tile_counters=None):
+    """spattn_attention_reference: the CPU version of attention_forward on host memory. Each
+    of q, k, v, out (writable), lse (float32), tile_counters (two uint64) and cu_seqlens_*
+    (int32) is a buffer (bytearray, array.array, memoryview, numpy array) or an address."""
+    a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
+                          num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
+                          cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
+                          tile_counters)
+    check(lib.spattn_attention_reference(a))
+    del keep
+
+
+def _torch_strides(t, layout, name):
+    if t.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s: the head dimension must be contiguous" % name)
+    s = t.stride()
+    return (s[0], s[1], s[2]) if layout == "bshd" else (s[0], s[2], s[1])
+
+
+def torch_attention(q, k, v, out=None, *, layout="bshd", layer=None, threshold_scale_factor=0.0,
+                    causal=False, softmax_scale=0.0, lse=None, tile_counters=None, stream=None):
+    """Runs spattn_attention_forward on PyTorch CUDA tensors and returns `out`.
+
+    layout "bshd": tensors are [batch, seq, heads, head_dim]; "bhsd": [batch, heads, seq,
+    head_dim] (what scaled_dot_product_attention takes). Any strides with a contiguous head
+    dimension. dtype bfloat16 or float16. `tile_counters`: an int64 CUDA tensor of 2 elements
+    (visited, skipped) that the kernel adds to. Runs on torch.cuda.current_stream() unless
+    `stream` (a torch.cuda.Stream or an int) is given."""
+    import torch  # imported here so that the package works without torch
+
+    if layout not in ("bshd", "bhsd"):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "layout must be 'bshd' or 'bhsd'")
+    dtypes = {torch.bfloat16: "bfloat16", torch.float16: "float16"}
+    if q.dtype not in dtypes or k.dtype != q.dtype or v.dtype != q.dtype:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q, k, v must all be bfloat16 or all float16")
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.dim() != 4 or not t.is_cuda:
+            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s must be a 4-d CUDA tensor" % name)
+    if out is None:
+        out = torch.empty_like(q)
+    seq_axis, head_axis = (1, 2) if layout == "bshd" else (2, 1)
+    if stream is None:
+        stream = torch.cuda.current_stream(q.device).cuda_stream
+    elif not isinstance(stream, int):
+        stream = stream.cuda_stream
+    if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous()):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "lse must be a contiguous float32 tensor")
+    if tile_counters is not None and (tile_counters.dtype != torch.int64 or tile_counters.numel() < 2):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "tile_counters must be an int64 tensor of 2")
+    attention_forward(
+        q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), dtype=dtypes[q.dtype],
+        batch=q.shape[0], num_heads=q.shape[head_axis], num_kv_heads=k.shape[head_axis],
+        head_dim=q.shape[3], seqlen_q=q.shape[seq_axis], seqlen_kv=k.shape[seq_axis],
+        q_strides=_torch_strides(q, layout, "q"), k_strides=_torch_strides(k, layout, "k"),
+        v_strides=_torch_strides(v, layout, "v"), out_strides=_torch_strides(out, layout, "out"),
+        softmax_scale=softmax_scale, causal=causal, layer=layer,
+        threshold_scale_factor=threshold_scale_factor,
+        lse=None if lse is None else lse.data_ptr(),
+        tile_counters=None if tile_counters is None else tile_counters.data_ptr(), stream=stream)
+    return out

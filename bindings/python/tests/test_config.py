@@ -1,0 +1,115 @@
+"""Config: YAML and JSON parsing, accessors, errors with status and message."""
+import os
+import unittest
+
+import spattn
+from support import CONFIGS
+
+LLM_YAML = """\
+sparse_attention_config:
+  algorithm: skip_softmax
+  threshold_scale_factor:
+    prefill: 1000.0
+    decode: 500.0
+"""
+LLM_JSON = ('{"sparse_attention_config": {"algorithm": "skip_softmax", '
+            '"threshold_scale_factor": {"prefill": 1000.0, "decode": 500.0}}}')
+
+
+class ConfigParse(unittest.TestCase):
+    def test_yaml_per_phase_threshold(self):
+        with spattn.Config.parse(LLM_YAML) as c:
+            self.assertEqual(c.algorithm, "skip_softmax")
+            self.assertIsNone(c.backend)
+            s = c.skip_softmax()
+            self.assertEqual(s.threshold_scale_factor, {"prefill": 1000.0, "decode": 500.0})
+            self.assertIsNone(s.target_sparsity)
+            self.assertIsNone(s.disabled_until_timestep)
+            self.assertFalse(s.quantize_p)
+
+    def test_json_equals_yaml(self):
+        with spattn.Config.parse(LLM_JSON, format="json") as j, spattn.Config.parse(LLM_YAML, "yaml") as y:
+            self.assertEqual(j.to_json(), y.to_json())
+            self.assertEqual(j.to_dict()["sparse_attention_config"]["threshold_scale_factor"],
+                             {"prefill": 1000.0, "decode": 500.0})
+
+    def test_bytes_input_and_round_trip(self):
+        with spattn.Config.parse(LLM_YAML.encode()) as c, spattn.Config.parse(c.to_json()) as again:
+            self.assertEqual(again.to_json(), c.to_json())
+
+    def test_visualgen_target_from_files(self):
+        for name in ("visualgen_target.yaml", "visualgen_target.json"):
+            with spattn.Config.from_file(os.path.join(CONFIGS, name)) as c:
+                self.assertEqual(c.backend, "TRTLLM")
+                s = c.skip_softmax()
+                self.assertEqual(s.target_sparsity, {"prefill": 0.5, "decode": 0.5})
+                self.assertEqual(s.disabled_until_timestep, 0.6)
+                self.assertIsNone(s.threshold_scale_factor)
+
+    def test_modelopt_extras(self):
+        with spattn.Config.parse("{algorithm: skip_softmax, n: 2, m: 4, num_sink_tokens: 4, "
+                                 "dense_window_size: 64, quantize_p: true}", "yaml") as c:
+            s = c.skip_softmax()
+            self.assertEqual((s.sparsity_n, s.sparsity_m, s.num_sink_tokens, s.dense_window_size),
+                             (2, 4, 4, 64))
+            self.assertTrue(s.quantize_p)
+
+    def test_rocket_defaults(self):
+        with spattn.Config.parse("sparse_attention_config: {algorithm: rocket, prompt_budget: 2048}") as c:
+            self.assertEqual(c.algorithm, "rocket")
+            r = c.rocket()
+            self.assertEqual((r.window_size, r.kernel_size, r.topr, r.topk, r.prompt_budget, r.page_size),
+                             (32, 63, 128.0, 64, 2048, 4))
+            self.assertEqual(r.kt_cache_dtype, "float8_e5m2")
+            self.assertIsNone(r.seq_len_threshold)
+
+    def test_dsa(self):
+        with spattn.Config.parse('{"algorithm": "dsa", "index_topk": 64}') as c:
+            d = c.dsa()
+            self.assertEqual(d.index_topk, 64)
+            self.assertIsNone(d.index_n_heads)
+            self.assertTrue(d.skip_indexer_for_short_seqs)
+            self.assertFalse(d.enable_heuristic_topk)
+
+
+class ConfigErrors(unittest.TestCase):
+    def assertError(self, status, fn, *args, **kwargs):
+        with self.assertRaises(spattn.Error) as ctx:
+            fn(*args, **kwargs)
+        e = ctx.exception
+        self.assertEqual(e.status, status)
+        self.assertEqual(e.status.name, e.status_name)
+        self.assertTrue(e.message)
+        self.assertIn(e.message, str(e))
+        return e
+
+    def test_out_of_range_names_the_key(self):
+        e = self.assertError(spattn.Status.SPATTN_ERR_OUT_OF_RANGE, spattn.Config.parse,
+                             "sparse_attention_config:\n  algorithm: skip_softmax\n"
+                             "  target_sparsity:\n    prefill: 1.5\n")
+        self.assertEqual(int(e.status), 7)
+        self.assertEqual(e.status_name, "SPATTN_ERR_OUT_OF_RANGE")
+        self.assertIn("sparse_attention_config.target_sparsity.prefill", e.message)
+        self.assertIn("1.5", e.message)
+
+    def test_unknown_key_syntax_type(self):
+        self.assertError(spattn.Status.SPATTN_ERR_UNKNOWN_KEY, spattn.Config.parse,
+                         "{algorithm: skip_softmax, threshold: 3}", "yaml")
+        self.assertError(spattn.Status.SPATTN_ERR_SYNTAX, spattn.Config.parse, '{"algorithm": ', "json")
+        self.assertError(spattn.Status.SPATTN_ERR_TYPE, spattn.Config.parse,
+                         "algorithm: skip_softmax\ntarget_sparsity: [1]\n")
+
+    def test_missing_file_names_it(self):
+        e = self.assertError(spattn.Status.SPATTN_ERR_IO, spattn.Config.from_file, "/nonexistent/user.yaml")
+        self.assertIn("/nonexistent/user.yaml", e.message)
+
+    def test_wrong_algorithm_accessor(self):
+        with spattn.Config.parse(LLM_YAML) as c:
+            self.assertError(spattn.Status.SPATTN_ERR_WRONG_ALGORITHM, c.rocket)
+
+    def test_bad_format_name(self):
+        self.assertError(spattn.Status.SPATTN_ERR_INVALID_ARGUMENT, spattn.Config.parse, LLM_YAML, "toml")
+
+
+if __name__ == "__main__":
+    unittest.main()
