@@ -103,7 +103,7 @@ const Operation& binary_operator(std::string_view symbol) {
   if (symbol == "-") return kSubtract;
   if (symbol == "*") return kMultiply;
   if (symbol == "/") return kDivide;
-  return kPower;
+  return kPower;  // "**", the only other binary operator token
 }
 
 const Operation& negation() { return kNegate; }
