@@ -1,6 +1,6 @@
 // Skip-softmax (BLASST) flash-attention forward pass, FlashAttention-2 style:
 // mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate), ldmatrix, cp.async
-// double buffering.
+// double buffering of K and V in separate copy groups, two barriers per tile.
 //
 // One CTA = one query tile of 128 rows (= SPATTN_SKIP_TILE_QUERIES) of one
 // (batch, head); 8 warps, 16 rows each. KV tiles of 128 keys
@@ -216,11 +216,15 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   const int row0 = q0 + warp * 16 + row_in_warp;  // sequence rows of this thread
   const int row1 = row0 + 8;
 
+  // Copy groups, in commit order: {Q, K0}, {V0}, then per tile t: {K[t+1]}
+  // at its start and {V[t+1]} after its vote barrier (empty groups keep the
+  // count uniform).
   if (n_tiles > 0) {
     load_tile<D>(q_smem, p.q + seq.q_offset + q0 * p.q_stride[1], p.q_stride[1], rows);
     load_tile<D>(k_smem(0), p.k + seq.k_offset, p.k_stride[1], seq.lk);
-    load_tile<D>(v_smem(0), p.v + seq.v_offset, p.v_stride[1], seq.lk);
   }
+  cp_async_commit();
+  if (n_tiles > 0) load_tile<D>(v_smem(0), p.v + seq.v_offset, p.v_stride[1], seq.lk);
   cp_async_commit();
 
   uint32_t qa[kKChunks][4];
@@ -236,15 +240,15 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
 
   for (int t = 0; t < n_tiles; ++t) {
     const int buf = t & 1;
+    const int k0n = (t + 1) * kTileK;  // first key of the next tile
+    // K buffer buf^1 held K[t-1]: every warp finished reading it before the
+    // previous vote barrier.
     if (t + 1 < n_tiles) {
-      const int k0n = (t + 1) * kTileK;
       load_tile<D>(k_smem(buf ^ 1), p.k + seq.k_offset + k0n * p.k_stride[1], p.k_stride[1],
-                   seq.lk - k0n);
-      load_tile<D>(v_smem(buf ^ 1), p.v + seq.v_offset + k0n * p.v_stride[1], p.v_stride[1],
                    seq.lk - k0n);
     }
     cp_async_commit();
-    cp_async_wait<1>();
+    cp_async_wait<2>();  // all but {V[t]} and {K[t+1]}: K[t] (and Q) landed
     __syncthreads();
 
     if (t == 0) {
@@ -308,7 +312,15 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
     bool vote = t > 0;
     if (vote && row0 < seq.lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < log2_lambda;
     if (vote && row1 < seq.lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < log2_lambda;
+    cp_async_wait<1>();  // V[t] landed; the barrier below publishes it
     const bool skip = __syncthreads_and(vote) != 0;
+    // V buffer buf^1 held V[t-1]: every warp passed the barrier above, so
+    // finished P.V of tile t-1.
+    if (t + 1 < n_tiles) {
+      load_tile<D>(v_smem(buf ^ 1), p.v + seq.v_offset + k0n * p.v_stride[1], p.v_stride[1],
+                   seq.lk - k0n);
+    }
+    cp_async_commit();
 
     if (skip) {
       ++skipped;
@@ -355,7 +367,6 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
         }
       }
     }
-    __syncthreads();  // every warp is done with this buffer before it is refilled
   }
   cp_async_wait<0>();
 
