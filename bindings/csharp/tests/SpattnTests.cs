@@ -1,0 +1,325 @@
+// Test program of the C# bindings (mcs + mono, registered as a ctest): configs, errors, the
+// sample checkpoints and the shared lookup table (bindings/testdata/lookups.tsv), disposal
+// patterns, threads, struct layout, and the CPU reference attention.
+// usage: mono SpattnTests.exe REPO_ROOT LAYOUT_TXT   (libspattn.so on LD_LIBRARY_PATH)
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Spattn;
+
+static class SpattnTests
+{
+    static int passed, failed;
+    static string repo, layoutFile;
+
+    static void Check(bool condition, string what)
+    {
+        if (condition) { passed++; return; }
+        failed++;
+        Console.WriteLine("FAIL: " + what);
+    }
+
+    static SpattnException Throws(Action action, string what)
+    {
+        try { action(); }
+        catch (SpattnException e) { return e; }
+        catch (Exception e) { Check(false, what + ": threw " + e.GetType().Name + " " + e.Message); return null; }
+        Check(false, what + ": did not throw");
+        return null;
+    }
+
+    static void ThrowsDisposed(Action action, string what)
+    {
+        try { action(); }
+        catch (ObjectDisposedException) { passed++; return; }
+        catch (Exception e) { Check(false, what + ": threw " + e.GetType().Name); return; }
+        Check(false, what + ": did not throw");
+    }
+
+    static string Checkpoint(string name) { return Path.Combine(repo, "examples", "checkpoints", name); }
+    static string ConfigFile(string name) { return Path.Combine(repo, "examples", "configs", name); }
+
+    const string LlmYaml = "sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor:\n    prefill: 1000.0\n    decode: 500.0\n";
+    const string LlmJson = "{\"sparse_attention_config\": {\"algorithm\": \"skip_softmax\", \"threshold_scale_factor\": {\"prefill\": 1000.0, \"decode\": 500.0}}}";
+
+    static void Version()
+    {
+        Check(Native.spattn_version() / 10000 == Native.SPATTN_VERSION_MAJOR, "major version");
+        Check(Native.FromUtf8(Native.spattn_version_string()).StartsWith(Native.SPATTN_VERSION_MAJOR + "."), "version string");
+    }
+
+    static void Configs()
+    {
+        using (var y = Config.Parse(LlmYaml))
+        using (var j = Config.Parse(LlmJson, spattn_format.SPATTN_FORMAT_JSON))
+        {
+            Check(y.Algorithm == spattn_algorithm.SPATTN_ALGORITHM_SKIP_SOFTMAX, "algorithm");
+            Check(y.Backend == null, "no backend");
+            var s = y.SkipSoftmax();
+            Check(s.has_threshold_scale_factor == 1 && s.threshold_scale_factor.prefill == 1000.0 &&
+                  s.threshold_scale_factor.decode == 500.0, "per-phase threshold");
+            Check(s.has_target_sparsity == 0, "no target");
+            Check(y.ToJson() == j.ToJson(), "YAML and JSON give the same canonical JSON");
+            using (var again = Config.Parse(y.ToJson())) Check(again.ToJson() == y.ToJson(), "round trip");
+        }
+        foreach (var name in new[] { "visualgen_target.yaml", "visualgen_target.json" })
+            using (var c = Config.FromFile(ConfigFile(name)))
+            {
+                Check(c.Backend == "TRTLLM", name + " backend");
+                var s = c.SkipSoftmax();
+                Check(s.target_sparsity.prefill == 0.5 && s.disabled_until_timestep == 0.6, name + " values");
+            }
+        using (var r = Config.Parse("sparse_attention_config: {algorithm: rocket, prompt_budget: 1024}", spattn_format.SPATTN_FORMAT_YAML))
+        {
+            var rocket = r.Rocket();
+            Check(rocket.prompt_budget == 1024 && rocket.window_size == 32 &&
+                  rocket.kt_cache_dtype == spattn_kt_cache_dtype.SPATTN_KT_CACHE_FLOAT8_E5M2, "rocket");
+        }
+        using (var d = Config.Parse("algorithm: dsa\nindex_topk: 64\n")) Check(d.Dsa().index_topk == 64, "dsa");
+    }
+
+    static void Errors()
+    {
+        var e = Throws(() => Config.Parse("sparse_attention_config:\n  algorithm: skip_softmax\n  target_sparsity:\n    prefill: 1.5\n"), "out of range");
+        if (e != null)
+        {
+            Check(e.Status == spattn_status.SPATTN_ERR_OUT_OF_RANGE, "status OUT_OF_RANGE");
+            Check(e.StatusName == "SPATTN_ERR_OUT_OF_RANGE", "status name");
+            Check(e.Message.Contains("sparse_attention_config.target_sparsity.prefill"), "message names the key: " + e.Message);
+        }
+        e = Throws(() => Config.Parse("{\"algorithm\": "), "syntax");
+        Check(e != null && e.Status == spattn_status.SPATTN_ERR_SYNTAX, "status SYNTAX");
+        e = Throws(() => Config.Parse("algorithm: skip_softmax\nthreshold: 1\n"), "unknown key");
+        Check(e != null && e.Status == spattn_status.SPATTN_ERR_UNKNOWN_KEY, "status UNKNOWN_KEY");
+        e = Throws(() => Config.FromFile("/nonexistent/user.yaml"), "missing file");
+        Check(e != null && e.Status == spattn_status.SPATTN_ERR_IO && e.Message.Contains("/nonexistent/user.yaml"), "IO error names the file");
+        using (var c = Config.Parse(LlmYaml))
+        {
+            e = Throws(() => c.Rocket(), "wrong algorithm");
+            Check(e != null && e.Status == spattn_status.SPATTN_ERR_WRONG_ALGORITHM, "status WRONG_ALGORITHM");
+        }
+        using (var m = Model.Open(Checkpoint("wan-mini")))
+        {
+            e = Throws(() => m.Lookup("transformer_9", "blocks.0.attn1"), "no such component");
+            Check(e != null && e.Status == spattn_status.SPATTN_ERR_NOT_FOUND && e.Message.Contains("transformer_9"), "NOT_FOUND names it");
+            e = Throws(() => m.Lookup("transformer", "blocks.0.attn1", spattn_phase.SPATTN_PHASE_PREFILL, 1.5), "timestep > 1");
+            Check(e != null && e.Status == spattn_status.SPATTN_ERR_INVALID_ARGUMENT, "status INVALID_ARGUMENT");
+        }
+        e = Throws(() => Model.Open(Checkpoint("no-such-checkpoint")), "missing checkpoint");
+        Check(e != null && e.Message.Contains("no-such-checkpoint"), "message names the checkpoint");
+    }
+
+    static void ModelBasics()
+    {
+        using (var m = Model.Open(Checkpoint("wan-mini")))
+        {
+            var names = new List<string>(m.Components);
+            Check(names.Contains("transformer") && names.Contains("transformer_2"), "components");
+            var ignore = m.IgnorePatterns(names.IndexOf("transformer"));
+            Check(ignore.Length == 2 && ignore[0] == "blocks.0.attn1" && ignore[1] == "blocks.0.attn2", "ignore patterns");
+            Check(m.IgnorePatterns(999).Length == 0, "ignore patterns out of range");
+            Check(m.ToJson().Contains("transformer_2"), "model JSON");
+        }
+        using (var llm = Model.Open(Checkpoint("llm-mini")))
+            Check(llm.Components.Length == 1 && llm.Components[0] == "", "plain checkpoint: one unnamed component");
+    }
+
+    static bool Close(double a, string expected)
+    {
+        if (expected == "nan") return double.IsNaN(a);
+        double b = double.Parse(expected, CultureInfo.InvariantCulture);
+        return a == b || Math.Abs(a - b) <= 1e-12 * Math.Abs(b);
+    }
+
+    static string Name(object e, string prefix)
+    {
+        return e.ToString().Substring(prefix.Length).ToLowerInvariant();
+    }
+
+    static void LookupTable()
+    {
+        int rows = 0;
+        foreach (var line in File.ReadAllLines(Path.Combine(repo, "bindings", "testdata", "lookups.tsv")))
+        {
+            if (line.StartsWith("#") || line.Trim().Length == 0) continue;
+            var f = line.Split('\t');
+            Config config = f[1] == "-" ? null : Config.FromFile(ConfigFile(f[1]));
+            spattn_layer_params p;
+            using (var m = Model.Open(Checkpoint(f[0]), config))
+            {
+                if (config != null) config.Dispose(); // the model keeps what it needs
+                double? t = f[5] == "-" ? (double?)null : double.Parse(f[5], CultureInfo.InvariantCulture);
+                var phase = f[4] == "decode" ? spattn_phase.SPATTN_PHASE_DECODE : spattn_phase.SPATTN_PHASE_PREFILL;
+                p = m.Lookup(f[2] == "-" ? null : f[2], f[3], phase, t);
+            }
+            string row = string.Join(" ", f, 0, 6) + ": ";
+            Check(p.algorithm == spattn_algorithm.SPATTN_ALGORITHM_SKIP_SOFTMAX, row + "algorithm");
+            Check(p.Enabled == (f[6] == "1"), row + "enabled");
+            Check(Name(p.disabled_reason, "SPATTN_DISABLED_") == f[7], row + "reason " + p.disabled_reason);
+            Check(Name(p.phase_key, "SPATTN_PHASE_KEY_") == f[8], row + "phase key " + p.phase_key);
+            Check(Close(p.threshold_scale_factor, f[9]), row + "threshold " + p.threshold_scale_factor.ToString("R"));
+            Check(Name(p.threshold_source, "SPATTN_SOURCE_") == f[10], row + "threshold source");
+            Check(Close(p.target_sparsity, f[11]), row + "target " + p.target_sparsity);
+            Check(Name(p.target_source, "SPATTN_SOURCE_") == f[12], row + "target source");
+            Check(Close(p.disabled_until_timestep, f[13]), row + "cutoff " + p.disabled_until_timestep);
+            Check(Name(p.timestep_source, "SPATTN_SOURCE_") == f[14], row + "cutoff source");
+            rows++;
+        }
+        Check(rows >= 20, "lookup table rows: " + rows);
+    }
+
+    static void Lifetimes()
+    {
+        var c = Config.Parse("attention_config: {sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}", spattn_format.SPATTN_FORMAT_YAML);
+        var m = Model.Open(Checkpoint("wan-mini"), c);
+        c.Dispose();
+        c.Dispose(); // idempotent
+        var p = m.Lookup("transformer", "blocks.3.attn1", spattn_phase.SPATTN_PHASE_PREFILL, 0.5);
+        Check(p.Enabled && p.target_source == spattn_source.SPATTN_SOURCE_USER, "config disposed before the model is used");
+        ThrowsDisposed(() => { var a = c.Algorithm; }, "config used after Dispose");
+        ThrowsDisposed(() => c.ToJson(), "config JSON after Dispose");
+        ThrowsDisposed(() => Model.Open(Checkpoint("wan-mini"), c), "model opened with a disposed config");
+
+        // Threads share one model.
+        var errors = 0;
+        var threads = new Thread[4];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new Thread(() =>
+            {
+                for (int k = 0; k < 200; k++)
+                {
+                    var q = m.Lookup("transformer", "blocks." + (k % 40) + ".attn1", spattn_phase.SPATTN_PHASE_PREFILL, 0.5);
+                    if (q.Enabled != (k % 40 != 0)) Interlocked.Increment(ref errors);
+                }
+            });
+            threads[i].Start();
+        }
+        foreach (var t in threads) t.Join();
+        Check(errors == 0, "lookups from 4 threads");
+
+        m.Dispose();
+        m.Dispose();
+        Check(m.IsClosed, "model closed");
+        ThrowsDisposed(() => m.Lookup("transformer", "blocks.3.attn1"), "model lookup after Dispose");
+        ThrowsDisposed(() => { var n = m.Components; }, "components after Dispose");
+        Check(p.Enabled, "layer params are a plain value that outlives the model");
+
+        // Handles left to the finalizer.
+        for (int i = 0; i < 200; i++) Model.Open(Checkpoint("llm-mini"), Config.Parse(LlmYaml)).Lookup(null, "model.layers.3.self_attn");
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Check(true, "finalizers ran");
+    }
+
+    // The C layout of every public struct (`name size` / `name.field offset` lines, printed by
+    // the program that tools/check_pinvoke.py --layout-c generates) against the C# marshaling.
+    static void StructLayout()
+    {
+        if (layoutFile == null) { Check(false, "no layout file given"); return; }
+        int lines = 0;
+        foreach (var line in File.ReadAllLines(layoutFile))
+        {
+            var parts = line.Split(' ');
+            var names = parts[0].Split('.');
+            var type = typeof(Config).Assembly.GetType("Spattn." + names[0]);
+            if (type == null) { Check(false, "no C# struct " + names[0]); continue; }
+            long expected = long.Parse(parts[1], CultureInfo.InvariantCulture);
+            long actual = names.Length == 1 ? Marshal.SizeOf(type) : (long)Marshal.OffsetOf(type, names[1]);
+            Check(actual == expected, line + " (C#: " + actual + ")");
+            lines++;
+        }
+        Check(lines > 50, "layout lines: " + lines);
+    }
+
+    static unsafe ushort ToBf16(float x)
+    {
+        uint bits = *(uint*)&x;
+        return (ushort)((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+    }
+
+    static unsafe float FromBf16(ushort h)
+    {
+        uint bits = (uint)h << 16;
+        return *(float*)&bits;
+    }
+
+    static unsafe void ReferenceAttention()
+    {
+        const int sq = 4, skv = 256, heads = 2, d = 64;
+        var rng = new Random(7);
+        Func<int, ushort[]> rnd = n => { var a = new ushort[n]; for (int i = 0; i < n; i++) a[i] = ToBf16((float)(rng.NextDouble() * 2 - 1)); return a; };
+        ushort[] q = rnd(sq * heads * d), k = rnd(skv * heads * d), v = rnd(skv * heads * d);
+        var o = new ushort[q.Length];
+        var counters = new ulong[2];
+        var args = Attention.Args();
+        args.dtype = spattn_dtype.SPATTN_DTYPE_BFLOAT16;
+        args.batch = 1; args.num_heads = heads; args.num_kv_heads = heads; args.head_dim = d;
+        args.seqlen_q = sq; args.seqlen_kv = skv;
+        args.q_strides[0] = sq * heads * d; args.q_strides[1] = heads * d; args.q_strides[2] = d;
+        args.out_strides[0] = sq * heads * d; args.out_strides[1] = heads * d; args.out_strides[2] = d;
+        args.k_strides[0] = skv * heads * d; args.k_strides[1] = heads * d; args.k_strides[2] = d;
+        args.v_strides[0] = skv * heads * d; args.v_strides[1] = heads * d; args.v_strides[2] = d;
+        fixed (ushort* pq = q, pk = k, pv = v, po = o)
+        fixed (ulong* pc = counters)
+        {
+            args.q = (IntPtr)pq; args.k = (IntPtr)pk; args.v = (IntPtr)pv; args.@out = (IntPtr)po;
+            args.tile_counters = (IntPtr)pc;
+            Attention.Reference(ref args);
+        }
+        Check(counters[0] == 2 * heads && counters[1] == 0, "tile counters " + counters[0] + " " + counters[1]);
+        double worst = 0, scale = 1.0 / Math.Sqrt(d);
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < sq; i++)
+            {
+                var w = new double[skv];
+                double m = double.MinValue, total = 0;
+                for (int j = 0; j < skv; j++)
+                {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += FromBf16(q[(i * heads + h) * d + c]) * (double)FromBf16(k[(j * heads + h) * d + c]);
+                    w[j] = dot * scale;
+                    m = Math.Max(m, w[j]);
+                }
+                for (int j = 0; j < skv; j++) { w[j] = Math.Exp(w[j] - m); total += w[j]; }
+                for (int c = 0; c < d; c++)
+                {
+                    double want = 0;
+                    for (int j = 0; j < skv; j++) want += w[j] / total * FromBf16(v[(j * heads + h) * d + c]);
+                    worst = Math.Max(worst, Math.Abs(FromBf16(o[(i * heads + h) * d + c]) - want));
+                }
+            }
+        Check(worst < 1e-2, "reference attention vs naive, max abs error " + worst);
+        var bad = Attention.Args();
+        var e = Throws(() => Attention.Forward(ref bad, IntPtr.Zero), "forward with no arguments");
+        Check(e != null && (e.Status == spattn_status.SPATTN_ERR_INVALID_ARGUMENT || e.Status == spattn_status.SPATTN_ERR_UNSUPPORTED), "forward refused");
+    }
+
+    static int Main(string[] argv)
+    {
+        repo = argv.Length > 0 ? argv[0] : Path.Combine("..", "..", "..");
+        layoutFile = argv.Length > 1 ? argv[1] : null;
+        var tests = new KeyValuePair<string, Action>[] {
+            new KeyValuePair<string, Action>("Version", Version),
+            new KeyValuePair<string, Action>("Configs", Configs),
+            new KeyValuePair<string, Action>("Errors", Errors),
+            new KeyValuePair<string, Action>("ModelBasics", ModelBasics),
+            new KeyValuePair<string, Action>("LookupTable", LookupTable),
+            new KeyValuePair<string, Action>("Lifetimes", Lifetimes),
+            new KeyValuePair<string, Action>("StructLayout", StructLayout),
+            new KeyValuePair<string, Action>("ReferenceAttention", ReferenceAttention),
+        };
+        foreach (var t in tests)
+        {
+            int before = failed;
+            try { t.Value(); }
+            catch (Exception e) { Check(false, t.Key + ": unexpected " + e); }
+            Console.WriteLine((failed == before ? "ok   " : "FAIL ") + t.Key);
+        }
+        Console.WriteLine("csharp: {0} passed, {1} failed", passed, failed);
+        return failed == 0 ? 0 : 1;
+    }
+}
