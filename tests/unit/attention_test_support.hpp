@@ -198,14 +198,25 @@ inline Expected expected(const Host& h, float softmax_scale, double threshold) {
     const int lq = h.seq_lq(b), lk = h.seq_lk(b);
     for (int hh = 0; hh < s.heads; ++hh) {
       const int kh = hh / group;
+      const int D = s.dim;
+      std::vector<double> Q(size_t(lq) * D), K(size_t(lk) * D), V(size_t(lk) * D);
+      for (int i = 0; i < lq; ++i)
+        for (int d = 0; d < D; ++d) Q[size_t(i) * D + d] = h.qv(b, i, hh, d);
+      for (int j = 0; j < lk; ++j)
+        for (int d = 0; d < D; ++d) {
+          K[size_t(j) * D + d] = h.kval(b, j, kh, d);
+          V[size_t(j) * D + d] = h.vval(b, j, kh, d);
+        }
       // logits[i][j], -inf where masked
       std::vector<double> L(size_t(lq) * lk);
       for (int i = 0; i < lq; ++i) {
+        const double* qi = &Q[size_t(i) * D];
         for (int j = 0; j < lk; ++j) {
           const bool masked = s.causal && j > i + lk - lq;
+          const double* kj = &K[size_t(j) * D];
           double dot = 0;
           if (!masked)
-            for (int d = 0; d < s.dim; ++d) dot += double(h.qv(b, i, hh, d)) * h.kval(b, j, kh, d);
+            for (int d = 0; d < D; ++d) dot += qi[d] * kj[d];
           L[size_t(i) * lk + j] = masked ? -INFINITY : dot * scale;
         }
       }
@@ -251,7 +262,8 @@ inline Expected expected(const Host& h, float softmax_scale, double threshold) {
             continue;
           }
           z_keep += p;
-          for (int d = 0; d < s.dim; ++d) acc[d] += p * h.vval(b, j, kh, d);
+          const double* vj = &V[size_t(j) * D];
+          for (int d = 0; d < D; ++d) acc[d] += p * vj[d];
         }
         const size_t o = e.index(h, b, i, hh);
         for (int d = 0; d < s.dim; ++d) e.out[o + d] = z_keep > 0 ? acc[d] / z_keep : 0.0;
