@@ -412,7 +412,11 @@ typedef enum spattn_dtype {
  *
  * Layouts: BSHD is strides {S*H*D, H*D, D}; BHSD is {H*S*D, D, S*D}.
  * Causal masking is aligned to the bottom right (query i of a sequence with
- * Lq queries and Lk keys sees keys j <= i + Lk - Lq).
+ * Lq queries and Lk keys sees keys j <= i + Lk - Lq). A query that sees no
+ * key (causal with Lq > Lk, or an empty packed sequence) gets a zero output
+ * row and an LSE of -inf. spattn_attention_forward also needs q, k, v, out
+ * 16-byte aligned and every stride a multiple of 8 elements
+ * (SPATTN_ERR_INVALID_ARGUMENT otherwise); the CPU reference does not.
  *
  * Skip rule (per SPATTN_SKIP_TILE_QUERIES query rows x SPATTN_SKIP_TILE_KEYS
  * keys, tiles taken in increasing key order): with lambda =
