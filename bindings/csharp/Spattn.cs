@@ -32,6 +32,7 @@ namespace Spattn
         SPATTN_ERR_CUDA = 17,
         SPATTN_ERR_WRONG_ALGORITHM = 18,
         SPATTN_ERR_INTERNAL = 19,
+        SPATTN_STATUS_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_log_level : int
@@ -40,6 +41,7 @@ namespace Spattn
         SPATTN_LOG_INFO = 1,
         SPATTN_LOG_WARNING = 2,
         SPATTN_LOG_ERROR = 3,
+        SPATTN_LOG_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_algorithm : int
@@ -48,12 +50,14 @@ namespace Spattn
         SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
         SPATTN_ALGORITHM_ROCKET = 2,
         SPATTN_ALGORITHM_DSA = 3,
+        SPATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_phase : int
     {
         SPATTN_PHASE_PREFILL = 0,
         SPATTN_PHASE_DECODE = 1,
+        SPATTN_PHASE_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_format : int
@@ -61,12 +65,14 @@ namespace Spattn
         SPATTN_FORMAT_AUTO = 0,
         SPATTN_FORMAT_JSON = 1,
         SPATTN_FORMAT_YAML = 2,
+        SPATTN_FORMAT_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_kt_cache_dtype : int
     {
         SPATTN_KT_CACHE_FLOAT8_E5M2 = 0,
         SPATTN_KT_CACHE_BFLOAT16 = 1,
+        SPATTN_KT_CACHE_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_source : int
@@ -75,6 +81,7 @@ namespace Spattn
         SPATTN_SOURCE_USER = 1,
         SPATTN_SOURCE_CHECKPOINT = 2,
         SPATTN_SOURCE_FORMULA = 3,
+        SPATTN_SOURCE_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_disabled_reason : int
@@ -83,18 +90,21 @@ namespace Spattn
         SPATTN_DISABLED_NOT_CONFIGURED = 1,
         SPATTN_DISABLED_IGNORED = 2,
         SPATTN_DISABLED_TIMESTEP = 3,
+        SPATTN_DISABLED_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_phase_key : int
     {
         SPATTN_PHASE_KEY_DENSE = 0,
         SPATTN_PHASE_KEY_SPARSE = 1,
+        SPATTN_PHASE_KEY_MAX_ENUM = 0x7FFFFFFF,
     }
 
     public enum spattn_dtype : int
     {
         SPATTN_DTYPE_FLOAT16 = 1,
         SPATTN_DTYPE_BFLOAT16 = 2,
+        SPATTN_DTYPE_MAX_ENUM = 0x7FFFFFFF,
     }
 
     [StructLayout(LayoutKind.Sequential)]

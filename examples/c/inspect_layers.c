@@ -19,6 +19,7 @@ static const char *reason_name(spattn_disabled_reason reason) {
     case SPATTN_DISABLED_NOT_CONFIGURED: return "not configured";
     case SPATTN_DISABLED_IGNORED: return "ignored";
     case SPATTN_DISABLED_TIMESTEP: return "timestep";
+    case SPATTN_DISABLED_MAX_ENUM: break;
   }
   return "?";
 }

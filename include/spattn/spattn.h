@@ -112,7 +112,8 @@ typedef enum spattn_status {
   SPATTN_ERR_UNSUPPORTED = 16,       /* valid request this build or device cannot run */
   SPATTN_ERR_CUDA = 17,              /* the CUDA runtime reported an error */
   SPATTN_ERR_WRONG_ALGORITHM = 18,   /* accessor for an algorithm the config is not */
-  SPATTN_ERR_INTERNAL = 19
+  SPATTN_ERR_INTERNAL = 19,
+  SPATTN_STATUS_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_status;
 
 /* Static, human-readable name of a status ("SPATTN_ERR_TYPE"); never NULL,
@@ -136,7 +137,8 @@ typedef enum spattn_log_level {
   SPATTN_LOG_DEBUG = 0,
   SPATTN_LOG_INFO = 1,
   SPATTN_LOG_WARNING = 2,
-  SPATTN_LOG_ERROR = 3
+  SPATTN_LOG_ERROR = 3,
+  SPATTN_LOG_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_log_level;
 
 /* Called synchronously, possibly from several threads at once; `message` is
@@ -159,7 +161,8 @@ typedef enum spattn_algorithm {
   SPATTN_ALGORITHM_NONE = 0, /* dense attention: nothing configured */
   SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
   SPATTN_ALGORITHM_ROCKET = 2,
-  SPATTN_ALGORITHM_DSA = 3
+  SPATTN_ALGORITHM_DSA = 3,
+  SPATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_algorithm;
 
 /* Static name ("skip_softmax", "rocket", "dsa", "none"); NULL if unknown. */
@@ -167,7 +170,8 @@ SPATTN_API const char *spattn_algorithm_name(spattn_algorithm algorithm);
 
 typedef enum spattn_phase {
   SPATTN_PHASE_PREFILL = 0, /* context phase; diffusion denoising steps use this */
-  SPATTN_PHASE_DECODE = 1   /* generation phase */
+  SPATTN_PHASE_DECODE = 1, /* generation phase */
+  SPATTN_PHASE_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_phase;
 
 /* A value for each phase. A scalar in the input sets both. */
@@ -186,7 +190,8 @@ typedef enum spattn_format {
   SPATTN_FORMAT_AUTO = 0, /* JSON if the first non-blank byte is '{', else YAML;
                              for files, the .json/.yaml/.yml extension decides first */
   SPATTN_FORMAT_JSON = 1,
-  SPATTN_FORMAT_YAML = 2
+  SPATTN_FORMAT_YAML = 2,
+  SPATTN_FORMAT_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_format;
 
 /* Parses a sparse-attention config. Accepted roots (same schema in both formats):
@@ -253,7 +258,8 @@ SPATTN_API spattn_status spattn_config_skip_softmax(const spattn_config *config,
  * defaults shown; has_seq_len_threshold tells whether that optional was set. */
 typedef enum spattn_kt_cache_dtype {
   SPATTN_KT_CACHE_FLOAT8_E5M2 = 0,
-  SPATTN_KT_CACHE_BFLOAT16 = 1
+  SPATTN_KT_CACHE_BFLOAT16 = 1,
+  SPATTN_KT_CACHE_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_kt_cache_dtype;
 
 typedef struct spattn_rocket_config {
@@ -329,7 +335,8 @@ typedef enum spattn_source {
   SPATTN_SOURCE_NONE = 0,       /* not set anywhere */
   SPATTN_SOURCE_USER = 1,       /* from the user config */
   SPATTN_SOURCE_CHECKPOINT = 2, /* from the checkpoint's calibration metadata */
-  SPATTN_SOURCE_FORMULA = 3     /* threshold computed by the checkpoint formula */
+  SPATTN_SOURCE_FORMULA = 3, /* threshold computed by the checkpoint formula */
+  SPATTN_SOURCE_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_source;
 
 /* Why skip-softmax is off for a layer (enabled == 0). */
@@ -337,14 +344,16 @@ typedef enum spattn_disabled_reason {
   SPATTN_DISABLED_NOT = 0,           /* it is enabled */
   SPATTN_DISABLED_NOT_CONFIGURED = 1, /* no skip_softmax config, or no threshold/target anywhere */
   SPATTN_DISABLED_IGNORED = 2,       /* layer matches a checkpoint ignore pattern */
-  SPATTN_DISABLED_TIMESTEP = 3       /* timestep >= disabled_until_timestep */
+  SPATTN_DISABLED_TIMESTEP = 3, /* timestep >= disabled_until_timestep */
+  SPATTN_DISABLED_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_disabled_reason;
 
 /* The sparse-attention phase of a lookup, for CUDA-graph cache keys: a graph
  * captured under one key must not be replayed under another. */
 typedef enum spattn_phase_key {
   SPATTN_PHASE_KEY_DENSE = 0,  /* skip-softmax off (threshold 0) */
-  SPATTN_PHASE_KEY_SPARSE = 1  /* skip-softmax on */
+  SPATTN_PHASE_KEY_SPARSE = 1, /* skip-softmax on */
+  SPATTN_PHASE_KEY_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_phase_key;
 
 /* No timestep: pass this (any negative value) for LLMs; the
@@ -396,7 +405,8 @@ SPATTN_API spattn_status spattn_model_to_json(const spattn_model *model, char **
 
 typedef enum spattn_dtype {
   SPATTN_DTYPE_FLOAT16 = 1,
-  SPATTN_DTYPE_BFLOAT16 = 2
+  SPATTN_DTYPE_BFLOAT16 = 2,
+  SPATTN_DTYPE_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_dtype;
 
 /* KV tile size of the skip decisions, and query tile size they apply to. */

@@ -40,6 +40,7 @@ const char* spattn_status_string(spattn_status status) {
     case SPATTN_ERR_CUDA: return "SPATTN_ERR_CUDA";
     case SPATTN_ERR_WRONG_ALGORITHM: return "SPATTN_ERR_WRONG_ALGORITHM";
     case SPATTN_ERR_INTERNAL: return "SPATTN_ERR_INTERNAL";
+    case SPATTN_STATUS_MAX_ENUM: break;
   }
   return "SPATTN_ERR_UNKNOWN_STATUS";
 }
@@ -66,6 +67,7 @@ const char* spattn_algorithm_name(spattn_algorithm algorithm) {
     case SPATTN_ALGORITHM_SKIP_SOFTMAX: return "skip_softmax";
     case SPATTN_ALGORITHM_ROCKET: return "rocket";
     case SPATTN_ALGORITHM_DSA: return "dsa";
+    case SPATTN_ALGORITHM_MAX_ENUM: break;
   }
   return nullptr;
 }

@@ -61,7 +61,8 @@ Value algorithm_object(const SparseConfig& config) {
     case SPATTN_ALGORITHM_SKIP_SOFTMAX: add_skip_softmax(object, config.skip_softmax); break;
     case SPATTN_ALGORITHM_ROCKET: add_rocket(object, config.rocket); break;
     case SPATTN_ALGORITHM_DSA: add_dsa(object, config.dsa); break;
-    case SPATTN_ALGORITHM_NONE: break;
+    case SPATTN_ALGORITHM_NONE:
+    case SPATTN_ALGORITHM_MAX_ENUM: break;
   }
   add_optional(object, "seq_len_threshold", config.seq_len_threshold);
   return object;

@@ -33,7 +33,7 @@ def parse_header(text):
     text = strip_comments(text)
     enums = {}
     for name, body, alias in re.findall(r"typedef\s+enum\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
-        enums[alias] = [(m, int(v)) for m, v in re.findall(r"(\w+)\s*=\s*(-?\d+)", body)]
+        enums[alias] = [(m, int(v, 0)) for m, v in re.findall(r"(\w+)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|\d+))", body)]
     structs = {}
     for name, body, alias in re.findall(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
         fields = []
@@ -56,7 +56,7 @@ def parse_csharp(text):
     text = strip_comments(text)
     enums = {}
     for name, body in re.findall(r"public\s+enum\s+(\w+)\s*:\s*int\s*\{(.*?)\}", text, re.S):
-        enums[name] = [(m, int(v)) for m, v in re.findall(r"(\w+)\s*=\s*(-?\d+)", body)]
+        enums[name] = [(m, int(v, 0)) for m, v in re.findall(r"(\w+)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|\d+))", body)]
     structs = {}
     for name, body in re.findall(r"public\s+(?:unsafe\s+)?struct\s+(\w+)\s*\{(.*?)\n    \}", text, re.S):
         fields = re.findall(r"^\s*public\s+(fixed\s+)?(\w+)\s+@?(\w+)\s*(?:\[(\d+)\])?\s*;", body, re.M)

@@ -23,7 +23,8 @@ typedef enum spattn_status {
  SPATTN_ERR_UNSUPPORTED = 16,
  SPATTN_ERR_CUDA = 17,
  SPATTN_ERR_WRONG_ALGORITHM = 18,
- SPATTN_ERR_INTERNAL = 19
+ SPATTN_ERR_INTERNAL = 19,
+ SPATTN_STATUS_MAX_ENUM = 0x7FFFFFFF
 } spattn_status;
 const char *spattn_status_string(spattn_status status);
 const char *spattn_last_error(void);
@@ -32,7 +33,8 @@ typedef enum spattn_log_level {
  SPATTN_LOG_DEBUG = 0,
  SPATTN_LOG_INFO = 1,
  SPATTN_LOG_WARNING = 2,
- SPATTN_LOG_ERROR = 3
+ SPATTN_LOG_ERROR = 3,
+ SPATTN_LOG_MAX_ENUM = 0x7FFFFFFF
 } spattn_log_level;
 typedef void (*spattn_log_fn)(spattn_log_level level, const char *message, void *user_data);
 spattn_status spattn_set_log_callback(spattn_log_fn fn, spattn_log_level min_level,
@@ -41,12 +43,14 @@ typedef enum spattn_algorithm {
  SPATTN_ALGORITHM_NONE = 0,
  SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
  SPATTN_ALGORITHM_ROCKET = 2,
- SPATTN_ALGORITHM_DSA = 3
+ SPATTN_ALGORITHM_DSA = 3,
+ SPATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF
 } spattn_algorithm;
 const char *spattn_algorithm_name(spattn_algorithm algorithm);
 typedef enum spattn_phase {
  SPATTN_PHASE_PREFILL = 0,
- SPATTN_PHASE_DECODE = 1
+ SPATTN_PHASE_DECODE = 1,
+ SPATTN_PHASE_MAX_ENUM = 0x7FFFFFFF
 } spattn_phase;
 typedef struct spattn_phase_values {
  double prefill;
@@ -56,7 +60,8 @@ typedef struct spattn_config spattn_config;
 typedef enum spattn_format {
  SPATTN_FORMAT_AUTO = 0,
  SPATTN_FORMAT_JSON = 1,
- SPATTN_FORMAT_YAML = 2
+ SPATTN_FORMAT_YAML = 2,
+ SPATTN_FORMAT_MAX_ENUM = 0x7FFFFFFF
 } spattn_format;
 spattn_status spattn_config_parse(const char *text, size_t length, spattn_format format,
  spattn_config **out_config);
@@ -84,7 +89,8 @@ spattn_status spattn_config_skip_softmax(const spattn_config *config,
  spattn_skip_softmax_config *out);
 typedef enum spattn_kt_cache_dtype {
  SPATTN_KT_CACHE_FLOAT8_E5M2 = 0,
- SPATTN_KT_CACHE_BFLOAT16 = 1
+ SPATTN_KT_CACHE_BFLOAT16 = 1,
+ SPATTN_KT_CACHE_MAX_ENUM = 0x7FFFFFFF
 } spattn_kt_cache_dtype;
 typedef struct spattn_rocket_config {
  uint32_t struct_size;
@@ -125,17 +131,20 @@ typedef enum spattn_source {
  SPATTN_SOURCE_NONE = 0,
  SPATTN_SOURCE_USER = 1,
  SPATTN_SOURCE_CHECKPOINT = 2,
- SPATTN_SOURCE_FORMULA = 3
+ SPATTN_SOURCE_FORMULA = 3,
+ SPATTN_SOURCE_MAX_ENUM = 0x7FFFFFFF
 } spattn_source;
 typedef enum spattn_disabled_reason {
  SPATTN_DISABLED_NOT = 0,
  SPATTN_DISABLED_NOT_CONFIGURED = 1,
  SPATTN_DISABLED_IGNORED = 2,
- SPATTN_DISABLED_TIMESTEP = 3
+ SPATTN_DISABLED_TIMESTEP = 3,
+ SPATTN_DISABLED_MAX_ENUM = 0x7FFFFFFF
 } spattn_disabled_reason;
 typedef enum spattn_phase_key {
  SPATTN_PHASE_KEY_DENSE = 0,
- SPATTN_PHASE_KEY_SPARSE = 1
+ SPATTN_PHASE_KEY_SPARSE = 1,
+ SPATTN_PHASE_KEY_MAX_ENUM = 0x7FFFFFFF
 } spattn_phase_key;
 typedef struct spattn_layer_params {
  uint32_t struct_size;
@@ -161,7 +170,8 @@ spattn_status spattn_model_lookup(const spattn_model *model, const char *compone
 spattn_status spattn_model_to_json(const spattn_model *model, char **out_json);
 typedef enum spattn_dtype {
  SPATTN_DTYPE_FLOAT16 = 1,
- SPATTN_DTYPE_BFLOAT16 = 2
+ SPATTN_DTYPE_BFLOAT16 = 2,
+ SPATTN_DTYPE_MAX_ENUM = 0x7FFFFFFF
 } spattn_dtype;
 typedef struct spattn_attention_args {
  uint32_t struct_size;

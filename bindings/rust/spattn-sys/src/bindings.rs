@@ -45,6 +45,7 @@ pub const SPATTN_ERR_UNSUPPORTED: spattn_status = 16;
 pub const SPATTN_ERR_CUDA: spattn_status = 17;
 pub const SPATTN_ERR_WRONG_ALGORITHM: spattn_status = 18;
 pub const SPATTN_ERR_INTERNAL: spattn_status = 19;
+pub const SPATTN_STATUS_MAX_ENUM: spattn_status = 2147483647;
 pub type spattn_status = ::std::os::raw::c_uint;
 extern "C" {
     pub fn spattn_status_string(status: spattn_status) -> *const ::std::os::raw::c_char;
@@ -59,6 +60,7 @@ pub const SPATTN_LOG_DEBUG: spattn_log_level = 0;
 pub const SPATTN_LOG_INFO: spattn_log_level = 1;
 pub const SPATTN_LOG_WARNING: spattn_log_level = 2;
 pub const SPATTN_LOG_ERROR: spattn_log_level = 3;
+pub const SPATTN_LOG_MAX_ENUM: spattn_log_level = 2147483647;
 pub type spattn_log_level = ::std::os::raw::c_uint;
 pub type spattn_log_fn = ::std::option::Option<
     unsafe extern "C" fn(
@@ -78,12 +80,14 @@ pub const SPATTN_ALGORITHM_NONE: spattn_algorithm = 0;
 pub const SPATTN_ALGORITHM_SKIP_SOFTMAX: spattn_algorithm = 1;
 pub const SPATTN_ALGORITHM_ROCKET: spattn_algorithm = 2;
 pub const SPATTN_ALGORITHM_DSA: spattn_algorithm = 3;
+pub const SPATTN_ALGORITHM_MAX_ENUM: spattn_algorithm = 2147483647;
 pub type spattn_algorithm = ::std::os::raw::c_uint;
 extern "C" {
     pub fn spattn_algorithm_name(algorithm: spattn_algorithm) -> *const ::std::os::raw::c_char;
 }
 pub const SPATTN_PHASE_PREFILL: spattn_phase = 0;
 pub const SPATTN_PHASE_DECODE: spattn_phase = 1;
+pub const SPATTN_PHASE_MAX_ENUM: spattn_phase = 2147483647;
 pub type spattn_phase = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -146,6 +150,7 @@ pub struct spattn_config {
 pub const SPATTN_FORMAT_AUTO: spattn_format = 0;
 pub const SPATTN_FORMAT_JSON: spattn_format = 1;
 pub const SPATTN_FORMAT_YAML: spattn_format = 2;
+pub const SPATTN_FORMAT_MAX_ENUM: spattn_format = 2147483647;
 pub type spattn_format = ::std::os::raw::c_uint;
 extern "C" {
     pub fn spattn_config_parse(
@@ -418,6 +423,7 @@ extern "C" {
 }
 pub const SPATTN_KT_CACHE_FLOAT8_E5M2: spattn_kt_cache_dtype = 0;
 pub const SPATTN_KT_CACHE_BFLOAT16: spattn_kt_cache_dtype = 1;
+pub const SPATTN_KT_CACHE_MAX_ENUM: spattn_kt_cache_dtype = 2147483647;
 pub type spattn_kt_cache_dtype = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -827,14 +833,17 @@ pub const SPATTN_SOURCE_NONE: spattn_source = 0;
 pub const SPATTN_SOURCE_USER: spattn_source = 1;
 pub const SPATTN_SOURCE_CHECKPOINT: spattn_source = 2;
 pub const SPATTN_SOURCE_FORMULA: spattn_source = 3;
+pub const SPATTN_SOURCE_MAX_ENUM: spattn_source = 2147483647;
 pub type spattn_source = ::std::os::raw::c_uint;
 pub const SPATTN_DISABLED_NOT: spattn_disabled_reason = 0;
 pub const SPATTN_DISABLED_NOT_CONFIGURED: spattn_disabled_reason = 1;
 pub const SPATTN_DISABLED_IGNORED: spattn_disabled_reason = 2;
 pub const SPATTN_DISABLED_TIMESTEP: spattn_disabled_reason = 3;
+pub const SPATTN_DISABLED_MAX_ENUM: spattn_disabled_reason = 2147483647;
 pub type spattn_disabled_reason = ::std::os::raw::c_uint;
 pub const SPATTN_PHASE_KEY_DENSE: spattn_phase_key = 0;
 pub const SPATTN_PHASE_KEY_SPARSE: spattn_phase_key = 1;
+pub const SPATTN_PHASE_KEY_MAX_ENUM: spattn_phase_key = 2147483647;
 pub type spattn_phase_key = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1159,6 +1168,7 @@ extern "C" {
 }
 pub const SPATTN_DTYPE_FLOAT16: spattn_dtype = 1;
 pub const SPATTN_DTYPE_BFLOAT16: spattn_dtype = 2;
+pub const SPATTN_DTYPE_MAX_ENUM: spattn_dtype = 2147483647;
 pub type spattn_dtype = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
