@@ -31,4 +31,4 @@ section "ThreadSanitizer build (concurrency tests)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DSPATTN_TSAN=ON -DSPATTN_WITH_CUDA=OFF -DSPATTN_BUILD_BENCH=OFF -DSPATTN_BUILD_BINDINGS=OFF > /dev/null
 cmake --build build-tsan -j"$JOBS" --target spattn_unit_tests
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$JOBS" -R 'Concurrent'
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$JOBS" -R 'Concurrent|Thread'
