@@ -7,7 +7,7 @@
 
 namespace spattn {
 
-void set_log_callback(spattn_log_fn fn, spattn_log_level min_level, void* user_data) noexcept;
+void set_log_callback(spattn_log_fn fn, spattn_log_level min_level, void* user_data);  // may throw bad_alloc
 void log(spattn_log_level level, const std::string& message) noexcept;
 
 }  // namespace spattn

@@ -4,6 +4,8 @@
 
 #include "checkpoint/checkpoint_folder.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
+#include "value/json_writer.hpp"
 
 namespace spattn {
 
@@ -14,6 +16,26 @@ Model::Model(const std::string& checkpoint_dir, const SparseConfig* user) : dire
                                             user_ ? &*user_ : nullptr));
   }
   require_some_target_resolved();
+  for (const ResolvedComponent& component : components_) log_component(component);
+}
+
+// One INFO line per component with what an ordinary layer gets in each
+// phase; a WARNING for each phase whose requested target cannot be mapped.
+void Model::log_component(const ResolvedComponent& component) const {
+  std::string line = directory_ + ": component '" + component.name + "': ";
+  for (spattn_phase phase : {SPATTN_PHASE_PREFILL, SPATTN_PHASE_DECODE}) {
+    const ResolvedPhase& resolved = component.phases[phase];
+    line += phase == SPATTN_PHASE_PREFILL ? "prefill " : ", decode ";
+    if (resolved.status != SPATTN_OK) {
+      line += "unresolved";
+      log(SPATTN_LOG_WARNING, resolved.error);
+    } else if (resolved.params.enabled) {
+      line += "threshold_scale_factor " + format_number(resolved.params.threshold_scale_factor);
+    } else {
+      line += std::string(spattn_algorithm_name(resolved.params.algorithm)) + " (skip-softmax off)";
+    }
+  }
+  log(SPATTN_LOG_INFO, line);
 }
 
 void Model::require_some_target_resolved() const {

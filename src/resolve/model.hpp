@@ -32,6 +32,8 @@ class Model {
   // SPATTN_ERR_CALIBRATION_MISSING when the user asked for a target that
   // no component can map.
   void require_some_target_resolved() const;
+  // Reports what was resolved through the caller's log callback, if any.
+  void log_component(const ResolvedComponent& component) const;
 
   std::string directory_;
   std::optional<SparseConfig> user_;

@@ -143,6 +143,49 @@ TEST(ModelVisualGenSeed, UserTargetOnUncalibratedComponentFailsAtLookupOnly) {
   EXPECT_EQ(lookup_status(model.get(), "vae", "x", kDecode), SPATTN_ERR_CALIBRATION_MISSING);
 }
 
+// Opening reports through the log callback: one INFO line per component,
+// a WARNING for each phase of a component that cannot map the user's target.
+struct CollectedLog {
+  std::vector<std::pair<spattn_log_level, std::string>> lines;
+};
+
+TEST(ModelLogging, OpenReportsComponentsAndUnresolvedTargets) {
+  CollectedLog log;
+  auto collect = [](spattn_log_level level, const char* message, void* user) {
+    static_cast<CollectedLog*>(user)->lines.emplace_back(level, message);
+  };
+  ASSERT_EQ(spattn_set_log_callback(collect, SPATTN_LOG_INFO, &log), SPATTN_OK);
+  auto user = config_file("visualgen_target.yaml");
+  auto model = open_model(spattn_test::wan_mini(), user.get());
+  ASSERT_EQ(spattn_set_log_callback(nullptr, SPATTN_LOG_DEBUG, nullptr), SPATTN_OK);
+  ASSERT_TRUE(model);
+
+  int info = 0, warnings = 0;
+  bool transformer_line = false;
+  for (const auto& line : log.lines) {
+    if (line.first == SPATTN_LOG_INFO) ++info;
+    if (line.first == SPATTN_LOG_WARNING) {
+      ++warnings;
+      EXPECT_TRUE(line.second.find("text_encoder") != std::string::npos || line.second.find("vae") != std::string::npos)
+          << line.second;
+    }
+    // target 0.5 through a * exp(b * target_sparsity), a=1000, b=5
+    if (line.second.find("component 'transformer': prefill threshold_scale_factor 12182.49") != std::string::npos) {
+      transformer_line = true;
+    }
+  }
+  EXPECT_EQ(info, int(spattn_model_component_count(model.get())));
+  EXPECT_EQ(warnings, 4) << "text_encoder and vae, each in both phases";
+  EXPECT_TRUE(transformer_line);
+
+  // Below the minimum level nothing is delivered.
+  CollectedLog quiet;
+  ASSERT_EQ(spattn_set_log_callback(collect, SPATTN_LOG_ERROR, &quiet), SPATTN_OK);
+  auto again = open_model(spattn_test::wan_mini(), user.get());
+  ASSERT_EQ(spattn_set_log_callback(nullptr, SPATTN_LOG_DEBUG, nullptr), SPATTN_OK);
+  EXPECT_TRUE(quiet.lines.empty());
+}
+
 TEST(ModelVisualGenSeed, UserThresholdIgnoresFormulaButKeepsIgnoreAndCutoff) {
   auto user = config_file("visualgen_threshold.yaml");  // 5000
   auto model = open_model(spattn_test::wan_mini(), user.get());
