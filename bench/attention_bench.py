@@ -65,8 +65,12 @@ class Spattn:
         self.lib = ctypes.CDLL(path)
         self.lib.spattn_attention_forward.argtypes = [ctypes.POINTER(Args), ctypes.c_void_p]
         self.lib.spattn_attention_forward.restype = ctypes.c_int
+        fp = self.lib.spattn_bench_attention_forward_path
+        fp.argtypes = [ctypes.POINTER(Args), ctypes.c_void_p, ctypes.c_int]
+        fp.restype = ctypes.c_int
+        self.path = 0  # 0: dispatcher (public API), 1: mma.sync kernel, 2: sm_90a kernel
 
-    def forward(self, q, k, v, out, causal, threshold, counters=None):
+    def forward(self, q, k, v, out, causal, threshold, counters=None, path=None):
         """q, out: [B, S, H, D]; k, v: [B, S, Hkv, D] (any strides, dim contiguous)."""
         a = Args()
         a.struct_size = ctypes.sizeof(Args)
@@ -80,7 +84,12 @@ class Spattn:
         a.threshold_scale_factor = threshold
         a.tile_counters = counters.data_ptr() if counters is not None else None
         stream = torch.cuda.current_stream().cuda_stream
-        status = self.lib.spattn_attention_forward(ctypes.byref(a), ctypes.c_void_p(stream))
+        path = self.path if path is None else path
+        if path == 0:
+            status = self.lib.spattn_attention_forward(ctypes.byref(a), ctypes.c_void_p(stream))
+        else:
+            status = self.lib.spattn_bench_attention_forward_path(ctypes.byref(a),
+                                                                  ctypes.c_void_p(stream), path)
         if status != 0:
             raise RuntimeError(f"spattn_attention_forward returned {status}")
 
@@ -168,6 +177,10 @@ def run_shape(lib, seq, heads, kv_heads, dim, causal, targets, search_steps):
     lib.forward(q, k, v, out, causal, 0.0)
     dense = out.float().clone()
     row = {"shape": name, "dense_ms": dense_ms, "dense_tflops": fl / dense_ms / 1e9}
+    # The mma.sync kernel, forced, for comparison with the dispatcher's choice.
+    row["mma_ms"] = time_ms(lambda: lib.forward(q, k, v, out, causal, 0.0, path=1))
+    lib.forward(q, k, v, out, causal, 0.0, path=1)
+    row["mma_err"] = ((out.float() - dense).norm() / dense.norm()).item()
     for backend in ("flash", "cudnn"):
         ms, ref = sdpa_time(backend, q, k, v, causal, heads // kv_heads)
         row[backend + "_ms"] = ms
@@ -203,17 +216,17 @@ def run_shape(lib, seq, heads, kv_heads, dim, causal, targets, search_steps):
 
 
 def print_table(rows):
-    print("\n| shape | ours dense ms | TFLOP/s | flash ms (TFLOP/s) | cuDNN ms (TFLOP/s) | "
-          "dense vs flash rel.err |")
-    print("|---|---|---|---|---|---|")
+    print("\n| shape | ours dense ms | TFLOP/s | mma.sync kernel ms (TFLOP/s) | flash ms (TFLOP/s) | "
+          "cuDNN ms (TFLOP/s) | dense vs flash rel.err | dense vs mma.sync rel.err |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         fl = r["dense_tflops"] * r["dense_ms"]
         def peer(b):
             ms = r.get(b + "_ms")
             return "n/a" if ms is None else f"{ms:.3f} ({fl / ms:.0f})"
         err = r.get("flash_err", r.get("cudnn_err", float("nan")))
-        print(f"| {r['shape']} | {r['dense_ms']:.3f} | {r['dense_tflops']:.0f} | {peer('flash')} | "
-              f"{peer('cudnn')} | {err:.1e} |")
+        print(f"| {r['shape']} | {r['dense_ms']:.3f} | {r['dense_tflops']:.0f} | {peer('mma')} | "
+              f"{peer('flash')} | {peer('cudnn')} | {err:.1e} | {r['mma_err']:.1e} |")
     print("\n| shape | target | threshold | skipped tiles | ms | speedup vs our dense | rel.err vs dense |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -237,6 +250,8 @@ def main():
         for s in seqs:
             shapes.append((s, 40, 40, dim, False))
         shapes.append((8192, 32, 8, dim, True))
+    if args.quick:  # d=64 only at 16k and causal
+        shapes = [x for x in shapes if x[3] == 128 or x[0] != 4096]
     rows = []
     for seq, h, hkv, dim, causal in shapes:
         rows.append(run_shape(lib, seq, h, hkv, dim, causal, (0.3, 0.5, 0.7), args.search_steps))

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "attention/attention_cuda.hpp"
+#include "attention_forward_sm90.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -437,8 +438,18 @@ void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const ch
 
 }  // namespace
 
-void launch_forward_cuda(const Problem& pr, void* stream, const char* function) {
+void launch_forward_cuda(const Problem& pr, void* stream, const char* function, KernelPath path) {
   require_device(function);
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  if (path != KernelPath::kMmaSync) {
+    int device = 0;
+    check(cudaGetDevice(&device), function, "cudaGetDevice");
+    if (sm90::device_supported(device) && sm90::try_launch(pr, s, function)) return;
+    if (path == KernelPath::kSm90) {
+      fail(SPATTN_ERR_UNSUPPORTED,
+           std::string(function) + ": the sm_90a kernel cannot run this problem on this device");
+    }
+  }
   if (pr.batch > 65535 || pr.num_heads > 65535) {
     fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.batch (" +
                                      std::to_string(pr.batch) + ") and args.num_heads (" +
@@ -470,7 +481,6 @@ void launch_forward_cuda(const Problem& pr, void* stream, const char* function) 
   params.counters = pr.tile_counters;
 
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
-  cudaStream_t s = static_cast<cudaStream_t>(stream);
   const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
   if (bf16 && pr.head_dim == 128) launch<true, 128>(params, grid, s, function);
   else if (bf16 && pr.head_dim == 64) launch<true, 64>(params, grid, s, function);

@@ -3,6 +3,9 @@
 // the CPU reference's skip counters, on random and peaked inputs. Outputs and
 // LSE are poisoned before each launch and fully checked; a guard region
 // after the output must stay untouched. Skipped when no CUDA device exists.
+// Every case runs three ways: through the public API (the dispatcher's
+// choice) and through each kernel forced (mma.sync; sm_90a wgmma/TMA, which
+// skips with a message where that kernel does not handle the case).
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 #include <spattn/spattn.h>
@@ -13,10 +16,37 @@
 #include <vector>
 
 #include "../unit/attention_test_support.hpp"
+#include "attention/attention_cuda.hpp"
+#include "attention/attention_problem.hpp"
+#include "core/error.hpp"
 
 namespace {
 
 using namespace attention_test;
+using spattn::attention::KernelPath;
+
+// How a test launches: kAuto goes through spattn_attention_forward, the
+// forced paths through the internal launcher.
+const char* path_name(KernelPath path) {
+  switch (path) {
+    case KernelPath::kAuto: return "api";
+    case KernelPath::kMmaSync: return "mma";
+    case KernelPath::kSm90: return "sm90";
+  }
+  return "?";
+}
+
+spattn_status launch(const spattn_attention_args& a, cudaStream_t stream, KernelPath path) {
+  if (path == KernelPath::kAuto) return spattn_attention_forward(&a, stream);
+  try {
+    const spattn::attention::Problem problem = spattn::attention::resolve_problem(&a, "test");
+    spattn::attention::check_kernel_alignment(problem, "test");
+    spattn::attention::launch_forward_cuda(problem, stream, "test", path);
+    return SPATTN_OK;
+  } catch (const spattn::Error& e) {
+    return e.status();
+  }
+}
 
 bool have_device() {
   int n = 0;
@@ -61,7 +91,8 @@ struct GpuRun {
 };
 
 // Runs the kernel on `h` (optionally captured into a CUDA graph and replayed).
-GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false) {
+GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false,
+               KernelPath path = KernelPath::kAuto) {
   GpuRun r;
   DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), out(h.q_elems() + kGuard);
   DeviceBuffer<float> lse(lse_size(h));
@@ -81,7 +112,7 @@ GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false) {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal);
-    r.status = spattn_attention_forward(&a, stream);
+    r.status = launch(a, stream, path);
     cudaStreamEndCapture(stream, &graph);
     if (r.status == SPATTN_OK) {
       cudaGraphInstantiate(&exec, graph, 0);
@@ -90,7 +121,7 @@ GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false) {
     }
     cudaGraphDestroy(graph);
   } else {
-    r.status = spattn_attention_forward(&a, stream);
+    r.status = launch(a, stream, path);
   }
   const cudaError_t sync = cudaStreamSynchronize(stream);
   EXPECT_EQ(sync, cudaSuccess) << cudaGetErrorString(sync);
@@ -154,18 +185,22 @@ Shape packed(spattn_dtype dt, int dim, std::vector<int> q_lens, std::vector<int>
 const auto BF = SPATTN_DTYPE_BFLOAT16;
 const auto FP = SPATTN_DTYPE_FLOAT16;
 
-class GpuAttention : public ::testing::TestWithParam<Case> {};
+class GpuAttention : public ::testing::TestWithParam<std::tuple<Case, KernelPath>> {};
 
 TEST_P(GpuAttention, MatchesFloat64AndReferenceDecisions) {
   SKIP_WITHOUT_DEVICE();
-  const Case& c = GetParam();
+  const Case& c = std::get<0>(GetParam());
+  const KernelPath path = std::get<1>(GetParam());
   Host h = make_host(c.shape);
   if (c.peaked) {
     fill_peaked(h, 77u + unsigned(c.shape.dim), 7.0f);
   } else {
     fill_random(h, 99u + unsigned(c.shape.lq));
   }
-  const GpuRun g = run_gpu(h, c.threshold);
+  const GpuRun g = run_gpu(h, c.threshold, false, path);
+  if (path == KernelPath::kSm90 && g.status == SPATTN_ERR_UNSUPPORTED) {
+    GTEST_SKIP() << "the sm_90a kernel does not handle this case (or this device)";
+  }
   ASSERT_EQ(g.status, SPATTN_OK) << spattn_last_error();
   const Expected e = expected(h, 0.0f, c.threshold);
   const CpuRun cpu = run_cpu(h, c.threshold);
@@ -205,7 +240,7 @@ TEST_P(GpuAttention, MatchesFloat64AndReferenceDecisions) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GpuAttention,
-    ::testing::Values(
+    ::testing::Combine(::testing::Values(
         Case{"gqa_77", shape(BF, 128, 2, 4, 2, 77, 77, false), false, 0.0},
         Case{"mqa_1x1000_bhsd", shape(FP, 64, 1, 2, 1, 1, 1000, false, Layout::BHSD), false, 0.0},
         Case{"causal_1000", shape(BF, 64, 1, 2, 2, 1000, 1000, true), true, 5.0},
@@ -217,22 +252,59 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"varlen_cross", packed(FP, 64, {77, 5, 300}, {1000, 129, 1}, false), true, 4.0},
         Case{"dense_random_1024", shape(BF, 128, 1, 4, 2, 1024, 1024, false), false, 0.0},
         Case{"skip_1024_bhsd", shape(BF, 128, 1, 4, 2, 1024, 1024, false, Layout::BHSD), true,
-             10.0}),
-    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+             10.0},
+        Case{"dense_fp16_d64_600x700", shape(FP, 64, 2, 4, 4, 600, 700, false), false, 0.0},
+        Case{"skip_fp16_d128_causal_gqa", shape(FP, 128, 2, 8, 2, 900, 1300, true), true, 6.0}),
+                       ::testing::Values(KernelPath::kAuto, KernelPath::kMmaSync, KernelPath::kSm90)),
+    [](const ::testing::TestParamInfo<std::tuple<Case, KernelPath>>& info) {
+      return std::string(std::get<0>(info.param).name) + "_" + path_name(std::get<1>(info.param));
+    });
 
-TEST(GpuAttentionLaunch, GraphCaptureAndRepeatsAreBitwiseIdentical) {
+class GpuAttentionLaunch : public ::testing::TestWithParam<KernelPath> {};
+
+TEST_P(GpuAttentionLaunch, GraphCaptureAndRepeatsAreBitwiseIdentical) {
   SKIP_WITHOUT_DEVICE();
+  const KernelPath path = GetParam();
   Host h = make_host(shape(BF, 128, 1, 4, 2, 700, 900, true));
   fill_peaked(h, 5, 7.0f);
-  const GpuRun a = run_gpu(h, 3.0), b = run_gpu(h, 3.0), g = run_gpu(h, 3.0, true);
+  const GpuRun a = run_gpu(h, 3.0, false, path), b = run_gpu(h, 3.0, false, path),
+               g = run_gpu(h, 3.0, true, path);
+  if (path == KernelPath::kSm90 && a.status == SPATTN_ERR_UNSUPPORTED) {
+    GTEST_SKIP() << "no sm_90a device";
+  }
+  ASSERT_EQ(a.status, SPATTN_OK) << spattn_last_error();
   ASSERT_EQ(g.status, SPATTN_OK) << spattn_last_error();
   EXPECT_EQ(a.out, b.out) << "two launches differ: a race?";
   EXPECT_EQ(a.out, g.out) << "graph replay differs from a direct launch";
   EXPECT_EQ(a.lse, g.lse);
   EXPECT_EQ(a.counters[1], g.counters[1]);
+  EXPECT_GT(a.counters[1], 0u);
 }
 
-TEST(GpuAttentionLaunch, RejectsMisalignedRowsAndUnsupportedHeadDim) {
+INSTANTIATE_TEST_SUITE_P(Paths, GpuAttentionLaunch,
+                         ::testing::Values(KernelPath::kAuto, KernelPath::kMmaSync,
+                                           KernelPath::kSm90),
+                         [](const ::testing::TestParamInfo<KernelPath>& info) {
+                           return std::string(path_name(info.param));
+                         });
+
+// The two kernels compute the same function: dense outputs agree closely
+// and skip decisions (counters) are identical on peaked inputs.
+TEST(GpuAttentionKernels, Sm90MatchesMmaSync) {
+  SKIP_WITHOUT_DEVICE();
+  Host h = make_host(shape(BF, 128, 2, 4, 2, 1000, 1500, false));
+  fill_peaked(h, 11, 7.0f);
+  const GpuRun m = run_gpu(h, 8.0, false, KernelPath::kMmaSync);
+  const GpuRun s = run_gpu(h, 8.0, false, KernelPath::kSm90);
+  if (s.status == SPATTN_ERR_UNSUPPORTED) GTEST_SKIP() << "no sm_90a device";
+  ASSERT_EQ(m.status, SPATTN_OK);
+  ASSERT_EQ(s.status, SPATTN_OK);
+  EXPECT_EQ(m.counters[0], s.counters[0]);
+  EXPECT_EQ(m.counters[1], s.counters[1]);
+  EXPECT_GT(s.counters[1], 0u);
+}
+
+TEST(GpuAttentionArgs, RejectsMisalignedRowsAndUnsupportedHeadDim) {
   SKIP_WITHOUT_DEVICE();
   Host h = make_host(shape(BF, 64, 1, 2, 2, 64, 64, false));
   DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), out(h.q_elems());

@@ -1,0 +1,489 @@
+// Skip-softmax (BLASST) flash-attention forward pass for Hopper (sm_90a),
+// FlashAttention-3 structure: TMA loads, an mbarrier K/V pipeline, warp
+// specialization, wgmma with accumulators in registers.
+//
+// One CTA = one 128-row query tile (= SPATTN_SKIP_TILE_QUERIES) of one
+// (batch, head); 3 warpgroups:
+//  - warpgroup 0, the producer: one thread issues the TMA copies (Q once,
+//    then K and V tiles of 128 keys into a ring of kStages slots); the
+//    warpgroup gives most of its registers away (setmaxnreg).
+//  - warpgroups 1 and 2, the consumers, 64 query rows each: S = Q K^T with
+//    wgmma (Q and K read by the tensor cores from shared memory), masking,
+//    row maxima, the skip vote, online softmax, O += P V with wgmma (P from
+//    registers, V from shared memory).
+// Per KV tile the two consumer warpgroups vote with one named-barrier
+// reduction (bar.red.and over their 256 threads): the decision covers all
+// 128 query rows x 128 keys, as the skip rule specifies. A skipped tile does
+// no exp and no P.V, and releases its V slot at once.
+//
+// Pipeline, per ring slot: k_full / v_full (TMA landed; the producer's
+// arrive.expect_tx is the one arrival) and k_empty / v_empty (one arrival per
+// consumer warpgroup once its wgmma reading the slot completed). Round r of a
+// slot uses phase parity r & 1.
+//
+// Numerics are those of cuda/attention_forward.cu and the CPU reference:
+// raw fp32 logits, tile row max times softmax_scale*log2(e), skip when
+// rowmax - m_running < (float)log2(threshold / Lk) for every valid row.
+//
+// Handles fixed-length batches (any strides TMA can describe: 16-byte
+// aligned, strides multiples of 16 bytes); packed varlen batches stay on the
+// mma.sync kernel (the host does not know the packed token count needed to
+// bound a tensor map without reading cu_seqlens).
+#include <cuda.h>  // CUtensorMap and its enums only: libcuda is reached through the runtime
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "attention/attention_cuda.hpp"
+#include "attention_forward_sm90.hpp"
+#include "core/error.hpp"
+#include "sm90_ptx.cuh"
+
+namespace spattn::attention::sm90 {
+namespace {
+
+// The wgmma/setmaxnreg code exists only in the sm_90a device pass; other
+// passes compile an empty kernel that the host never launches.
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define SPATTN_SM90A_DEVICE 1
+#else
+#define SPATTN_SM90A_DEVICE 0
+#endif
+
+constexpr int kTileQ = SPATTN_SKIP_TILE_QUERIES;
+constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
+constexpr int kThreads = 384;           // producer warpgroup + 2 consumer warpgroups
+constexpr int kConsumerThreads = 256;
+constexpr int kVoteBarrier = 1;         // named barrier of the two consumer warpgroups
+constexpr int kProducerRegs = 24;       // 128 * 24 + 256 * 240 <= 65536 registers per SM
+constexpr int kConsumerRegs = 240;
+constexpr float kLn2 = 0.6931471805599453f;
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr int kBlockBytes = kTileK * 128;  // one 64-column block of a 128-row tile
+
+template <int D>
+struct Layout {
+  static constexpr int kStages = D == 128 ? 2 : 3;
+  static constexpr int kTileBytes = kTileK * D * 2;  // D/64 swizzled column blocks
+  static constexpr int kQ = 0;
+  static constexpr int kK = kQ + kTileBytes;
+  static constexpr int kV = kK + kStages * kTileBytes;
+  static constexpr int kBarriers = kV + kStages * kTileBytes;
+  // q_full, then per slot k_full, v_full, k_empty, v_empty.
+  static constexpr int kBytes = kBarriers + 8 * (1 + 4 * kStages);
+  static constexpr int kAlloc = kBytes + 1024;  // room to align the base to 1024 bytes
+};
+
+struct Params {
+  uint16_t* out;
+  int64_t o_stride[3];
+  int32_t num_heads;
+  int32_t heads_per_kv;
+  int32_t seqlen_q;
+  int32_t seqlen_kv;
+  int32_t causal;
+  float scale_log2;
+  float log2_lambda;  // -inf: never skip
+  float* lse;
+  unsigned long long* counters;
+};
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+template <bool kBf16>
+struct Mma;
+
+template <>
+struct Mma<true> {
+  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
+    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+  }
+  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
+    wgmma_ss_m64n128k16_Bf16(d, a, b, acc);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n128k16_Bf16(d, a, b);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n64k16_Bf16(d, a, b);
+  }
+};
+
+template <>
+struct Mma<false> {
+  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
+    __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+  }
+  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
+    wgmma_ss_m64n128k16_F16(d, a, b, acc);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n128k16_F16(d, a, b);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n64k16_F16(d, a, b);
+  }
+};
+
+template <bool kBf16, int D>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_forward_sm90_kernel(const __grid_constant__ CUtensorMap tm_q,
+                                  const __grid_constant__ CUtensorMap tm_k,
+                                  const __grid_constant__ CUtensorMap tm_v, const Params p) {
+#if SPATTN_SM90A_DEVICE
+  using L = Layout<D>;
+  using M = Mma<kBf16>;
+  constexpr int kStages = L::kStages;
+  constexpr int kBlocks = D / 64;  // 64-column (128-byte) blocks per row
+
+  extern __shared__ uint8_t smem_raw[];
+  // Swizzle atoms must be 1024-byte aligned (descriptor base offset 0).
+  const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t q_smem = base + L::kQ;
+  auto k_smem = [&](int s) { return base + L::kK + uint32_t(s) * L::kTileBytes; };
+  auto v_smem = [&](int s) { return base + L::kV + uint32_t(s) * L::kTileBytes; };
+  const uint32_t q_full = base + L::kBarriers;
+  auto k_full = [&](int s) { return q_full + 8u * (1 + s); };
+  auto v_full = [&](int s) { return q_full + 8u * (1 + kStages + s); };
+  auto k_empty = [&](int s) { return q_full + 8u * (1 + 2 * kStages + s); };
+  auto v_empty = [&](int s) { return q_full + 8u * (1 + 3 * kStages + s); };
+
+  const int q_tile = gridDim.x - 1 - blockIdx.x;  // longest (causal) tiles first
+  const int head = blockIdx.y;
+  const int batch = blockIdx.z;
+  const int kv_head = head / p.heads_per_kv;
+  const int lq = p.seqlen_q, lk = p.seqlen_kv;
+  const int q0 = q_tile * kTileQ;
+  const int rows = min(kTileQ, lq - q0);
+  const int causal_shift = lk - lq;  // row i sees keys <= i + shift
+  const int visible = p.causal ? min(lk, q0 + rows + causal_shift) : lk;
+  const int n_tiles = visible > 0 ? (visible + kTileK - 1) / kTileK : 0;
+
+  if (threadIdx.x == 0) {
+    mbar_init(q_full, 1);
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(k_full(s), 1);
+      mbar_init(v_full(s), 1);
+      mbar_init(k_empty(s), 2);  // one arrival per consumer warpgroup
+      mbar_init(v_empty(s), 2);
+    }
+    mbar_init_fence();
+  }
+  __syncthreads();
+
+  const int warpgroup = threadIdx.x / 128;
+  if (warpgroup == 0) {
+    // ---------------- producer ----------------
+    regs_release<kProducerRegs>();
+    if (threadIdx.x == 0 && n_tiles > 0) {
+      mbar_arrive_expect_tx(q_full, L::kTileBytes);
+      for (int b = 0; b < kBlocks; ++b) {
+        tma_load_4d(q_smem + b * kBlockBytes, &tm_q, q_full, b * 64, q0, head, batch);
+      }
+      for (int t = 0; t < n_tiles; ++t) {
+        const int s = t % kStages;
+        const uint32_t parity = (t / kStages) & 1;
+        mbar_wait(k_empty(s), parity ^ 1);
+        mbar_arrive_expect_tx(k_full(s), L::kTileBytes);
+        for (int b = 0; b < kBlocks; ++b) {
+          tma_load_4d(k_smem(s) + b * kBlockBytes, &tm_k, k_full(s), b * 64, t * kTileK, kv_head,
+                      batch);
+        }
+        mbar_wait(v_empty(s), parity ^ 1);
+        mbar_arrive_expect_tx(v_full(s), L::kTileBytes);
+        for (int b = 0; b < kBlocks; ++b) {
+          tma_load_4d(v_smem(s) + b * kBlockBytes, &tm_v, v_full(s), b * 64, t * kTileK, kv_head,
+                      batch);
+        }
+      }
+    }
+    return;
+  }
+
+  // ---------------- consumers ----------------
+  regs_claim<kConsumerRegs>();
+  const int cw = warpgroup - 1;          // consumer warpgroup: query rows 64*cw ...
+  const int tid = threadIdx.x % 128;
+  const int warp = tid / 32;
+  const int lane = tid % 32;
+  const int col_in_quad = (lane % 4) * 2;
+  const int row0 = q0 + cw * 64 + warp * 16 + lane / 4;  // this thread's rows: row0, row0 + 8
+  const int row1 = row0 + 8;
+
+  float o[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; ++i) o[i] = 0.0f;
+  float m_run[2] = {-INFINITY, -INFINITY};
+  float l_run[2] = {0.0f, 0.0f};
+  int skipped = 0;
+
+  if (n_tiles > 0) mbar_wait(q_full, 0);
+  for (int t = 0; t < n_tiles; ++t) {
+    const int s = t % kStages;
+    const uint32_t parity = (t / kStages) & 1;
+
+    // S = Q K^T: D/16 k-steps; Q rows 64*cw.. of the Q tile, all 128 keys.
+    float sc[64];
+    mbar_wait(k_full(s), parity);
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      const uint32_t off = (ks / 4) * kBlockBytes + (ks % 4) * 32;
+      const uint64_t da = smem_desc_sw128(q_smem + off + cw * 64 * 128, 16, 1024);
+      const uint64_t db = smem_desc_sw128(k_smem(s) + off, 16, 1024);
+      M::qk(sc, da, db, ks > 0 ? 1 : 0);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    if (tid == 0) mbar_arrive(k_empty(s));  // this warpgroup is done reading K[s]
+
+    // Mask keys past the end and (causal) above the diagonal.
+    const int k0 = t * kTileK;
+    if (k0 + kTileK > lk || (p.causal && k0 + kTileK - 1 > q0 + causal_shift)) {
+      const int limit0 = p.causal ? min(lk - 1, row0 + causal_shift) : lk - 1;
+      const int limit1 = p.causal ? min(lk - 1, row1 + causal_shift) : lk - 1;
+#pragma unroll
+      for (int j = 0; j < 16; ++j) {
+        const int key = k0 + j * 8 + col_in_quad;
+        if (key > limit0) sc[4 * j + 0] = -INFINITY;
+        if (key + 1 > limit0) sc[4 * j + 1] = -INFINITY;
+        if (key > limit1) sc[4 * j + 2] = -INFINITY;
+        if (key + 1 > limit1) sc[4 * j + 3] = -INFINITY;
+      }
+    }
+
+    // Row maxima of the raw logits (a quad of lanes shares a row), scaled.
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+      mx[0] = fmaxf(mx[0], fmaxf(sc[4 * j + 0], sc[4 * j + 1]));
+      mx[1] = fmaxf(mx[1], fmaxf(sc[4 * j + 2], sc[4 * j + 3]));
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+      mx[i] *= p.scale_log2;
+    }
+
+    // Skip vote over all 128 rows (both consumer warpgroups): every valid
+    // row's tile max is below m_running + log2(lambda). Tile 0 never skips.
+    bool vote = t > 0;
+    if (vote && row0 < lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < p.log2_lambda;
+    if (vote && row1 < lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < p.log2_lambda;
+    const bool skip = barrier_and<kVoteBarrier, kConsumerThreads>(vote);
+
+    // V[s] must have landed even when skipped: releasing the slot before its
+    // copy completed would let the producer refill it while TMA still writes.
+    mbar_wait(v_full(s), parity);
+    if (skip) {
+      ++skipped;
+    } else {
+      float m_use[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const float m_new = fmaxf(m_run[i], mx[i]);
+        m_use[i] = m_new == -INFINITY ? 0.0f : m_new;
+        const float alpha = fast_exp2(m_run[i] - m_use[i]);
+        m_run[i] = m_new;
+        l_run[i] *= alpha;
+#pragma unroll
+        for (int j = 0; j < D / 8; ++j) {
+          o[4 * j + 2 * i] *= alpha;
+          o[4 * j + 2 * i + 1] *= alpha;
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < 16; ++j) {
+        sc[4 * j + 0] = fast_exp2(fmaf(sc[4 * j + 0], p.scale_log2, -m_use[0]));
+        sc[4 * j + 1] = fast_exp2(fmaf(sc[4 * j + 1], p.scale_log2, -m_use[0]));
+        sc[4 * j + 2] = fast_exp2(fmaf(sc[4 * j + 2], p.scale_log2, -m_use[1]));
+        sc[4 * j + 3] = fast_exp2(fmaf(sc[4 * j + 3], p.scale_log2, -m_use[1]));
+        l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
+        l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
+      }
+      // P's accumulator layout is the wgmma A-register layout: for the
+      // 16-key step kk, key blocks 2kk and 2kk+1.
+      uint32_t pa[8][4];
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        pa[kk][0] = M::pack(sc[8 * kk + 0], sc[8 * kk + 1]);
+        pa[kk][1] = M::pack(sc[8 * kk + 2], sc[8 * kk + 3]);
+        pa[kk][2] = M::pack(sc[8 * kk + 4], sc[8 * kk + 5]);
+        pa[kk][3] = M::pack(sc[8 * kk + 6], sc[8 * kk + 7]);
+      }
+      wgmma_fence();
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        // V tile: key rows of 128 bytes per 64-column block; 16 keys = two
+        // 8-row atoms (SBO 1024); column blocks 16 KB apart (LBO).
+        const uint64_t db = smem_desc_sw128(v_smem(s) + kk * 16 * 128, kBlockBytes, 1024);
+        M::pv(o, pa[kk], db);
+      }
+      wgmma_commit();
+      wgmma_wait<0>();
+    }
+    if (tid == 0) mbar_arrive(v_empty(s));
+  }
+
+  // Epilogue: full row sums, normalize, store, log-sum-exp.
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
+  }
+  const float inv[2] = {l_run[0] > 0.0f ? 1.0f / l_run[0] : 0.0f,
+                        l_run[1] > 0.0f ? 1.0f / l_run[1] : 0.0f};
+  const int my_rows[2] = {row0, row1};
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    if (my_rows[i] >= lq) continue;
+    uint16_t* orow = p.out + batch * p.o_stride[0] + int64_t(my_rows[i]) * p.o_stride[1] +
+                     head * p.o_stride[2];
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j) {
+      *reinterpret_cast<uint32_t*>(orow + j * 8 + col_in_quad) =
+          M::pack(o[4 * j + 2 * i] * inv[i], o[4 * j + 2 * i + 1] * inv[i]);
+    }
+    if (p.lse != nullptr && (lane % 4) == 0) {
+      const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;
+      p.lse[(int64_t(batch) * p.num_heads + head) * lq + my_rows[i]] = lse;
+    }
+  }
+  if (p.counters != nullptr && threadIdx.x == 128 && n_tiles > 0) {
+    atomicAdd(&p.counters[0], static_cast<unsigned long long>(n_tiles));
+    if (skipped > 0) atomicAdd(&p.counters[1], static_cast<unsigned long long>(skipped));
+  }
+#endif  // SPATTN_SM90A_DEVICE
+}
+
+// ---------------------------------------------------------------------------
+// Host side
+
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
+                                 const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
+                                 const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                 CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// cuTensorMapEncodeTiled from the driver, found through the runtime so that
+// the library does not link libcuda. Looked up once; nullptr if unavailable.
+EncodeTiled encode_tiled() {
+  static const EncodeTiled fn = [] {
+    void* ptr = nullptr;
+    cudaDriverEntryPointQueryResult result{};
+#if CUDART_VERSION >= 12050
+    const cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000,
+                                                           cudaEnableDefault, &result);
+#else
+    const cudaError_t e =
+        cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &ptr, cudaEnableDefault, &result);
+#endif
+    if (e != cudaSuccess || result != cudaDriverEntryPointSuccess) {
+      (void)cudaGetLastError();
+      return EncodeTiled(nullptr);
+    }
+    return reinterpret_cast<EncodeTiled>(ptr);
+  }();
+  return fn;
+}
+
+// A 4-D map (dim, token, head, batch) over a strided tensor, boxes of
+// 64 columns x 128 tokens with the 128-byte swizzle. False when TMA cannot
+// describe the tensor (the caller then uses the mma.sync kernel).
+bool make_map(CUtensorMap* map, const TensorView& t, bool bf16, int dim, int tokens, int heads,
+              int batch) {
+  const EncodeTiled encode = encode_tiled();
+  if (encode == nullptr) return false;
+  const cuuint64_t dims[4] = {cuuint64_t(dim), cuuint64_t(tokens), cuuint64_t(heads),
+                              cuuint64_t(batch)};
+  const int64_t elem_strides[3] = {t.token_stride, t.head_stride, t.batch_stride};
+  cuuint64_t strides[3];
+  for (int i = 0; i < 3; ++i) {
+    // A stride of an extent-1 dimension is never used; TMA still wants a
+    // positive multiple of 16 bytes there.
+    strides[i] = dims[i + 1] == 1 && elem_strides[i] * 2 < 16 ? 16 : cuuint64_t(elem_strides[i]) * 2;
+    if (strides[i] % 16 != 0 || strides[i] == 0 || strides[i] >= (cuuint64_t(1) << 40)) return false;
+  }
+  const cuuint32_t box[4] = {64, cuuint32_t(kTileK), 1, 1};
+  const cuuint32_t element_strides[4] = {1, 1, 1, 1};
+  const CUresult r =
+      encode(map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4,
+             const_cast<void*>(t.data), dims, strides, box, element_strides,
+             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  return r == CUDA_SUCCESS;
+}
+
+template <bool kBf16, int D>
+void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, const Params& p,
+            dim3 grid, cudaStream_t stream, const char* function) {
+  auto kernel = attention_forward_sm90_kernel<kBf16, D>;
+  constexpr int kSmem = Layout<D>::kAlloc;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  if (e != cudaSuccess) {
+    fail(SPATTN_ERR_CUDA, std::string(function) + ": cudaFuncSetAttribute: " + cudaGetErrorString(e));
+  }
+  kernel<<<grid, kThreads, kSmem, stream>>>(q, k, v, p);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) {
+    fail(SPATTN_ERR_CUDA, std::string(function) + ": kernel launch: " + cudaGetErrorString(e));
+  }
+}
+
+}  // namespace
+
+bool device_supported(int device) {
+#ifdef SPATTN_BUILT_SM90A
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return major == 9 && minor == 0;
+#else
+  (void)device;
+  return false;
+#endif
+}
+
+bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
+  if (pr.packed() || pr.batch > 65535 || pr.num_heads > 65535) return false;
+  const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
+  CUtensorMap q, k, v;
+  if (!make_map(&q, pr.q, bf16, pr.head_dim, pr.seqlen_q, pr.num_heads, pr.batch) ||
+      !make_map(&k, pr.k, bf16, pr.head_dim, pr.seqlen_kv, pr.num_kv_heads, pr.batch) ||
+      !make_map(&v, pr.v, bf16, pr.head_dim, pr.seqlen_kv, pr.num_kv_heads, pr.batch)) {
+    return false;
+  }
+  Params p;
+  p.out = static_cast<uint16_t*>(pr.out);
+  for (int i = 0; i < 3; ++i) p.o_stride[i] = pr.out_strides[i];
+  p.num_heads = pr.num_heads;
+  p.heads_per_kv = pr.num_heads / pr.num_kv_heads;
+  p.seqlen_q = pr.seqlen_q;
+  p.seqlen_kv = pr.seqlen_kv;
+  p.causal = pr.causal ? 1 : 0;
+  p.scale_log2 = pr.softmax_scale * kLog2e;
+  p.log2_lambda = skip_log2_lambda(pr.threshold_scale_factor, pr.seqlen_kv);
+  p.lse = pr.lse;
+  p.counters = pr.tile_counters;
+  const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
+  if (bf16 && pr.head_dim == 128) launch<true, 128>(q, k, v, p, grid, stream, function);
+  else if (bf16 && pr.head_dim == 64) launch<true, 64>(q, k, v, p, grid, stream, function);
+  else if (!bf16 && pr.head_dim == 128) launch<false, 128>(q, k, v, p, grid, stream, function);
+  else launch<false, 64>(q, k, v, p, grid, stream, function);
+  return true;
+}
+
+}  // namespace spattn::attention::sm90
