@@ -14,10 +14,18 @@ JOBS=${JOBS:-2}
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
+# ctest, with its output also kept for the overall count printed at the end.
+SUMMARY_LOG=$(mktemp)
+trap 'rm -f "$SUMMARY_LOG"' EXIT
+run_ctest() {
+  ctest "$@" 2>&1 | tee -a "$SUMMARY_LOG"
+  return "${PIPESTATUS[0]}"
+}
+
 section "main build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build -j"$JOBS"
-ctest --test-dir build --output-on-failure -j"$JOBS"
+run_ctest --test-dir build --output-on-failure -j"$JOBS"
 
 section "AddressSanitizer + UndefinedBehaviorSanitizer build (with fuzz corpora)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
@@ -25,10 +33,16 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMA
   -DSPATTN_BUILD_BINDINGS=OFF > /dev/null
 cmake --build build-asan -j"$JOBS"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+  run_ctest --test-dir build-asan --output-on-failure -j"$JOBS"
 
 section "ThreadSanitizer build (concurrency tests)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DSPATTN_TSAN=ON -DSPATTN_WITH_CUDA=OFF -DSPATTN_BUILD_BENCH=OFF -DSPATTN_BUILD_BINDINGS=OFF > /dev/null
 cmake --build build-tsan -j"$JOBS" --target spattn_unit_tests
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$JOBS" -R 'Concurrent|Thread'
+TSAN_OPTIONS=halt_on_error=1 run_ctest --test-dir build-tsan --output-on-failure -j"$JOBS" -R 'Concurrent|Thread'
+
+# One line for all three runs (skipped: GPU tests on a machine without a GPU).
+total=$(grep -oE 'tests failed out of [0-9]+' "$SUMMARY_LOG" | awk '{s += $5} END {print s + 0}')
+failed=$(grep -oE '[0-9]+ tests failed out of' "$SUMMARY_LOG" | awk '{s += $1} END {print s + 0}')
+skipped=$(grep -c '(Skipped)$' "$SUMMARY_LOG" || true)
+printf '\nall: %d passed, %d failed, %d skipped\n' "$((total - failed - skipped))" "$failed" "$skipped"
