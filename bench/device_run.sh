@@ -2,6 +2,9 @@
 # One device call: build, GPU tests, compute-sanitizer on a small test, the
 # benchmark; logs under $OUT. Usage (from the repo root, carry .devdeps):
 #   bash bench/device_run.sh [--quick] [--no-tests]
+# Before a run, compile cuda/attention_forward_sm90.cu locally with -Xptxas -v
+# and make sure there is no "(C7520) ... wgmma.mma_async instructions are
+# serialized" line (an info message, not a warning): it costs ~15% (run 4).
 set -u
 OUTDIR=${OUT:-/tmp/spattn_out}
 mkdir -p "$OUTDIR"
