@@ -67,10 +67,7 @@ constexpr int kBlockBytes = kTileK * 128;  // one 64-column block of a 128-row t
 
 template <int D>
 struct Layout {
-  // 3 slots at d=128 too (224 KB + barriers, under the 227 KB opt-in limit):
-  // S of tile t+1 is issued at the start of tile t, so K[t+1] is needed one
-  // tile earlier than without the software pipeline.
-  static constexpr int kStages = 3;
+  static constexpr int kStages = D == 128 ? 2 : 3;
   static constexpr int kTileBytes = kTileK * D * 2;  // D/64 swizzled column blocks
   static constexpr int kQ = 0;
   static constexpr int kK = kQ + kTileBytes;
@@ -79,7 +76,6 @@ struct Layout {
   // q_full, then per slot k_full, v_full, k_empty, v_empty.
   static constexpr int kBytes = kBarriers + 8 * (1 + 4 * kStages);
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base to 1024 bytes
-  static_assert(kAlloc <= 227 * 1024, "over sm_90's opt-in shared memory per block");
 };
 
 struct Params {
@@ -231,52 +227,25 @@ __global__ void __launch_bounds__(kThreads, 1)
   float l_run[2] = {0.0f, 0.0f};
   int skipped = 0;
 
-  // S = Q K^T of tile t into acc: D/16 k-steps; Q rows 64*cw.. of the Q
-  // tile, all 128 keys of K slot s. Issued and committed, not waited for.
-  auto issue_qk = [&](float (&acc)[64], int slot) {
+  if (n_tiles > 0) mbar_wait(q_full, 0);
+  for (int t = 0; t < n_tiles; ++t) {
+    const int s = t % kStages;
+    const uint32_t parity = (t / kStages) & 1;
+
+    // S = Q K^T: D/16 k-steps; Q rows 64*cw.. of the Q tile, all 128 keys.
+    float sc[64];
+    mbar_wait(k_full(s), parity);
     wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < D / 16; ++ks) {
       const uint32_t off = (ks / 4) * kBlockBytes + (ks % 4) * 32;
       const uint64_t da = smem_desc_sw128(q_smem + off + cw * 64 * 128, 16, 1024);
-      const uint64_t db = smem_desc_sw128(k_smem(slot) + off, 16, 1024);
-      M::qk(acc, da, db, ks > 0 ? 1 : 0);
+      const uint64_t db = smem_desc_sw128(k_smem(s) + off, 16, 1024);
+      M::qk(sc, da, db, ks > 0 ? 1 : 0);
     }
     wgmma_commit();
-  };
-
-  // Software pipeline inside the warpgroup: S of tile t+1 is issued at the
-  // start of tile t, so the tensor cores compute it while this warpgroup
-  // masks, takes row maxima, votes and (kept tile) exponentiates tile t. A
-  // kept tile then waits for S(t+1), rescales O and runs P.V(t); every
-  // iteration ends with wait_group 0. Shape rules that keep ptxas from
-  // serializing all wgmma (C7515/C7520 under -Xptxas -v): no ordinary
-  // instruction writes an accumulator while a wgmma is in flight (O is
-  // rescaled only after the wait), no wgmma is in flight across the loop's
-  // back edge (its accumulator copies there count as such writes), and the
-  // S(t+1) issue is on every path, not under a branch.
-  float sn[64];  // S of the tile in flight
-  if (n_tiles > 0) {
-    mbar_wait(q_full, 0);
-    mbar_wait(k_full(0), 0);
-    issue_qk(sn, 0);
     wgmma_wait<0>();
-  }
-  for (int t = 0; t < n_tiles; ++t) {
-    const int s = t % kStages;
-    const uint32_t parity = (t / kStages) & 1;
-
-    float sc[64];  // S(t), complete (waited at the end of the last iteration)
-#pragma unroll
-    for (int i = 0; i < 64; ++i) sc[i] = sn[i];
-    // Issue S(t+1) now. On the last tile it re-reads K[s] (nothing refills
-    // that slot any more) and is discarded: the wgmma is issued on every path
-    // so that no accumulator is merged across a branch while it is in flight.
-    const bool more = t + 1 < n_tiles;
-    const int s1 = more ? (t + 1) % kStages : s;
-    if (more) mbar_wait(k_full(s1), ((t + 1) / kStages) & 1);
-    issue_qk(sn, s1);
-    if (tid == 0) mbar_arrive(k_empty(s));  // S(t) was the last read of K[s]
+    if (tid == 0) mbar_arrive(k_empty(s));  // this warpgroup is done reading K[s]
 
     // Mask keys past the end and (causal) above the diagonal.
     const int k0 = t * kTileK;
@@ -320,14 +289,19 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (skip) {
       ++skipped;
     } else {
-      float m_use[2], alpha[2];
+      float m_use[2];
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const float m_new = fmaxf(m_run[i], mx[i]);
         m_use[i] = m_new == -INFINITY ? 0.0f : m_new;
-        alpha[i] = fast_exp2(m_run[i] - m_use[i]);
+        const float alpha = fast_exp2(m_run[i] - m_use[i]);
         m_run[i] = m_new;
-        l_run[i] *= alpha[i];
+        l_run[i] *= alpha;
+#pragma unroll
+        for (int j = 0; j < D / 8; ++j) {
+          o[4 * j + 2 * i] *= alpha;
+          o[4 * j + 2 * i + 1] *= alpha;
+        }
       }
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
@@ -348,17 +322,6 @@ __global__ void __launch_bounds__(kThreads, 1)
         pa[kk][2] = M::pack(sc[8 * kk + 4], sc[8 * kk + 5]);
         pa[kk][3] = M::pack(sc[8 * kk + 6], sc[8 * kk + 7]);
       }
-      // O is an accumulator: ordinary instructions may write it only while
-      // no wgmma is in flight (else ptxas serializes every wgmma, C7515).
-      wgmma_wait<0>();
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-#pragma unroll
-        for (int j = 0; j < D / 8; ++j) {
-          o[4 * j + 2 * i] *= alpha[i];
-          o[4 * j + 2 * i + 1] *= alpha[i];
-        }
-      }
       wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < 8; ++kk) {
@@ -370,11 +333,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma_commit();
       wgmma_wait<0>();
     }
-    // S(t+1) complete. The wait closes the iteration so that no wgmma is in
-    // flight across the loop's back edge (the accumulator copies there would
-    // make ptxas serialize every wgmma, C7515).
-    wgmma_wait<0>();
-    if (tid == 0) mbar_arrive(v_empty(s));  // P.V(t) (or a skip) was the last read of V[s]
+    if (tid == 0) mbar_arrive(v_empty(s));
   }
 
   // Epilogue: full row sums, normalize, store, log-sum-exp.
