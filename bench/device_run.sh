@@ -1,40 +1,55 @@
 #!/bin/bash
-# One device call: build, GPU tests, compute-sanitizer on a small test, the
-# benchmark; logs under $OUT. Usage (from the repo root, carry .devdeps):
-#   bash bench/device_run.sh [--quick] [--no-tests]
+# One device call: build, GPU tests, compute-sanitizer on a few tests, the
+# benchmark, and (--full) the PyTorch example of the Python bindings; logs
+# under $OUT (7 files at most: the device tool returns 8). Usage, from the
+# repo root, carry .devdeps:
+#   bash bench/device_run.sh [--quick] [--no-tests] [--full]
+#   --quick     benchmark on the small shapes only
+#   --no-tests  skip GPU tests and sanitizers
+#   --full      everything that closes a benchmark round: GPU tests,
+#               sanitizers, the full benchmark, then
+#               examples/python/torch_attention.py on the built libspattn.so
+# Every step has its own timeout; the whole --full run fits in ~5 minutes.
 # Before a run, compile cuda/attention_forward_sm90.cu locally with -Xptxas -v
-# and make sure there is no "(C7520) ... wgmma.mma_async instructions are
-# serialized" line (an info message, not a warning): it costs ~15% (run 4).
+# and make sure there is no "(C7520)" / "(C7515)" "... wgmma.mma_async
+# instructions are serialized" line (info messages, not warnings): a
+# serialized kernel is ~15% slower (run 4).
 set -u
 OUTDIR=${OUT:-/tmp/spattn_out}
 mkdir -p "$OUTDIR"
-QUICK=""; TESTS=1
+QUICK=""; TESTS=1; EXAMPLE=0
 for a in "$@"; do
-  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; esac
+  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; esac
 done
 mkdir -p /tmp/dr && for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/dr; done
 export LD_LIBRARY_PATH=/tmp/dr/usr/lib/x86_64-linux-gnu
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv > "$OUTDIR/nvidia-smi.txt" 2>&1
-cat "$OUTDIR/nvidia-smi.txt"
+SASS="$OUTDIR/sass.txt"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv > "$SASS" 2>&1
+cat "$SASS"; date -u >> "$SASS"
 SECONDS=0
-cmake -S . -B /tmp/b -DCMAKE_PREFIX_PATH=/tmp/dr/usr -DSPATTN_CUDA_ARCHS=90a -DCMAKE_BUILD_TYPE=Release \
+timeout 120 cmake -S . -B /tmp/b -DCMAKE_PREFIX_PATH=/tmp/dr/usr -DSPATTN_CUDA_ARCHS=90a -DCMAKE_BUILD_TYPE=Release \
   > "$OUTDIR/build.log" 2>&1 || { tail -30 "$OUTDIR/build.log"; exit 1; }
-cmake --build /tmp/b -j16 --target spattn_attention_bench >> "$OUTDIR/build.log" 2>&1 \
+timeout 240 cmake --build /tmp/b -j16 --target spattn_attention_bench >> "$OUTDIR/build.log" 2>&1 \
   || { grep -E "error" "$OUTDIR/build.log" | head -30; exit 1; }
 if [ $TESTS = 1 ]; then
-  cmake --build /tmp/b -j16 --target spattn_gpu_tests >> "$OUTDIR/build.log" 2>&1 \
+  timeout 240 cmake --build /tmp/b -j16 --target spattn_gpu_tests >> "$OUTDIR/build.log" 2>&1 \
     || { echo "GPU test build failed:"; grep -E "error" "$OUTDIR/build.log" | head -20; TESTS=0; }
 fi
+if [ $EXAMPLE = 1 ]; then
+  timeout 240 cmake --build /tmp/b -j16 --target spattn >> "$OUTDIR/build.log" 2>&1 \
+    || { echo "libspattn build failed:"; grep -E "error" "$OUTDIR/build.log" | head -20; EXAMPLE=0; }
+fi
 echo "build: ${SECONDS}s"
-: > "$OUTDIR/sass.txt"
 for name in attention_forward attention_forward_sm90; do
   OBJ=$(find /tmp/b/cuda -name "$name.cu.o" | head -1)
-  echo "== $name" >> "$OUTDIR/sass.txt"
-  cuobjdump -res-usage "$OBJ" 2>&1 | grep -E "REG" | sed 's/^ *//' >> "$OUTDIR/sass.txt"
-  cuobjdump -sass "$OBJ" > "$OUTDIR/$name.sass"
-  grep -oE "HMMA[.A-Z0-9]*|HGMMA[.A-Z0-9x]*|LDSM[.A-Z0-9]*|LDGSTS[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|MUFU.EX2|LDL|STL|BAR[.A-Z]*|USETMAXREG[.A-Z0-9]*|WARPGROUP[.A-Z]*" "$OUTDIR/$name.sass" | sort | uniq -c >> "$OUTDIR/sass.txt"
+  echo "== $name" >> "$SASS"
+  cuobjdump -res-usage "$OBJ" 2>&1 | grep -E "REG" | sed 's/^ *//' >> "$SASS"
+  cuobjdump -sass "$OBJ" > /tmp/$name.sass
+  grep -oE "HMMA[.A-Z0-9]*|HGMMA[.A-Z0-9x]*|LDSM[.A-Z0-9]*|LDGSTS[.A-Z0-9]*|UTMALDG[.A-Z0-9]*|MUFU.EX2|LDL|STL|BAR[.A-Z]*|USETMAXREG[.A-Z0-9]*|WARPGROUP[.A-Z]*" /tmp/$name.sass | sort | uniq -c >> "$SASS"
 done
-cat "$OUTDIR/sass.txt"
+cp /tmp/attention_forward_sm90.sass "$OUTDIR/sm90.sass"
+cat "$SASS"
+RC=0
 if [ $TESTS = 1 ]; then
   SECONDS=0
   timeout 90 /tmp/b/tests/spattn_gpu_tests > "$OUTDIR/gpu_tests.log" 2>&1
@@ -44,14 +59,24 @@ if [ $TESTS = 1 ]; then
     --gtest_filter='*gqa_77*:*varlen_cross*:*RejectsMisaligned*' > "$OUTDIR/sanitizer.log" 2>&1
   echo "memcheck rc=$? (${SECONDS}s)"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUTDIR/sanitizer.log" | head
   SECONDS=0
+  echo "==== racecheck" >> "$OUTDIR/sanitizer.log"
   timeout 60 compute-sanitizer --tool racecheck /tmp/b/tests/spattn_gpu_tests \
-    --gtest_filter='*gqa_77_mma' > "$OUTDIR/racecheck.log" 2>&1
-  echo "racecheck rc=$? (${SECONDS}s)"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED" "$OUTDIR/racecheck.log" | head
+    --gtest_filter='*gqa_77_mma' >> "$OUTDIR/sanitizer.log" 2>&1
+  echo "racecheck rc=$? (${SECONDS}s)"; sed -n '/==== racecheck/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED" | head
 fi
-if [ ${RC:-0} = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
+if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
 SECONDS=0
-PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-400} python3 bench/attention_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
+PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-300} python3 bench/attention_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
   > "$OUTDIR/bench.log" 2>&1
 echo "bench rc=$? (${SECONDS}s)"
 sed -n '/### all shapes/,$p' "$OUTDIR/bench.log"
 grep -E "Error|error|Traceback" "$OUTDIR/bench.log" | head
+if [ $EXAMPLE = 1 ]; then
+  SECONDS=0
+  LIB=$(find /tmp/b -name "libspattn.so" | head -1)
+  { echo "library: $LIB"; python3 -c "import cffi; print('cffi', cffi.__version__)" 2>&1;
+    SPATTN_LIBRARY=$LIB PYTHONPATH=bindings/python PYTHONUNBUFFERED=1 \
+      timeout 120 python3 examples/python/torch_attention.py 2>&1; echo "torch_attention.py rc=$?"; } \
+    > "$OUTDIR/example.log" 2>&1
+  echo "example (${SECONDS}s):"; cat "$OUTDIR/example.log"
+fi
