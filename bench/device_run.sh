@@ -74,8 +74,9 @@ grep -E "Error|error|Traceback" "$OUTDIR/bench.log" | head
 if [ $EXAMPLE = 1 ]; then
   SECONDS=0
   LIB=$(find /tmp/b -name "libspattn.so" | head -1)
-  { echo "library: $LIB"; python3 -c "import cffi; print('cffi', cffi.__version__)" 2>&1;
-    SPATTN_LIBRARY=$LIB PYTHONPATH=bindings/python PYTHONUNBUFFERED=1 \
+  PYPATH=bindings/python; [ -d .devpy ] && PYPATH=.devpy:$PYPATH  # cffi built by bench/make_devpy.sh
+  { echo "library: $LIB"; PYTHONPATH=$PYPATH python3 -c "import cffi; print('cffi', cffi.__version__)" 2>&1;
+    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 \
       timeout 120 python3 examples/python/torch_attention.py 2>&1; echo "torch_attention.py rc=$?"; } \
     > "$OUTDIR/example.log" 2>&1
   echo "example (${SECONDS}s):"; cat "$OUTDIR/example.log"
