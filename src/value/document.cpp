@@ -1,9 +1,10 @@
 #include "value/document.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -63,30 +64,35 @@ Value parse_document(std::string_view text, spattn_format format, const std::str
 }
 
 std::string read_file(const std::string& path, size_t max_bytes) {
-  struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) fail(SPATTN_ERR_IO, path + ": cannot open: " + std::strerror(errno));
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+  // forever; the type check below then refuses anything but a regular file.
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail(SPATTN_ERR_IO, path + ": cannot open: " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { close(fd); }
+  } closer{fd};
   struct stat info {};
-  if (fstat(fileno(file.get()), &info) != 0 || !S_ISREG(info.st_mode)) {
-    fail(SPATTN_ERR_IO, path + ": not a regular file");
-  }
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) fail(SPATTN_ERR_IO, path + ": not a regular file");
   if (static_cast<unsigned long long>(info.st_size) > max_bytes) {
     fail(SPATTN_ERR_LIMIT, path + ": file is " + std::to_string(info.st_size) +
                                " bytes; the limit is " + std::to_string(max_bytes));
   }
   std::string bytes;
   char buffer[65536];
-  size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
-    bytes.append(buffer, got);
+  for (;;) {
+    ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got == 0) break;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      fail(SPATTN_ERR_IO, path + ": read error: " + std::strerror(errno));
+    }
+    bytes.append(buffer, static_cast<size_t>(got));
     if (bytes.size() > max_bytes) {  // the file grew while being read
       fail(SPATTN_ERR_LIMIT, path + ": file is larger than the limit of " +
                                  std::to_string(max_bytes) + " bytes");
     }
   }
-  if (std::ferror(file.get())) fail(SPATTN_ERR_IO, path + ": read error");
   return bytes;
 }
 

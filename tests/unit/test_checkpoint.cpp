@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "checkpoint/calibration.hpp"
 #include "checkpoint/checkpoint_folder.hpp"
@@ -228,6 +233,32 @@ TEST(CheckpointSecurity, DirectoryNamedConfigJsonIsIo) {
   EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_IO);
   EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
   EXPECT_NE(message.find(dir / "config.json"), std::string::npos) << message;
+}
+
+// A FIFO named config.json must be refused at once: opening one for reading
+// blocks until a writer appears. If that regresses, a writer opened after a
+// few seconds unblocks the reader and the elapsed time fails the test.
+TEST(CheckpointSecurity, FifoNamedConfigJsonIsRefusedWithoutBlocking) {
+  TempDir dir;
+  std::string fifo = dir / "config.json";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::atomic<bool> done{false};
+  std::thread unblocker([&] {
+    for (int i = 0; i < 50 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!done) {
+      int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) close(fd);
+    }
+  });
+  auto start = std::chrono::steady_clock::now();
+  std::string message;
+  spattn_status status = open_status(dir.path(), &message);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  done = true;
+  unblocker.join();
+  EXPECT_EQ(status, SPATTN_ERR_IO);
+  EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
+  EXPECT_LT(seconds, 2.0) << "opening the checkpoint blocked on the FIFO";
 }
 
 // ---- calibration schema ----------------------------------------------------
