@@ -190,6 +190,13 @@ void check_kernel_alignment(const Problem& p, const char* function) {
   if (p.tile_counters != nullptr && reinterpret_cast<uintptr_t>(p.tile_counters) % 8 != 0) {
     invalid(function, "args.tile_counters is not 8-byte aligned");
   }
+  // The launch grid is (query tiles, heads, batch); CUDA caps grid y and z.
+  const int32_t kMaxGridYZ = 65535;
+  if (p.num_heads > kMaxGridYZ || p.batch > kMaxGridYZ) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.num_heads " + std::to_string(p.num_heads) +
+                                     " and args.batch " + std::to_string(p.batch) +
+                                     " must each be at most 65535 for the CUDA kernel");
+  }
 }
 
 float skip_log2_lambda(double threshold_scale_factor, int32_t kv_len) {

@@ -45,7 +45,8 @@ struct Problem {
 Problem resolve_problem(const spattn_attention_args* args, const char* function);
 
 // Extra requirements of the CUDA kernel: 16-byte aligned rows for cp.async
-// (q/k/v/out pointers 16-byte aligned, strides multiples of 8 elements).
+// (q/k/v/out pointers 16-byte aligned, strides multiples of 8 elements), and
+// batch and heads within CUDA's grid limits (65535).
 void check_kernel_alignment(const Problem& problem, const char* function);
 
 // The skip threshold in the form both implementations compare against:

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "attention/attention_problem.hpp"
 #include "attention_test_support.hpp"
+#include "core/error.hpp"
 
 namespace {
 
@@ -431,3 +433,23 @@ TEST(AttentionArguments, ForwardWithoutCudaIsUnsupported) {
 #endif
 
 }  // namespace
+
+// The CUDA grid is (query tiles, heads, batch): heads and batch above CUDA's
+// 65535 limit for grid y/z are refused before any launch, with the reason.
+TEST(AttentionKernelLimits, GridLimitsAreCheckedBeforeLaunch) {
+  spattn::attention::Problem problem;
+  problem.batch = 2;
+  problem.num_heads = 8;
+  EXPECT_NO_THROW(spattn::attention::check_kernel_alignment(problem, "test"));
+  for (int which = 0; which < 2; ++which) {
+    spattn::attention::Problem big = problem;
+    (which == 0 ? big.batch : big.num_heads) = 65536;
+    try {
+      spattn::attention::check_kernel_alignment(big, "test");
+      ADD_FAILURE() << "65536 " << (which == 0 ? "batch" : "heads") << " accepted";
+    } catch (const spattn::Error& e) {
+      EXPECT_EQ(e.status(), SPATTN_ERR_UNSUPPORTED);
+      EXPECT_NE(std::string(e.what()).find("must each be at most 65535"), std::string::npos) << e.what();
+    }
+  }
+}
