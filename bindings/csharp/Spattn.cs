@@ -209,6 +209,8 @@ namespace Spattn
         public float threshold_scale_factor;
         public IntPtr lse;
         public IntPtr tile_counters;
+        public int total_q;
+        public int total_kv;
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]

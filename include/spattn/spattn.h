@@ -465,6 +465,14 @@ typedef struct spattn_attention_args {
   /* Optional two counters, added to atomically: [0] key tiles visited,
    * [1] of them skipped (per query tile and head). */
   unsigned long long *tile_counters;
+  /* Packed batches: the total numbers of query and key tokens, that is
+   * cu_seqlens_q[batch] and cu_seqlens_kv[batch], which the host cannot read
+   * without a synchronization. They bound the Hopper kernel's bulk tensor
+   * copies; 0 (unknown; also what a caller with an older, smaller struct_size
+   * gets) runs packed batches on the portable kernel. A wrong nonzero value is
+   * a wrong tensor size: results are undefined. Ignored for fixed lengths. */
+  int32_t total_q;
+  int32_t total_kv;
 } spattn_attention_args;
 
 /* Launches the forward pass on `stream` (a cudaStream_t; NULL: default

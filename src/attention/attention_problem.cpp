@@ -84,6 +84,23 @@ double resolve_threshold(const spattn_attention_args& a, const char* function) {
   return p.threshold_scale_factor;
 }
 
+// total_q / total_kv, appended to the struct after version 1: read only when
+// the caller's struct_size covers them, otherwise 0 (unknown).
+void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* function) {
+  if (a.struct_size < offsetof(spattn_attention_args, total_kv) + sizeof(int32_t) || !p.packed()) return;
+  if (a.total_q < 0 || a.total_kv < 0 || (a.total_q == 0) != (a.total_kv == 0)) {
+    invalid(function, "args.total_q is " + std::to_string(a.total_q) + " and args.total_kv is " +
+                          std::to_string(a.total_kv) + "; give both token totals of the packed batch, or 0 for both");
+  }
+  if (a.total_q != 0 && (a.total_q < a.seqlen_q || a.total_kv < a.seqlen_kv)) {
+    invalid(function, "args.total_q " + std::to_string(a.total_q) + " / total_kv " + std::to_string(a.total_kv) +
+                          " are smaller than the longest sequence (seqlen_q " + std::to_string(a.seqlen_q) +
+                          ", seqlen_kv " + std::to_string(a.seqlen_kv) + ")");
+  }
+  p.total_q = a.total_q;
+  p.total_kv = a.total_kv;
+}
+
 }  // namespace
 
 Problem resolve_problem(const spattn_attention_args* args, const char* function) {
@@ -155,6 +172,7 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
   p.threshold_scale_factor = resolve_threshold(a, function);
   p.lse = a.lse;
   p.tile_counters = a.tile_counters;
+  read_packed_totals(a, p, function);
   return p;
 }
 

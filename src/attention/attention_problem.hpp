@@ -35,6 +35,8 @@ struct Problem {
   double threshold_scale_factor = 0.0;    // resolved from layer_params or args; 0: dense
   float* lse = nullptr;
   unsigned long long* tile_counters = nullptr;
+  int32_t total_q = 0;   // packed batches: cu_seqlens_q[batch], 0 when not given
+  int32_t total_kv = 0;
 
   bool packed() const { return cu_seqlens_q != nullptr; }
 };

@@ -74,6 +74,15 @@ std::vector<Sequence> sequences(const Problem& p, const char* function) {
     s.lq = q1 - q0;
     s.lk = k1 - k0;
   }
+  // Given totals must be what the offsets say (the GPU cannot check this).
+  if (p.packed() && p.total_q != 0 &&
+      (p.total_q != p.cu_seqlens_q[p.batch] || p.total_kv != p.cu_seqlens_kv[p.batch])) {
+    fail(SPATTN_ERR_INVALID_ARGUMENT,
+         std::string(function) + ": args.total_q " + std::to_string(p.total_q) + " / total_kv " +
+             std::to_string(p.total_kv) + " differ from cu_seqlens_q[batch] " +
+             std::to_string(p.cu_seqlens_q[p.batch]) + " / cu_seqlens_kv[batch] " +
+             std::to_string(p.cu_seqlens_kv[p.batch]));
+  }
   return seqs;
 }
 

@@ -453,3 +453,44 @@ TEST(AttentionKernelLimits, GridLimitsAreCheckedBeforeLaunch) {
     }
   }
 }
+
+// total_q / total_kv (appended to the args struct): optional, checked against
+// the offsets by the reference, and ignored for callers whose struct_size
+// predates them.
+TEST(AttentionArguments, PackedTotalsAreOptionalAndMustMatchTheOffsets) {
+  Shape s;
+  s.q_lens = {10, 20};
+  s.kv_lens = {12, 20};
+  s.batch = 2;
+  Host h = make_host(s);
+  fill_peaked(h, 5, 4.0f);
+  std::vector<int32_t> cu_q = {0, 10, 30}, cu_kv = {0, 12, 32};
+  auto run = [&](int32_t total_q, int32_t total_kv, uint32_t struct_size, std::vector<uint16_t>& out) {
+    out.assign(h.q_elems(), 0);
+    spattn_attention_args a =
+        make_args(h, h.q.data(), h.k.data(), h.v.data(), out.data(), cu_q.data(), cu_kv.data());
+    a.total_q = total_q;
+    a.total_kv = total_kv;
+    a.struct_size = struct_size;
+    return spattn_attention_reference(&a);
+  };
+  const uint32_t full = sizeof(spattn_attention_args);
+  std::vector<uint16_t> without, with;
+  ASSERT_EQ(run(0, 0, full, without), SPATTN_OK) << spattn_last_error();
+  ASSERT_EQ(run(30, 32, full, with), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(without, with);
+
+  EXPECT_EQ(run(31, 32, full, with), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(spattn_last_error()).find("args.total_q 31 / total_kv 32 differ from cu_seqlens_q[batch] 30"),
+            std::string::npos)
+      << spattn_last_error();
+  EXPECT_EQ(run(30, 0, full, with), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(spattn_last_error()).find("give both token totals"), std::string::npos);
+  EXPECT_EQ(run(15, 32, full, with), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(spattn_last_error()).find("smaller than the longest sequence"), std::string::npos);
+
+  // A caller built before the totals existed: whatever lies past its struct is not read.
+  const uint32_t version1 = offsetof(spattn_attention_args, total_q);
+  ASSERT_EQ(run(-7, 999, version1, with), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(without, with);
+}

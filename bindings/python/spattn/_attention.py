@@ -22,7 +22,8 @@ def _bshd(seqlen, heads, head_dim):
 
 def _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv, num_kv_heads,
                 q_strides, k_strides, v_strides, out_strides, cu_seqlens_q, cu_seqlens_kv,
-                softmax_scale, causal, layer, threshold_scale_factor, lse, tile_counters):
+                softmax_scale, causal, layer, threshold_scale_factor, lse, tile_counters,
+                total_q, total_kv):
     if dtype not in DTYPES:
         raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
                     "dtype %r is not one of %s" % (dtype, ", ".join(DTYPES)))
@@ -53,6 +54,7 @@ def _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqle
     a.threshold_scale_factor = threshold_scale_factor
     a.lse = _pointer(lse, "float *", keep)
     a.tile_counters = _pointer(tile_counters, "unsigned long long *", keep)
+    a.total_q, a.total_kv = total_q, total_kv
     return a, keep
 
 
@@ -60,16 +62,18 @@ def attention_forward(q, k, v, out, *, dtype, batch, num_heads, head_dim, seqlen
                       num_kv_heads=None, q_strides=None, k_strides=None, v_strides=None,
                       out_strides=None, cu_seqlens_q=None, cu_seqlens_kv=None, softmax_scale=0.0,
                       causal=False, layer=None, threshold_scale_factor=0.0, lse=None,
-                      tile_counters=None, stream=0):
+                      tile_counters=None, total_q=0, total_kv=0, stream=0):
     """spattn_attention_forward on device pointers given as ints (q, k, v, out, cu_seqlens_*,
     lse, tile_counters), strides in elements as 3-tuples (batch, token, head; default BSHD
     contiguous), `stream` a cudaStream_t as an int (0: default stream). `layer` is a
     LayerParams from Model.lookup (its threshold then applies) or None (threshold_scale_factor
-    applies; 0 is dense). dtype: "bfloat16" or "float16". Asynchronous."""
+    applies; 0 is dense). dtype: "bfloat16" or "float16". Packed batches (cu_seqlens_*) may
+    give total_q/total_kv, the token totals, which lets the Hopper kernel take them.
+    Asynchronous."""
     a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
                           num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
                           cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
-                          tile_counters)
+                          tile_counters, total_q, total_kv)
     check(lib.spattn_attention_forward(a, ffi.cast("void *", stream or 0)))
     del keep
 
@@ -78,14 +82,14 @@ def attention_reference(q, k, v, out, *, dtype, batch, num_heads, head_dim, seql
                         seqlen_kv=None, num_kv_heads=None, q_strides=None, k_strides=None,
                         v_strides=None, out_strides=None, cu_seqlens_q=None, cu_seqlens_kv=None,
                         softmax_scale=0.0, causal=False, layer=None, threshold_scale_factor=0.0,
-                        lse=None, tile_counters=None):
+                        lse=None, tile_counters=None, total_q=0, total_kv=0):
     """spattn_attention_reference: the CPU version of attention_forward on host memory. Each
     of q, k, v, out (writable), lse (float32), tile_counters (two uint64) and cu_seqlens_*
     (int32) is a buffer (bytearray, array.array, memoryview, numpy array) or an address."""
     a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
                           num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
                           cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
-                          tile_counters)
+                          tile_counters, total_q, total_kv)
     check(lib.spattn_attention_reference(a))
     del keep
 

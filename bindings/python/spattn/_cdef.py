@@ -198,6 +198,8 @@ typedef struct spattn_attention_args {
  float threshold_scale_factor;
  float *lse;
  unsigned long long *tile_counters;
+ int32_t total_q;
+ int32_t total_kv;
 } spattn_attention_args;
 spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);
 spattn_status spattn_attention_reference(const spattn_attention_args *args);

@@ -1197,12 +1197,14 @@ pub struct spattn_attention_args {
     pub threshold_scale_factor: f32,
     pub lse: *mut f32,
     pub tile_counters: *mut ::std::os::raw::c_ulonglong,
+    pub total_q: i32,
+    pub total_kv: i32,
 }
 #[test]
 fn bindgen_test_layout_spattn_attention_args() {
     assert_eq!(
         ::std::mem::size_of::<spattn_attention_args>(),
-        216usize,
+        224usize,
         concat!("Size of: ", stringify!(spattn_attention_args))
     );
     assert_eq!(
@@ -1618,6 +1620,40 @@ fn bindgen_test_layout_spattn_attention_args() {
         );
     }
     test_field_tile_counters();
+    fn test_field_total_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).total_q) as usize - ptr as usize
+            },
+            216usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_attention_args),
+                "::",
+                stringify!(total_q)
+            )
+        );
+    }
+    test_field_total_q();
+    fn test_field_total_kv() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).total_kv) as usize - ptr as usize
+            },
+            220usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_attention_args),
+                "::",
+                stringify!(total_kv)
+            )
+        );
+    }
+    test_field_total_kv();
 }
 extern "C" {
     pub fn spattn_attention_forward(
