@@ -18,6 +18,7 @@ query. Noise n ~ N(0, 0.5^2) (scaled-logit noise std 0.25).
 """
 import argparse
 import ctypes
+import itertools
 import math
 import statistics
 import sys
@@ -54,10 +55,12 @@ class Args(ctypes.Structure):
         ("threshold_scale_factor", ctypes.c_float),
         ("lse", ctypes.c_void_p),
         ("tile_counters", ctypes.c_void_p),
+        ("total_q", ctypes.c_int32),
+        ("total_kv", ctypes.c_int32),
     ]
 
 
-assert ctypes.sizeof(Args) == 216, ctypes.sizeof(Args)
+assert ctypes.sizeof(Args) == 224, ctypes.sizeof(Args)
 
 
 class Spattn:
@@ -70,13 +73,21 @@ class Spattn:
         fp.restype = ctypes.c_int
         self.path = 0  # 0: dispatcher (public API), 1: mma.sync kernel, 2: sm_90a kernel
 
-    def forward(self, q, k, v, out, causal, threshold, counters=None, path=None):
-        """q, out: [B, S, H, D]; k, v: [B, S, Hkv, D] (any strides, dim contiguous)."""
+    def forward(self, q, k, v, out, causal, threshold, counters=None, path=None, packed=None):
+        """q, out: [B, S, H, D]; k, v: [B, S, Hkv, D] (any strides, dim contiguous).
+        packed: (cu_seqlens int32 tensor, longest length, totals given) for a packed
+        batch in q/k/v of shape [1, total, H, D] (same lengths for q and kv)."""
         a = Args()
         a.struct_size = ctypes.sizeof(Args)
         a.dtype = DTYPE_BF16
         a.batch, a.seqlen_q, a.num_heads, a.head_dim = q.shape
         a.seqlen_kv, a.num_kv_heads = k.shape[1], k.shape[2]
+        if packed is not None:
+            cu, longest, totals = packed
+            a.batch, a.seqlen_q, a.seqlen_kv = cu.numel() - 1, longest, longest
+            a.cu_seqlens_q = a.cu_seqlens_kv = cu.data_ptr()
+            if totals:
+                a.total_q, a.total_kv = q.shape[1], k.shape[1]
         a.q, a.k, a.v, a.out = q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr()
         for name, t in (("q_strides", q), ("k_strides", k), ("v_strides", v), ("out_strides", out)):
             getattr(a, name)[:] = list(t.stride()[:3])
@@ -215,6 +226,30 @@ def run_shape(lib, seq, heads, kv_heads, dim, causal, targets, search_steps):
     return row
 
 
+def run_packed(lib, lens, heads, dim):
+    """Dense packed batch (same q and kv lengths, non-causal): the dispatcher with
+    total_q/total_kv given (sm_90a kernel) against totals 0 (mma.sync kernel)."""
+    total = sum(lens)
+    q, k, v = peaked_inputs(total, heads, heads, dim, seed=total + dim)
+    cu = torch.tensor([0] + list(itertools.accumulate(lens)), dtype=torch.int32, device="cuda")
+    fl = sum(4.0 * n * n * heads * dim for n in lens)
+    out = torch.empty_like(q)
+    res = {}
+    for totals in (True, False):
+        pk = (cu, max(lens), totals)
+        res[totals] = time_ms(lambda: lib.forward(q, k, v, out, False, 0.0, packed=pk))
+        lib.forward(q, k, v, out, False, 0.0, packed=pk)
+        res[(totals, "out")] = out.float().clone()
+    err = ((res[(True, "out")] - res[(False, "out")]).norm() / res[(False, "out")].norm()).item()
+    name = f"d{dim} packed {'+'.join(str(n) for n in lens)} H={heads} full"
+    print("\n| packed shape | totals given ms (TFLOP/s) | totals 0 ms (TFLOP/s) | speedup | rel.err |")
+    print("|---|---|---|---|---|")
+    print(f"| {name} | {res[True]:.3f} ({fl / res[True] / 1e9:.0f}) | {res[False]:.3f} "
+          f"({fl / res[False] / 1e9:.0f}) | {res[False] / res[True]:.2f}x | {err:.1e} |", flush=True)
+    del q, k, v, out, res
+    torch.cuda.empty_cache()
+
+
 def print_table(rows):
     print("\n| shape | ours dense ms | TFLOP/s | mma.sync kernel ms (TFLOP/s) | flash ms (TFLOP/s) | "
           "cuDNN ms (TFLOP/s) | dense vs flash rel.err | dense vs mma.sync rel.err |")
@@ -258,6 +293,7 @@ def main():
         print_table(rows[-1:])
     print("\n### all shapes")
     print_table(rows)
+    run_packed(lib, [1024, 2048, 3072, 4096], 40, 128)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,15 @@
 // rowmax - m_running < (float)log2(threshold / Lk) for every valid row.
 //
 // Handles fixed-length batches (any strides TMA can describe: 16-byte
-// aligned, strides multiples of 16 bytes); packed varlen batches stay on the
-// mma.sync kernel (the host does not know the packed token count needed to
-// bound a tensor map without reading cu_seqlens).
+// aligned, strides multiples of 16 bytes) and packed (varlen) batches whose
+// token totals the caller gave (Problem::total_q/total_kv). For packed
+// batches the tensor maps span the packed token axis, bounded by those
+// totals (TMA zero-fills rows past the end of the whole tensor); each CTA
+// reads its sequence's offsets from cu_seqlens; rows and keys past the
+// sequence's end but inside the tensor belong to the next sequence and are
+// masked like rows/keys past Lq/Lk of a fixed-length problem. Packed batches
+// without totals stay on the mma.sync kernel (the host cannot bound a map
+// without reading cu_seqlens).
 #include <cuda.h>  // CUtensorMap and its enums only: libcuda is reached through the runtime
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -87,9 +93,16 @@ struct Params {
   int32_t seqlen_kv;
   int32_t causal;
   float scale_log2;
-  float log2_lambda;  // -inf: never skip
+  float log2_lambda;  // -inf: never skip (fixed lengths; packed: per sequence)
   float* lse;
   unsigned long long* counters;
+  // Packed batches (cu_q != nullptr): sequence offsets on the packed token
+  // axis, the token total (LSE row length, store bound) and the threshold
+  // from which each CTA derives lambda = threshold / Lk of its sequence.
+  const int32_t* cu_q;
+  const int32_t* cu_kv;
+  int32_t total_q;
+  double threshold;
 };
 
 __device__ __forceinline__ float fast_exp2(float x) {
@@ -162,8 +175,23 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int head = blockIdx.y;
   const int batch = blockIdx.z;
   const int kv_head = head / p.heads_per_kv;
-  const int lq = p.seqlen_q, lk = p.seqlen_kv;
+  // Sequence geometry. Fixed lengths: every sequence is (seqlen_q, seqlen_kv)
+  // at token 0 of its own batch index. Packed: one batch of tokens, this
+  // sequence from token cu[batch] (lengths clamped like the mma.sync kernel).
+  int lq = p.seqlen_q, lk = p.seqlen_kv;
+  int q_tok0 = 0, kv_tok0 = 0, tma_batch = batch;
+  float log2_lambda = p.log2_lambda;
+  if (p.cu_q != nullptr) {
+    q_tok0 = p.cu_q[batch];
+    kv_tok0 = p.cu_kv[batch];
+    lq = min(p.cu_q[batch + 1] - q_tok0, p.seqlen_q);
+    lk = min(p.cu_kv[batch + 1] - kv_tok0, p.seqlen_kv);
+    tma_batch = 0;
+    log2_lambda =
+        (p.threshold > 0.0 && lk > 0) ? float(log2(p.threshold / double(lk))) : -INFINITY;
+  }
   const int q0 = q_tile * kTileQ;
+  if (q0 >= lq) return;  // packed: this sequence is shorter than the grid (CTA-uniform)
   const int rows = min(kTileQ, lq - q0);
   const int causal_shift = lk - lq;  // row i sees keys <= i + shift
   const int visible = p.causal ? min(lk, q0 + rows + causal_shift) : lk;
@@ -188,7 +216,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0 && n_tiles > 0) {
       mbar_arrive_expect_tx(q_full, L::kTileBytes);
       for (int b = 0; b < kBlocks; ++b) {
-        tma_load_4d(q_smem + b * kBlockBytes, &tm_q, q_full, b * 64, q0, head, batch);
+        tma_load_4d(q_smem + b * kBlockBytes, &tm_q, q_full, b * 64, q_tok0 + q0, head,
+                    tma_batch);
       }
       for (int t = 0; t < n_tiles; ++t) {
         const int s = t % kStages;
@@ -196,14 +225,14 @@ __global__ void __launch_bounds__(kThreads, 1)
         mbar_wait(k_empty(s), parity ^ 1);
         mbar_arrive_expect_tx(k_full(s), L::kTileBytes);
         for (int b = 0; b < kBlocks; ++b) {
-          tma_load_4d(k_smem(s) + b * kBlockBytes, &tm_k, k_full(s), b * 64, t * kTileK, kv_head,
-                      batch);
+          tma_load_4d(k_smem(s) + b * kBlockBytes, &tm_k, k_full(s), b * 64,
+                      kv_tok0 + t * kTileK, kv_head, tma_batch);
         }
         mbar_wait(v_empty(s), parity ^ 1);
         mbar_arrive_expect_tx(v_full(s), L::kTileBytes);
         for (int b = 0; b < kBlocks; ++b) {
-          tma_load_4d(v_smem(s) + b * kBlockBytes, &tm_v, v_full(s), b * 64, t * kTileK, kv_head,
-                      batch);
+          tma_load_4d(v_smem(s) + b * kBlockBytes, &tm_v, v_full(s), b * 64,
+                      kv_tok0 + t * kTileK, kv_head, tma_batch);
         }
       }
     }
@@ -279,8 +308,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     // Skip vote over all 128 rows (both consumer warpgroups): every valid
     // row's tile max is below m_running + log2(lambda). Tile 0 never skips.
     bool vote = t > 0;
-    if (vote && row0 < lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < p.log2_lambda;
-    if (vote && row1 < lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < p.log2_lambda;
+    if (vote && row0 < lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < log2_lambda;
+    if (vote && row1 < lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < log2_lambda;
     const bool skip = barrier_and<kVoteBarrier, kConsumerThreads>(vote);
 
     // V[s] must have landed even when skipped: releasing the slot before its
@@ -348,7 +377,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     if (my_rows[i] >= lq) continue;
-    uint16_t* orow = p.out + batch * p.o_stride[0] + int64_t(my_rows[i]) * p.o_stride[1] +
+    const int token = q_tok0 + my_rows[i];  // on the storage's token axis
+    if (p.cu_q != nullptr && token >= p.total_q) continue;  // cu_seqlens beyond total_q
+    uint16_t* orow = p.out + tma_batch * p.o_stride[0] + int64_t(token) * p.o_stride[1] +
                      head * p.o_stride[2];
 #pragma unroll
     for (int j = 0; j < D / 8; ++j) {
@@ -357,7 +388,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     if (p.lse != nullptr && (lane % 4) == 0) {
       const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;
-      p.lse[(int64_t(batch) * p.num_heads + head) * lq + my_rows[i]] = lse;
+      // Fixed lengths: [batch][num_heads][seqlen_q]; packed: [num_heads][total_q].
+      const int64_t index = p.cu_q != nullptr
+                                ? int64_t(head) * p.total_q + token
+                                : (int64_t(batch) * p.num_heads + head) * p.seqlen_q + my_rows[i];
+      p.lse[index] = lse;
     }
   }
   if (p.counters != nullptr && threadIdx.x == 128 && n_tiles > 0) {
@@ -457,13 +492,37 @@ bool device_supported(int device) {
 #endif
 }
 
+namespace {
+
+// A packed tensor as the map sees it: one batch of `tokens` tokens. The
+// batch stride is ignored for packed batches (the caller may leave it 0 or
+// anything); the map's extent-1 batch dimension gets the whole tensor's span.
+TensorView packed_view(const TensorView& t, int tokens, int heads) {
+  TensorView p = t;
+  const int64_t span_tokens = t.token_stride * tokens, span_heads = t.head_stride * heads;
+  p.batch_stride = span_tokens > span_heads ? span_tokens : span_heads;
+  return p;
+}
+
+}  // namespace
+
 bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
-  if (pr.packed() || pr.batch > 65535 || pr.num_heads > 65535) return false;
+  if (pr.batch > 65535 || pr.num_heads > 65535) return false;
+  // Packed batches need the token totals to bound the maps; without them
+  // (0: unknown) the mma.sync kernel runs them.
+  const bool packed = pr.packed();
+  if (packed && (pr.total_q <= 0 || pr.total_kv <= 0)) return false;
   const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
+  const int q_tokens = packed ? pr.total_q : pr.seqlen_q;
+  const int kv_tokens = packed ? pr.total_kv : pr.seqlen_kv;
+  const int map_batch = packed ? 1 : pr.batch;
+  const TensorView qv = packed ? packed_view(pr.q, q_tokens, pr.num_heads) : pr.q;
+  const TensorView kv = packed ? packed_view(pr.k, kv_tokens, pr.num_kv_heads) : pr.k;
+  const TensorView vv = packed ? packed_view(pr.v, kv_tokens, pr.num_kv_heads) : pr.v;
   CUtensorMap q, k, v;
-  if (!make_map(&q, pr.q, bf16, pr.head_dim, pr.seqlen_q, pr.num_heads, pr.batch) ||
-      !make_map(&k, pr.k, bf16, pr.head_dim, pr.seqlen_kv, pr.num_kv_heads, pr.batch) ||
-      !make_map(&v, pr.v, bf16, pr.head_dim, pr.seqlen_kv, pr.num_kv_heads, pr.batch)) {
+  if (!make_map(&q, qv, bf16, pr.head_dim, q_tokens, pr.num_heads, map_batch) ||
+      !make_map(&k, kv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch) ||
+      !make_map(&v, vv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch)) {
     return false;
   }
   Params p;
@@ -478,6 +537,12 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   p.log2_lambda = skip_log2_lambda(pr.threshold_scale_factor, pr.seqlen_kv);
   p.lse = pr.lse;
   p.counters = pr.tile_counters;
+  p.cu_q = packed ? pr.cu_seqlens_q : nullptr;
+  p.cu_kv = packed ? pr.cu_seqlens_kv : nullptr;
+  p.total_q = packed ? pr.total_q : 0;
+  p.threshold = pr.threshold_scale_factor;
+  // Grid x: the longest sequence's query tiles (packed: shorter sequences'
+  // CTAs past their end exit at once).
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
   if (bf16 && pr.head_dim == 128) launch<true, 128>(q, k, v, p, grid, stream, function);
   else if (bf16 && pr.head_dim == 64) launch<true, 64>(q, k, v, p, grid, stream, function);

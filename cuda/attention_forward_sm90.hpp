@@ -13,8 +13,10 @@ namespace spattn::attention::sm90 {
 bool device_supported(int device);
 
 // Launches the Hopper kernel for `problem` when it can handle it (fixed
-// lengths, tensors TMA can describe) and returns true; returns false without
-// launching anything otherwise. Throws spattn::Error on CUDA errors.
+// lengths, or packed batches with nonzero total_q/total_kv; tensors TMA can
+// describe) and returns true; returns false without launching anything
+// otherwise (packed batches without totals among them). Throws spattn::Error
+// on CUDA errors.
 bool try_launch(const Problem& problem, cudaStream_t stream, const char* function);
 
 }  // namespace spattn::attention::sm90

@@ -5,7 +5,10 @@
 // after the output must stay untouched. Skipped when no CUDA device exists.
 // Every case runs three ways: through the public API (the dispatcher's
 // choice) and through each kernel forced (mma.sync; sm_90a wgmma/TMA, which
-// skips with a message where that kernel does not handle the case).
+// skips with a message on devices other than sm_90). Packed cases pass their
+// token totals (total_q/total_kv), so the sm_90a kernel runs them; one packed
+// case leaves them 0, and the forced sm_90a path must then refuse it (the
+// public API runs it on the mma.sync kernel).
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 #include <spattn/spattn.h>
@@ -53,6 +56,19 @@ bool have_device() {
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
 
+// Compute capability 9.0: the device the sm_90a kernel runs on (the tests
+// are built with the library's architectures, 90a by default).
+bool sm90_device() {
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return major == 9 && minor == 0;
+}
+
 #define SKIP_WITHOUT_DEVICE()                                                        \
   do {                                                                               \
     if (!have_device()) GTEST_SKIP() << "no CUDA device: GPU attention tests skipped"; \
@@ -91,8 +107,9 @@ struct GpuRun {
 };
 
 // Runs the kernel on `h` (optionally captured into a CUDA graph and replayed).
+// Packed batches get their token totals unless `totals` is false (0: unknown).
 GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false,
-               KernelPath path = KernelPath::kAuto) {
+               KernelPath path = KernelPath::kAuto, bool totals = true) {
   GpuRun r;
   DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), out(h.q_elems() + kGuard);
   DeviceBuffer<float> lse(lse_size(h));
@@ -106,6 +123,10 @@ GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false,
   a.threshold_scale_factor = float(threshold);
   a.lse = lse.ptr;
   a.tile_counters = counters.ptr;
+  if (h.shape.packed() && totals) {
+    a.total_q = h.q_tokens;  // cu_seqlens_q[batch], known here on the host
+    a.total_kv = h.kv_tokens;
+  }
   cudaStream_t stream;
   cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
   if (with_graph) {
@@ -157,6 +178,7 @@ struct Case {
   Shape shape;
   bool peaked;
   double threshold;
+  bool totals = true;  // packed: pass total_q/total_kv (false: 0, the mma.sync fallback)
 };
 
 Shape shape(spattn_dtype dt, int dim, int batch, int heads, int kv_heads, int lq, int lk,
@@ -197,9 +219,18 @@ TEST_P(GpuAttention, MatchesFloat64AndReferenceDecisions) {
   } else {
     fill_random(h, 99u + unsigned(c.shape.lq));
   }
-  const GpuRun g = run_gpu(h, c.threshold, false, path);
-  if (path == KernelPath::kSm90 && g.status == SPATTN_ERR_UNSUPPORTED) {
-    GTEST_SKIP() << "the sm_90a kernel does not handle this case (or this device)";
+  const GpuRun g = run_gpu(h, c.threshold, false, path, c.totals);
+  if (path == KernelPath::kSm90) {
+    if (!sm90_device()) {
+      ASSERT_EQ(g.status, SPATTN_ERR_UNSUPPORTED) << spattn_last_error();
+      GTEST_SKIP() << "not an sm_90 device: the sm_90a kernel does not run here";
+    }
+    if (c.shape.packed() && !c.totals) {
+      // Without the token totals the sm_90a kernel must refuse (the public
+      // API then runs the mma.sync kernel: the _api variant of this case).
+      EXPECT_EQ(g.status, SPATTN_ERR_UNSUPPORTED) << "packed batch without totals ran on sm_90a";
+      return;
+    }
   }
   ASSERT_EQ(g.status, SPATTN_OK) << spattn_last_error();
   const Expected e = expected(h, 0.0f, c.threshold);
@@ -250,6 +281,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"varlen_causal", packed(BF, 128, {1, 77, 1000, 256}, {1, 77, 1000, 256}, true), true,
              3.0},
         Case{"varlen_cross", packed(FP, 64, {77, 5, 300}, {1000, 129, 1}, false), true, 4.0},
+        Case{"varlen_gqa_empty", packed(BF, 128, {300, 1300, 0, 513}, {700, 1300, 5, 513}, false),
+             true, 10.0},
+        Case{"varlen_causal_qgtk", packed(FP, 128, {200, 50, 700}, {100, 300, 700}, true), false,
+             0.0},
+        Case{"varlen_no_totals", packed(BF, 64, {130, 7, 400}, {200, 129, 400}, true), true, 3.0,
+             false},
         Case{"dense_random_1024", shape(BF, 128, 1, 4, 2, 1024, 1024, false), false, 0.0},
         Case{"skip_1024_bhsd", shape(BF, 128, 1, 4, 2, 1024, 1024, false, Layout::BHSD), true,
              10.0},
