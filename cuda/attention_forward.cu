@@ -21,8 +21,10 @@
 #include <string>
 
 #include "attention/attention_cuda.hpp"
+#include "attention/skip_rule.hpp"
 #include "attention_forward_sm90.hpp"
 #include "core/error.hpp"
+#include "kernel_common.cuh"
 
 namespace spattn::attention {
 namespace {
@@ -85,21 +87,11 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t add
                : "r"(addr));
 }
 
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
 template <bool kBf16>
 struct Elem;
 
 template <>
 struct Elem<true> {
-  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
   __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
                                              uint32_t b1) {
     asm volatile(
@@ -112,10 +104,6 @@ struct Elem<true> {
 
 template <>
 struct Elem<false> {
-  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-    __half2 h = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
   __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
                                              uint32_t b1) {
     asm volatile(
@@ -164,10 +152,11 @@ __device__ __forceinline__ Sequence sequence_of(const KernelParams& p, int b, in
   const int kv_head = head / p.heads_per_kv;
   int64_t q_tok = 0, kv_tok = 0, q_b = b, kv_b = b;
   if (p.cu_q != nullptr) {
-    q_tok = p.cu_q[b];
-    kv_tok = p.cu_kv[b];
-    s.lq = min(p.cu_q[b + 1] - p.cu_q[b], p.seqlen_q);
-    s.lk = min(p.cu_kv[b + 1] - p.cu_kv[b], p.seqlen_kv);
+    const PackedSequence packed = packed_sequence(p.cu_q, p.cu_kv, b, p.seqlen_q, p.seqlen_kv);
+    q_tok = packed.q_token0;
+    kv_tok = packed.kv_token0;
+    s.lq = packed.lq;
+    s.lk = packed.lk;
     q_b = kv_b = 0;
   } else {
     s.lq = p.seqlen_q;
@@ -207,8 +196,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   const int causal_shift = seq.lk - seq.lq;  // row i sees keys <= i + shift
   const int visible = p.causal ? min(seq.lk, q0 + rows + causal_shift) : seq.lk;
   const int n_tiles = visible > 0 ? (visible + kTileK - 1) / kTileK : 0;
-  const float log2_lambda =
-      (p.threshold > 0.0 && seq.lk > 0) ? float(log2(p.threshold / double(seq.lk))) : -INFINITY;
+  const float log2_lambda = skip_log2_lambda(p.threshold, seq.lk);
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -353,10 +341,10 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
       const uint32_t vbase = smem_addr(v_smem(buf));
 #pragma unroll
       for (int kc = 0; kc < kTileK / 16; ++kc) {
-        const uint32_t pa[4] = {E::pack(s[2 * kc][0], s[2 * kc][1]),
-                                E::pack(s[2 * kc][2], s[2 * kc][3]),
-                                E::pack(s[2 * kc + 1][0], s[2 * kc + 1][1]),
-                                E::pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+        const uint32_t pa[4] = {pack_pair<kBf16>(s[2 * kc][0], s[2 * kc][1]),
+                                pack_pair<kBf16>(s[2 * kc][2], s[2 * kc][3]),
+                                pack_pair<kBf16>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
+                                pack_pair<kBf16>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
 #pragma unroll
         for (int dp = 0; dp < D / 16; ++dp) {
           uint32_t b[4];
@@ -387,7 +375,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
 #pragma unroll
     for (int dt = 0; dt < kDTiles; ++dt) {
       *reinterpret_cast<uint32_t*>(orow + dt * 8 + col_in_quad) =
-          E::pack(o[dt][2 * i] * inv[i], o[dt][2 * i + 1] * inv[i]);
+          pack_pair<kBf16>(o[dt][2 * i] * inv[i], o[dt][2 * i + 1] * inv[i]);
     }
     if (p.lse != nullptr && (lane % 4) == 0) {
       const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;

@@ -47,6 +47,7 @@
 #include "attention/attention_cuda.hpp"
 #include "attention_forward_sm90.hpp"
 #include "core/error.hpp"
+#include "kernel_common.cuh"
 #include "sm90_ptx.cuh"
 
 namespace spattn::attention::sm90 {
@@ -93,33 +94,21 @@ struct Params {
   int32_t seqlen_kv;
   int32_t causal;
   float scale_log2;
-  float log2_lambda;  // -inf: never skip (fixed lengths; packed: per sequence)
+  double threshold;  // each CTA derives lambda = threshold / Lk of its sequence
   float* lse;
   unsigned long long* counters;
   // Packed batches (cu_q != nullptr): sequence offsets on the packed token
-  // axis, the token total (LSE row length, store bound) and the threshold
-  // from which each CTA derives lambda = threshold / Lk of its sequence.
+  // axis and the token total (LSE row length, store bound).
   const int32_t* cu_q;
   const int32_t* cu_kv;
   int32_t total_q;
-  double threshold;
 };
-
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
 
 template <bool kBf16>
 struct Mma;
 
 template <>
 struct Mma<true> {
-  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
   __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
     wgmma_ss_m64n128k16_Bf16(d, a, b, acc);
   }
@@ -133,10 +122,6 @@ struct Mma<true> {
 
 template <>
 struct Mma<false> {
-  __device__ __forceinline__ static uint32_t pack(float lo, float hi) {
-    __half2 h = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
   __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
     wgmma_ss_m64n128k16_F16(d, a, b, acc);
   }
@@ -180,16 +165,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   // sequence from token cu[batch] (lengths clamped like the mma.sync kernel).
   int lq = p.seqlen_q, lk = p.seqlen_kv;
   int q_tok0 = 0, kv_tok0 = 0, tma_batch = batch;
-  float log2_lambda = p.log2_lambda;
   if (p.cu_q != nullptr) {
-    q_tok0 = p.cu_q[batch];
-    kv_tok0 = p.cu_kv[batch];
-    lq = min(p.cu_q[batch + 1] - q_tok0, p.seqlen_q);
-    lk = min(p.cu_kv[batch + 1] - kv_tok0, p.seqlen_kv);
+    const PackedSequence packed = packed_sequence(p.cu_q, p.cu_kv, batch, p.seqlen_q, p.seqlen_kv);
+    q_tok0 = packed.q_token0;
+    kv_tok0 = packed.kv_token0;
+    lq = packed.lq;
+    lk = packed.lk;
     tma_batch = 0;
-    log2_lambda =
-        (p.threshold > 0.0 && lk > 0) ? float(log2(p.threshold / double(lk))) : -INFINITY;
   }
+  const float log2_lambda = skip_log2_lambda(p.threshold, lk);
   const int q0 = q_tile * kTileQ;
   if (q0 >= lq) return;  // packed: this sequence is shorter than the grid (CTA-uniform)
   const int rows = min(kTileQ, lq - q0);
@@ -346,10 +330,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       uint32_t pa[8][4];
 #pragma unroll
       for (int kk = 0; kk < 8; ++kk) {
-        pa[kk][0] = M::pack(sc[8 * kk + 0], sc[8 * kk + 1]);
-        pa[kk][1] = M::pack(sc[8 * kk + 2], sc[8 * kk + 3]);
-        pa[kk][2] = M::pack(sc[8 * kk + 4], sc[8 * kk + 5]);
-        pa[kk][3] = M::pack(sc[8 * kk + 6], sc[8 * kk + 7]);
+        pa[kk][0] = pack_pair<kBf16>(sc[8 * kk + 0], sc[8 * kk + 1]);
+        pa[kk][1] = pack_pair<kBf16>(sc[8 * kk + 2], sc[8 * kk + 3]);
+        pa[kk][2] = pack_pair<kBf16>(sc[8 * kk + 4], sc[8 * kk + 5]);
+        pa[kk][3] = pack_pair<kBf16>(sc[8 * kk + 6], sc[8 * kk + 7]);
       }
       wgmma_fence();
 #pragma unroll
@@ -384,7 +368,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
     for (int j = 0; j < D / 8; ++j) {
       *reinterpret_cast<uint32_t*>(orow + j * 8 + col_in_quad) =
-          M::pack(o[4 * j + 2 * i] * inv[i], o[4 * j + 2 * i + 1] * inv[i]);
+          pack_pair<kBf16>(o[4 * j + 2 * i] * inv[i], o[4 * j + 2 * i + 1] * inv[i]);
     }
     if (p.lse != nullptr && (lane % 4) == 0) {
       const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;
@@ -534,7 +518,6 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   p.seqlen_kv = pr.seqlen_kv;
   p.causal = pr.causal ? 1 : 0;
   p.scale_log2 = pr.softmax_scale * kLog2e;
-  p.log2_lambda = skip_log2_lambda(pr.threshold_scale_factor, pr.seqlen_kv);
   p.lse = pr.lse;
   p.counters = pr.tile_counters;
   p.cu_q = packed ? pr.cu_seqlens_q : nullptr;

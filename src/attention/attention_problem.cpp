@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <string>
 
 #include "capi/guard.hpp"
@@ -215,13 +214,6 @@ void check_kernel_alignment(const Problem& p, const char* function) {
                                      " and args.batch " + std::to_string(p.batch) +
                                      " must each be at most 65535 for the CUDA kernel");
   }
-}
-
-float skip_log2_lambda(double threshold_scale_factor, int32_t kv_len) {
-  if (!(threshold_scale_factor > 0.0) || kv_len <= 0) {
-    return -std::numeric_limits<float>::infinity();
-  }
-  return static_cast<float>(std::log2(threshold_scale_factor / static_cast<double>(kv_len)));
 }
 
 }  // namespace spattn::attention

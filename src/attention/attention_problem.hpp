@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "attention/skip_rule.hpp"
+
 namespace spattn::attention {
 
 // A strided [batch][token][head][dim] tensor view (element strides).
@@ -50,10 +52,5 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
 // (q/k/v/out pointers 16-byte aligned, strides multiples of 8 elements), and
 // batch and heads within CUDA's grid limits (65535).
 void check_kernel_alignment(const Problem& problem, const char* function);
-
-// The skip threshold in the form both implementations compare against:
-// log2(lambda) with lambda = threshold / kv_len, as a float; -inf when the
-// threshold is 0 (never skip). The kernel evaluates the same expression.
-float skip_log2_lambda(double threshold_scale_factor, int32_t kv_len);
 
 }  // namespace spattn::attention
