@@ -479,7 +479,9 @@ typedef struct spattn_attention_args {
  * stream). Device pointers throughout. Asynchronous, allocates nothing,
  * capturable in a CUDA graph. Arguments are checked before anything is
  * launched. Errors: SPATTN_ERR_INVALID_ARGUMENT, SPATTN_ERR_UNSUPPORTED
- * (head_dim, built without CUDA, no device), SPATTN_ERR_CUDA. */
+ * (head_dim; N:M sparse softmax or quantize_p asked for by layer_params, not
+ * executed yet; batch or num_heads above 65535; built without CUDA; no
+ * device), SPATTN_ERR_CUDA. */
 SPATTN_API spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);
 
 /* The CPU reference of the same algorithm (same tiles, same skip decisions),
