@@ -299,8 +299,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
 
     // Skip vote: every valid row's tile max is below m_running + log2(lambda).
     bool vote = t > 0;
-    if (vote && row0 < seq.lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < log2_lambda;
-    if (vote && row1 < seq.lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < log2_lambda;
+    if (vote && row0 < seq.lq) vote = row_allows_skip(mx[0], m_run[0], log2_lambda);
+    if (vote && row1 < seq.lq) vote = row_allows_skip(mx[1], m_run[1], log2_lambda);
     cp_async_wait<1>();  // V[t] landed; the barrier below publishes it
     const bool skip = __syncthreads_and(vote) != 0;
     // V buffer buf^1 held V[t-1]: every warp passed the barrier above, so

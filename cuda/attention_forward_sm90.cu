@@ -45,6 +45,7 @@
 #include <string>
 
 #include "attention/attention_cuda.hpp"
+#include "attention/skip_rule.hpp"
 #include "attention_forward_sm90.hpp"
 #include "core/error.hpp"
 #include "kernel_common.cuh"
@@ -292,8 +293,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     // Skip vote over all 128 rows (both consumer warpgroups): every valid
     // row's tile max is below m_running + log2(lambda). Tile 0 never skips.
     bool vote = t > 0;
-    if (vote && row0 < lq && mx[0] != -INFINITY) vote = mx[0] - m_run[0] < log2_lambda;
-    if (vote && row1 < lq && mx[1] != -INFINITY) vote = mx[1] - m_run[1] < log2_lambda;
+    if (vote && row0 < lq) vote = row_allows_skip(mx[0], m_run[0], log2_lambda);
+    if (vote && row1 < lq) vote = row_allows_skip(mx[1], m_run[1], log2_lambda);
     const bool skip = barrier_and<kVoteBarrier, kConsumerThreads>(vote);
 
     // V[s] must have landed even when skipped: releasing the slot before its

@@ -162,9 +162,8 @@ class HeadRunner {
 
   bool skippable(int32_t rows, const std::vector<float>& row_max, const TileState& st) const {
     for (int32_t r = 0; r < rows; ++r) {
-      if (row_max[size_t(r)] == kNegInf) continue;  // nothing unmasked in this row
-      const float tile_max = row_max[size_t(r)] * scale_log2_;
-      if (!(tile_max - float(st.m[size_t(r)]) < log2_lambda_)) return false;
+      const float tile_max = row_max[size_t(r)] * scale_log2_;  // -inf stays -inf: the scale is > 0
+      if (!row_allows_skip(tile_max, float(st.m[size_t(r)]), log2_lambda_)) return false;
     }
     return true;
   }

@@ -24,4 +24,13 @@ SPATTN_HOST_DEVICE inline float skip_log2_lambda(double threshold_scale_factor, 
   return static_cast<float>(log2(threshold_scale_factor / static_cast<double>(kv_len)));
 }
 
+// Whether one row of the query tile lets a key tile be skipped: a row with
+// nothing unmasked in the tile (tile_max -inf) does; otherwise its tile
+// maximum must lie below its running maximum by more than -log2(lambda)
+// (both on log2-scaled logits). A tile is skipped when every valid row allows
+// it, and never when it is the first tile processed for the query tile.
+SPATTN_HOST_DEVICE inline bool row_allows_skip(float tile_max, float running_max, float log2_lambda) {
+  return tile_max == -INFINITY || tile_max - running_max < log2_lambda;
+}
+
 }  // namespace spattn::attention
