@@ -317,11 +317,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
       float m_use[2];
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
-        const float m_new = fmaxf(m_run[i], mx[i]);
-        m_use[i] = m_new == -INFINITY ? 0.0f : m_new;
-        const float alpha = fast_exp2(m_run[i] - m_use[i]);
-        m_run[i] = m_new;
-        l_run[i] *= alpha;
+        const float alpha = online_softmax_rescale(m_run[i], l_run[i], mx[i], m_use[i]);
 #pragma unroll
         for (int dt = 0; dt < kDTiles; ++dt) {
           o[dt][2 * i] *= alpha;
@@ -330,10 +326,10 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
       }
 #pragma unroll
       for (int nt = 0; nt < kNTiles; ++nt) {
-        s[nt][0] = fast_exp2(fmaf(s[nt][0], p.scale_log2, -m_use[0]));
-        s[nt][1] = fast_exp2(fmaf(s[nt][1], p.scale_log2, -m_use[0]));
-        s[nt][2] = fast_exp2(fmaf(s[nt][2], p.scale_log2, -m_use[1]));
-        s[nt][3] = fast_exp2(fmaf(s[nt][3], p.scale_log2, -m_use[1]));
+        s[nt][0] = softmax_weight(s[nt][0], p.scale_log2, m_use[0]);
+        s[nt][1] = softmax_weight(s[nt][1], p.scale_log2, m_use[0]);
+        s[nt][2] = softmax_weight(s[nt][2], p.scale_log2, m_use[1]);
+        s[nt][3] = softmax_weight(s[nt][3], p.scale_log2, m_use[1]);
         l_run[0] += s[nt][0] + s[nt][1];
         l_run[1] += s[nt][2] + s[nt][3];
       }

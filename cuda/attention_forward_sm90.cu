@@ -306,11 +306,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       float m_use[2];
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
-        const float m_new = fmaxf(m_run[i], mx[i]);
-        m_use[i] = m_new == -INFINITY ? 0.0f : m_new;
-        const float alpha = fast_exp2(m_run[i] - m_use[i]);
-        m_run[i] = m_new;
-        l_run[i] *= alpha;
+        const float alpha = online_softmax_rescale(m_run[i], l_run[i], mx[i], m_use[i]);
 #pragma unroll
         for (int j = 0; j < D / 8; ++j) {
           o[4 * j + 2 * i] *= alpha;
@@ -319,10 +315,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
-        sc[4 * j + 0] = fast_exp2(fmaf(sc[4 * j + 0], p.scale_log2, -m_use[0]));
-        sc[4 * j + 1] = fast_exp2(fmaf(sc[4 * j + 1], p.scale_log2, -m_use[0]));
-        sc[4 * j + 2] = fast_exp2(fmaf(sc[4 * j + 2], p.scale_log2, -m_use[1]));
-        sc[4 * j + 3] = fast_exp2(fmaf(sc[4 * j + 3], p.scale_log2, -m_use[1]));
+        sc[4 * j + 0] = softmax_weight(sc[4 * j + 0], p.scale_log2, m_use[0]);
+        sc[4 * j + 1] = softmax_weight(sc[4 * j + 1], p.scale_log2, m_use[0]);
+        sc[4 * j + 2] = softmax_weight(sc[4 * j + 2], p.scale_log2, m_use[1]);
+        sc[4 * j + 3] = softmax_weight(sc[4 * j + 3], p.scale_log2, m_use[1]);
         l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
         l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
       }

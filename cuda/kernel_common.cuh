@@ -18,6 +18,26 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
+// One row's online-softmax step for a kept tile: the running maximum takes
+// in the tile's maximum (log2-scaled logits), the running sum is rescaled,
+// and the factor the row's output accumulators must be scaled by is returned.
+// `m_use` is what this tile's logits are shifted by: 0 for a row that is
+// still fully masked, so that exp2(-inf - m_use) is 0 rather than NaN.
+__device__ __forceinline__ float online_softmax_rescale(float& m_run, float& l_run, float tile_max,
+                                                        float& m_use) {
+  const float m_new = fmaxf(m_run, tile_max);
+  m_use = m_new == -INFINITY ? 0.0f : m_new;
+  const float alpha = fast_exp2(m_run - m_use);
+  m_run = m_new;
+  l_run *= alpha;
+  return alpha;
+}
+
+// The unnormalized probability of one raw logit: exp2(logit * scale_log2 - m_use).
+__device__ __forceinline__ float softmax_weight(float logit, float scale_log2, float m_use) {
+  return fast_exp2(fmaf(logit, scale_log2, -m_use));
+}
+
 // Two floats rounded to a pair of 16-bit elements (bf16 or fp16), packed as
 // the 32-bit register the matrix instructions take.
 template <bool kBf16>
