@@ -6,6 +6,7 @@
 #   bash bench/device_run.sh [--quick] [--no-tests] [--full]
 #   --quick     benchmark on the small shapes only
 #   --no-tests  skip GPU tests and sanitizers
+#   --tests-only  build, GPU tests and sanitizers; no benchmark
 #   --full      everything that closes a benchmark round: GPU tests,
 #               sanitizers, the full benchmark, then
 #               examples/python/torch_attention.py on the built libspattn.so
@@ -17,9 +18,9 @@
 set -u
 OUTDIR=${OUT:-/tmp/spattn_out}
 mkdir -p "$OUTDIR"
-QUICK=""; TESTS=1; EXAMPLE=0
+QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1
 for a in "$@"; do
-  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; esac
+  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;; esac
 done
 mkdir -p /tmp/dr && for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/dr; done
 export LD_LIBRARY_PATH=/tmp/dr/usr/lib/x86_64-linux-gnu
@@ -65,6 +66,7 @@ if [ $TESTS = 1 ]; then
   echo "racecheck rc=$? (${SECONDS}s)"; sed -n '/==== racecheck/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED" | head
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
+if [ $BENCH = 0 ]; then exit $RC; fi
 SECONDS=0
 PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-300} python3 bench/attention_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
   > "$OUTDIR/bench.log" 2>&1
