@@ -173,7 +173,7 @@ def sdpa_time(backend, q, k, v, causal, group):
         return None, None
 
 
-def run_shape(lib, seq, heads, kv_heads, dim, causal, targets, search_steps):
+def run_shape(lib, seq, heads, kv_heads, dim, causal, targets, search_steps, peers=True):
     q, k, v = peaked_inputs(seq, heads, kv_heads, dim, seed=seq + dim)
     out = torch.empty_like(q)
     counters = torch.zeros(2, dtype=torch.int64, device="cuda")
@@ -189,10 +189,10 @@ def run_shape(lib, seq, heads, kv_heads, dim, causal, targets, search_steps):
     dense = out.float().clone()
     row = {"shape": name, "dense_ms": dense_ms, "dense_tflops": fl / dense_ms / 1e9}
     # The mma.sync kernel, forced, for comparison with the dispatcher's choice.
-    row["mma_ms"] = time_ms(lambda: lib.forward(q, k, v, out, causal, 0.0, path=1))
+    row["mma_ms"] = time_ms(lambda: lib.forward(q, k, v, out, causal, 0.0, path=1)) if peers else None
     lib.forward(q, k, v, out, causal, 0.0, path=1)
     row["mma_err"] = ((out.float() - dense).norm() / dense.norm()).item()
-    for backend in ("flash", "cudnn"):
+    for backend in ("flash", "cudnn") if peers else ():
         ms, ref = sdpa_time(backend, q, k, v, causal, heads // kv_heads)
         row[backend + "_ms"] = ms
         if ref is not None:
@@ -275,6 +275,8 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--quick", action="store_true", help="small shapes only")
     ap.add_argument("--search-steps", type=int, default=9)
+    ap.add_argument("--ours-only", action="store_true",
+                    help="no mma.sync, flash or cuDNN timings (A/B runs of our kernel)")
     args = ap.parse_args()
     torch.manual_seed(0)
     lib = Spattn(args.lib)
@@ -289,11 +291,13 @@ def main():
         shapes = [x for x in shapes if x[3] == 128 or x[0] != 4096]
     rows = []
     for seq, h, hkv, dim, causal in shapes:
-        rows.append(run_shape(lib, seq, h, hkv, dim, causal, (0.3, 0.5, 0.7), args.search_steps))
+        rows.append(run_shape(lib, seq, h, hkv, dim, causal, (0.3, 0.5, 0.7), args.search_steps,
+                              peers=not args.ours_only))
         print_table(rows[-1:])
     print("\n### all shapes")
     print_table(rows)
-    run_packed(lib, [1024, 2048, 3072, 4096], 40, 128)
+    if not args.ours_only:
+        run_packed(lib, [1024, 2048, 3072, 4096], 40, 128)
 
 
 if __name__ == "__main__":

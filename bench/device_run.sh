@@ -64,6 +64,13 @@ if [ $TESTS = 1 ]; then
   timeout 60 compute-sanitizer --tool racecheck /tmp/b/tests/spattn_gpu_tests \
     --gtest_filter='*gqa_77_mma' >> "$OUTDIR/sanitizer.log" 2>&1
   echo "racecheck rc=$? (${SECONDS}s)"; sed -n '/==== racecheck/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED" | head
+  # synccheck over every sm_90a case: named barriers and the mbarrier protocol
+  # (each arrival paired with a wait) of the warp-specialized kernel.
+  SECONDS=0
+  echo "==== synccheck" >> "$OUTDIR/sanitizer.log"
+  timeout 120 compute-sanitizer --tool synccheck /tmp/b/tests/spattn_gpu_tests \
+    --gtest_filter='*sm90*' >> "$OUTDIR/sanitizer.log" 2>&1
+  echo "synccheck rc=$? (${SECONDS}s)"; sed -n '/==== synccheck/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|PASSED|FAILED|Barrier error" | sort | uniq -c | head
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
 if [ $BENCH = 0 ]; then exit $RC; fi

@@ -11,15 +11,20 @@
 //    wgmma (Q and K read by the tensor cores from shared memory), masking,
 //    row maxima, the skip vote, online softmax, O += P V with wgmma (P from
 //    registers, V from shared memory).
-// Per KV tile the two consumer warpgroups vote with one named-barrier
-// reduction (bar.red.and over their 256 threads): the decision covers all
-// 128 query rows x 128 keys, as the skip rule specifies. A skipped tile does
-// no exp and no P.V, and releases its V slot at once.
+// Per KV tile the two consumer warpgroups vote: each reduces its 64 rows
+// with a named-barrier reduction (bar.red.and over its 128 threads) and
+// publishes the result through shared memory and a per-slot mbarrier; the
+// decision covers all 128 query rows x 128 keys, as the skip rule specifies.
+// A warpgroup whose own rows keep the tile does not wait for the other, so
+// the two run out of step (one's softmax overlaps the other's matrix work);
+// with the threshold 0 there is no vote at all. A skipped tile does no exp
+// and no P.V, and releases its V slot at once.
 //
 // Pipeline, per ring slot: k_full / v_full (TMA landed; the producer's
-// arrive.expect_tx is the one arrival) and k_empty / v_empty (one arrival per
-// consumer warpgroup once its wgmma reading the slot completed). Round r of a
-// slot uses phase parity r & 1.
+// arrive.expect_tx is the one arrival), k_empty / v_empty (one arrival per
+// consumer warpgroup once its wgmma reading the slot completed) and
+// vote_full (one arrival per consumer warpgroup once its vote on the slot's
+// tile is in shared memory). Round r of a slot uses phase parity r & 1.
 //
 // Numerics are those of cuda/attention_forward.cu and the CPU reference:
 // raw fp32 logits, tile row max times softmax_scale*log2(e), skip when
@@ -65,8 +70,7 @@ namespace {
 constexpr int kTileQ = SPATTN_SKIP_TILE_QUERIES;
 constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
 constexpr int kThreads = 384;           // producer warpgroup + 2 consumer warpgroups
-constexpr int kConsumerThreads = 256;
-constexpr int kVoteBarrier = 1;         // named barrier of the two consumer warpgroups
+constexpr int kVoteBarrier0 = 1;        // named barriers 1 and 2: one per consumer warpgroup
 constexpr int kProducerRegs = 24;       // 128 * 24 + 256 * 240 <= 65536 registers per SM
 constexpr int kConsumerRegs = 240;
 constexpr float kLn2 = 0.6931471805599453f;
@@ -75,14 +79,18 @@ constexpr int kBlockBytes = kTileK * 128;  // one 64-column block of a 128-row t
 
 template <int D>
 struct Layout {
-  static constexpr int kStages = D == 128 ? 2 : 3;
+  // K/V ring depth: as deep as shared memory allows (d=128: 32 KB Q plus
+  // 64 KB per slot; a third slot measured no faster).
+  static constexpr int kStages = D == 128 ? 2 : 4;
   static constexpr int kTileBytes = kTileK * D * 2;  // D/64 swizzled column blocks
   static constexpr int kQ = 0;
   static constexpr int kK = kQ + kTileBytes;
   static constexpr int kV = kK + kStages * kTileBytes;
   static constexpr int kBarriers = kV + kStages * kTileBytes;
-  // q_full, then per slot k_full, v_full, k_empty, v_empty.
-  static constexpr int kBytes = kBarriers + 8 * (1 + 4 * kStages);
+  // q_full, then per slot k_full, v_full, k_empty, v_empty, vote.
+  static constexpr int kVoteFlags = kBarriers + 8 * (1 + 5 * kStages);
+  // Per slot, per round parity, per consumer warpgroup: its 64 rows' vote.
+  static constexpr int kBytes = kVoteFlags + 4 * 4 * kStages;
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base to 1024 bytes
 };
 
@@ -156,6 +164,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   auto v_full = [&](int s) { return q_full + 8u * (1 + kStages + s); };
   auto k_empty = [&](int s) { return q_full + 8u * (1 + 2 * kStages + s); };
   auto v_empty = [&](int s) { return q_full + 8u * (1 + 3 * kStages + s); };
+  auto vote_full = [&](int s) { return q_full + 8u * (1 + 4 * kStages + s); };
+  // Generic pointer to the vote flags (read and written with volatile
+  // accesses; ordered by the vote_full mbarrier's arrive/wait).
+  volatile uint32_t* const vote_flags =
+      reinterpret_cast<volatile uint32_t*>(smem_raw + (base - smem_u32(smem_raw)) + L::kVoteFlags);
 
   const int q_tile = gridDim.x - 1 - blockIdx.x;  // longest (causal) tiles first
   const int head = blockIdx.y;
@@ -189,6 +202,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       mbar_init(v_full(s), 1);
       mbar_init(k_empty(s), 2);  // one arrival per consumer warpgroup
       mbar_init(v_empty(s), 2);
+      mbar_init(vote_full(s), 2);
     }
     mbar_init_fence();
   }
@@ -226,7 +240,10 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   // ---------------- consumers ----------------
   regs_claim<kConsumerRegs>();
-  const int cw = warpgroup - 1;          // consumer warpgroup: query rows 64*cw ...
+  // Consumer warpgroup: query rows 64*cw ... Read through a shuffle so that
+  // the compiler knows it is warp-uniform and keeps the shared-memory
+  // descriptors derived from it in uniform registers.
+  const int cw = __shfl_sync(0xffffffffu, warpgroup - 1, 0);
   const int tid = threadIdx.x % 128;
   const int warp = tid / 32;
   const int lane = tid % 32;
@@ -240,6 +257,18 @@ __global__ void __launch_bounds__(kThreads, 1)
   float m_run[2] = {-INFINITY, -INFINITY};
   float l_run[2] = {0.0f, 0.0f};
   int skipped = 0;
+  // Whether this CTA can skip at all (threshold > 0): with the threshold 0
+  // no vote is taken, so the two consumer warpgroups need not run in step.
+  const bool can_skip = log2_lambda > -INFINITY;
+
+  // wgmma descriptors: built once, then advanced by byte offsets / 16 (the
+  // start address field's unit). Q: this warpgroup's 64 rows; K and V: slot 0.
+  const uint64_t q_desc = smem_desc_sw128(q_smem + cw * 64 * 128, 16, 1024);
+  const uint64_t k_desc0 = smem_desc_sw128(k_smem(0), 16, 1024);
+  // V: key rows of 128 bytes per 64-column block; 16 keys = two 8-row atoms
+  // (SBO 1024); column blocks 16 KB apart (LBO).
+  const uint64_t v_desc0 = smem_desc_sw128(v_smem(0), kBlockBytes, 1024);
+  constexpr uint64_t kSlotStep = L::kTileBytes >> 4;
 
   if (n_tiles > 0) mbar_wait(q_full, 0);
   for (int t = 0; t < n_tiles; ++t) {
@@ -250,16 +279,17 @@ __global__ void __launch_bounds__(kThreads, 1)
     float sc[64];
     mbar_wait(k_full(s), parity);
     wgmma_fence();
+    const uint64_t k_desc = k_desc0 + uint64_t(s) * kSlotStep;
 #pragma unroll
     for (int ks = 0; ks < D / 16; ++ks) {
-      const uint32_t off = (ks / 4) * kBlockBytes + (ks % 4) * 32;
-      const uint64_t da = smem_desc_sw128(q_smem + off + cw * 64 * 128, 16, 1024);
-      const uint64_t db = smem_desc_sw128(k_smem(s) + off, 16, 1024);
-      M::qk(sc, da, db, ks > 0 ? 1 : 0);
+      const uint64_t off = ((ks / 4) * kBlockBytes + (ks % 4) * 32) >> 4;
+      M::qk(sc, q_desc + off, k_desc + off, ks > 0 ? 1 : 0);
     }
     wgmma_commit();
     wgmma_wait<0>();
-    if (tid == 0) mbar_arrive(k_empty(s));  // this warpgroup is done reading K[s]
+    // This warpgroup is done reading K[s]. When voting, the release waits
+    // until the vote on slot s is published (below).
+    if (!can_skip && tid == 0) mbar_arrive(k_empty(s));
 
     // Mask keys past the end and (causal) above the diagonal.
     const int k0 = t * kTileK;
@@ -276,15 +306,20 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     }
 
-    // Row maxima of the raw logits (a quad of lanes shares a row), scaled.
-    float mx[2] = {-INFINITY, -INFINITY};
+    // Row maxima of the raw logits (a quad of lanes shares a row), scaled;
+    // four independent partial maxima per row keep the chain short.
+    float part[2][4];
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
-      mx[0] = fmaxf(mx[0], fmaxf(sc[4 * j + 0], sc[4 * j + 1]));
-      mx[1] = fmaxf(mx[1], fmaxf(sc[4 * j + 2], sc[4 * j + 3]));
+      const float r0 = fmaxf(sc[4 * j + 0], sc[4 * j + 1]);
+      const float r1 = fmaxf(sc[4 * j + 2], sc[4 * j + 3]);
+      part[0][j % 4] = j < 4 ? r0 : fmaxf(part[0][j % 4], r0);
+      part[1][j % 4] = j < 4 ? r1 : fmaxf(part[1][j % 4], r1);
     }
+    float mx[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
+      mx[i] = fmaxf(fmaxf(part[i][0], part[i][1]), fmaxf(part[i][2], part[i][3]));
       mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
       mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
       mx[i] *= p.scale_log2;
@@ -292,10 +327,37 @@ __global__ void __launch_bounds__(kThreads, 1)
 
     // Skip vote over all 128 rows (both consumer warpgroups): every valid
     // row's tile max is below m_running + log2(lambda). Tile 0 never skips.
-    bool vote = t > 0;
-    if (vote && row0 < lq) vote = row_allows_skip(mx[0], m_run[0], log2_lambda);
-    if (vote && row1 < lq) vote = row_allows_skip(mx[1], m_run[1], log2_lambda);
-    const bool skip = barrier_and<kVoteBarrier, kConsumerThreads>(vote);
+    // Each warpgroup reduces its 64 rows (named barrier of its own), then
+    // publishes the result for this slot and round and arrives on
+    // vote_full(s). A warpgroup whose own rows keep the tile knows the
+    // answer at once and goes on; only one whose rows all allow the skip
+    // waits for the other's vote. So the two warpgroups need not run in
+    // step. Every round of a slot gets exactly one arrival per warpgroup
+    // (tile 0 votes "keep"), and K[s] is released only after the vote is
+    // published, so a warpgroup cannot arrive for round r+1 of a slot
+    // before the other arrived for round r; the flags are double-buffered
+    // by round parity, so a flag is not overwritten before it is read.
+    bool skip = false;
+    if (can_skip) {  // CTA-uniform
+      bool vote = t > 0;
+      if (vote && row0 < lq) vote = row_allows_skip(mx[0], m_run[0], log2_lambda);
+      if (vote && row1 < lq) vote = row_allows_skip(mx[1], m_run[1], log2_lambda);
+      const bool own = barrier_and<128>(vote, kVoteBarrier0 + cw);
+      volatile uint32_t* const flags = vote_flags + 4 * s + 2 * parity;
+      if (tid == 0) {
+        // The previous round of this slot completed long ago (see above);
+        // waiting on it keeps every arrival paired with a wait, the pattern
+        // compute-sanitizer's synccheck verifies.
+        if (t >= kStages) mbar_wait(vote_full(s), parity ^ 1);
+        flags[cw] = own ? 1u : 0u;
+        mbar_arrive(vote_full(s));
+        mbar_arrive(k_empty(s));
+      }
+      if (own) {  // warpgroup-uniform
+        mbar_wait(vote_full(s), parity);
+        skip = flags[1 - cw] != 0;
+      }
+    }
 
     // V[s] must have landed even when skipped: releasing the slot before its
     // copy completed would let the producer refill it while TMA still writes.
@@ -333,13 +395,9 @@ __global__ void __launch_bounds__(kThreads, 1)
         pa[kk][3] = pack_pair<kBf16>(sc[8 * kk + 6], sc[8 * kk + 7]);
       }
       wgmma_fence();
+      const uint64_t v_desc = v_desc0 + uint64_t(s) * kSlotStep;
 #pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        // V tile: key rows of 128 bytes per 64-column block; 16 keys = two
-        // 8-row atoms (SBO 1024); column blocks 16 KB apart (LBO).
-        const uint64_t db = smem_desc_sw128(v_smem(s) + kk * 16 * 128, kBlockBytes, 1024);
-        M::pv(o, pa[kk], db);
-      }
+      for (int kk = 0; kk < 8; ++kk) M::pv(o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
       wgmma_commit();
       wgmma_wait<0>();
     }

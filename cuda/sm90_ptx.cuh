@@ -96,8 +96,8 @@ __device__ __forceinline__ void regs_claim() {
 // AND of `vote` over the `kThreads` threads that use named barrier `id`
 // (barrier 0 is __syncthreads'). The reduction happens in the barrier unit:
 // no shared memory, and it also orders the threads like bar.sync.
-template <int kId, int kThreads>
-__device__ __forceinline__ bool barrier_and(bool vote) {
+template <int kThreads>
+__device__ __forceinline__ bool barrier_and(bool vote, uint32_t id) {
   uint32_t result;
   asm volatile(
       "{\n"
@@ -107,7 +107,7 @@ __device__ __forceinline__ bool barrier_and(bool vote) {
       "selp.u32 %0, 1, 0, out;\n"
       "}\n"
       : "=r"(result)
-      : "r"(vote ? 1u : 0u), "n"(kId), "n"(kThreads)
+      : "r"(vote ? 1u : 0u), "r"(id), "n"(kThreads)
       : "memory");
   return result != 0;
 }
