@@ -13,6 +13,21 @@
 // fp32; scaled logits in log2 units, l = s * softmax_scale * log2(e); the
 // tile row max is rowmax(s) * c; skip when rowmax_l - m_running <
 // (float)log2(threshold / Lk) for every valid row of the tile.
+//
+// The Model Optimizer extras (kExtras instantiations only; the dense
+// instantiations compile exactly the code they had; rules in
+// src/attention/sparse_softmax.hpp): on a kept tile, after the vote,
+//  - N:M sparse softmax prunes raw logits to -inf. In the m16n8k16
+//    accumulator a lane holds columns 2*(lane%4) and +1 of each 8-key n-tile
+//    for rows lane/4 and lane/4 + 8, so a group of 4 keys is a lane pair
+//    (lanes 4r+0/1 or 4r+2/3) and a group of 8 keys is the quad: each lane
+//    ranks its two scores against the partners' through __shfl_xor_sync
+//    (mask 1; or 1, 2 and 3). The row maxima (and so the vote) are those of
+//    the unpruned logits: a group's largest score is never pruned.
+//  - NVFP4 P: the row sums take P unrounded; then, as P becomes the A operand
+//    of P.V 16 keys at a time (n-tiles 2kc and 2kc+1, the quad's four lanes
+//    holding four values of each row), each row's block max comes from two
+//    xor shuffles within the quad and the values are rounded.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -22,6 +37,7 @@
 
 #include "attention/attention_cuda.hpp"
 #include "attention/skip_rule.hpp"
+#include "attention/sparse_softmax.hpp"
 #include "attention_forward_sm90.hpp"
 #include "core/error.hpp"
 #include "kernel_common.cuh"
@@ -56,6 +72,12 @@ struct KernelParams {
   double threshold;
   float* lse;
   unsigned long long* counters;
+  // Extras (read by the kExtras instantiations only).
+  int32_t nm_n;  // N:M sparse softmax: m 0 (off), 4 or 8
+  int32_t nm_m;
+  int32_t nm_sinks;
+  int32_t nm_window;
+  int32_t quantize_p;
 };
 
 // ---------------------------------------------------------------------------
@@ -171,9 +193,68 @@ __device__ __forceinline__ Sequence sequence_of(const KernelParams& p, int b, in
 }
 
 // ---------------------------------------------------------------------------
+// Extras: N:M pruning and NVFP4 rounding on accumulator fragments
+
+// N:M pruning of a tile's raw logits s[nt][*] (rows row0/row0 + 8 of this
+// lane; columns key0 + nt * 8 + {0, 1}, key0 = first key of the tile +
+// 2 * (lane % 4)). kM keys per group: 4 = a lane pair, 8 = the quad. Every
+// lane of the warp must call this (shuffles).
+template <int kM, int kNTiles>
+__device__ __forceinline__ void prune_nm(float (&s)[kNTiles][4], const KernelParams& p, int lane, int key0,
+                                         int diag0) {
+  const int tig = lane & 3;
+  const int ia = (2 * tig) & (kM - 1);  // group position of this lane's first column
+  constexpr int kPartners = kM / 2 - 1;  // lanes to exchange with: 1 (M = 4) or 3 (M = 8)
+#pragma unroll
+  for (int nt = 0; nt < kNTiles; ++nt) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float a = s[nt][2 * i], b = s[nt][2 * i + 1];
+      int rank_a = nm_outranks(b, ia + 1, a, ia) ? 1 : 0;
+      int rank_b = nm_outranks(a, ia, b, ia + 1) ? 1 : 0;
+      // Not unrolled: unrolled, the hoisted shuffles of 8-key groups made
+      // the head-dim-128 instantiations spill; rolled, nothing spills.
+#pragma unroll 1
+      for (int x = 1; x <= kPartners; ++x) {
+        const float pa = __shfl_xor_sync(0xffffffffu, a, x);
+        const float pb = __shfl_xor_sync(0xffffffffu, b, x);
+        const int ip = (2 * (tig ^ x)) & (kM - 1);
+        rank_a += (nm_outranks(pa, ip, a, ia) ? 1 : 0) + (nm_outranks(pb, ip + 1, a, ia) ? 1 : 0);
+        rank_b += (nm_outranks(pa, ip, b, ia + 1) ? 1 : 0) + (nm_outranks(pb, ip + 1, b, ia + 1) ? 1 : 0);
+      }
+      const int key = key0 + nt * 8;
+      const int diag = diag0 + 8 * i;
+      if (!nm_keeps(rank_a, p.nm_n, nm_dense_key(key, diag, p.nm_sinks, p.nm_window))) {
+        s[nt][2 * i] = -INFINITY;
+      }
+      if (!nm_keeps(rank_b, p.nm_n, nm_dense_key(key + 1, diag, p.nm_sinks, p.nm_window))) {
+        s[nt][2 * i + 1] = -INFINITY;
+      }
+    }
+  }
+}
+
+// NVFP4 rounding of one 16-key block of P for this lane's two rows: lo/hi
+// are n-tiles 2kc and 2kc + 1 (elements 0, 1: row0; 2, 3: row0 + 8). Every
+// lane of the warp must call this (shuffles).
+__device__ __forceinline__ void round_p_block(float (&lo)[4], float (&hi)[4]) {
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    float amax = fmaxf(fmaxf(lo[2 * i], lo[2 * i + 1]), fmaxf(hi[2 * i], hi[2 * i + 1]));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+    const Nvfp4Scale scale = nvfp4_p_scale(amax);
+    lo[2 * i] = nvfp4_p_round(lo[2 * i], scale);
+    lo[2 * i + 1] = nvfp4_p_round(lo[2 * i + 1], scale);
+    hi[2 * i] = nvfp4_p_round(hi[2 * i], scale);
+    hi[2 * i + 1] = nvfp4_p_round(hi[2 * i + 1], scale);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // The kernel
 
-template <bool kBf16, int D>
+template <bool kBf16, int D, bool kExtras>
 __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const KernelParams p) {
   using E = Elem<kBf16>;
   constexpr int kKChunks = D / 16;  // k-steps of Q K^T
@@ -314,6 +395,13 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
     if (skip) {
       ++skipped;
     } else {
+      if constexpr (kExtras) {
+        if (p.nm_m == 4) {
+          prune_nm<4>(s, p, lane, k0 + col_in_quad, row0 + causal_shift);
+        } else if (p.nm_m == 8) {
+          prune_nm<8>(s, p, lane, k0 + col_in_quad, row0 + causal_shift);
+        }
+      }
       float m_use[2];
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
@@ -337,6 +425,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
       const uint32_t vbase = smem_addr(v_smem(buf));
 #pragma unroll
       for (int kc = 0; kc < kTileK / 16; ++kc) {
+        if constexpr (kExtras) {
+          if (p.quantize_p) round_p_block(s[2 * kc], s[2 * kc + 1]);
+        }
         const uint32_t pa[4] = {pack_pair<kBf16>(s[2 * kc][0], s[2 * kc][1]),
                                 pack_pair<kBf16>(s[2 * kc][2], s[2 * kc][3]),
                                 pack_pair<kBf16>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
@@ -410,10 +501,10 @@ void require_device(const char* function) {
   check(error, function, "cudaGetDeviceCount");
 }
 
-template <bool kBf16, int D>
+template <bool kBf16, int D, bool kExtras>
 void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const char* function) {
   constexpr int kSmemBytes = 5 * 128 * D * 2;
-  auto kernel = attention_forward_kernel<kBf16, D>;
+  auto kernel = attention_forward_kernel<kBf16, D, kExtras>;
   check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
         function, "cudaFuncSetAttribute");
   kernel<<<grid, kThreads, kSmemBytes, stream>>>(params);
@@ -425,7 +516,13 @@ void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const ch
 void launch_forward_cuda(const Problem& pr, void* stream, const char* function, KernelPath path) {
   require_device(function);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
-  if (path != KernelPath::kMmaSync) {
+  // N:M sparse softmax and NVFP4 P run on the mma.sync kernel only.
+  if (pr.extras() && path == KernelPath::kSm90) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) +
+                                     ": the sm_90a kernel does not run N:M sparse softmax or NVFP4 P "
+                                     "quantization (the mma.sync kernel does)");
+  }
+  if (path != KernelPath::kMmaSync && !pr.extras()) {
     int device = 0;
     check(cudaGetDevice(&device), function, "cudaGetDevice");
     if (sm90::device_supported(device) && sm90::try_launch(pr, s, function)) return;
@@ -463,13 +560,25 @@ void launch_forward_cuda(const Problem& pr, void* stream, const char* function, 
   params.threshold = pr.threshold_scale_factor;
   params.lse = pr.lse;
   params.counters = pr.tile_counters;
+  params.nm_n = pr.sparsity_n;
+  params.nm_m = pr.sparsity_m;
+  params.nm_sinks = pr.num_sink_tokens;
+  params.nm_window = pr.dense_window_size;
+  params.quantize_p = pr.quantize_p ? 1 : 0;
 
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
   const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
-  if (bf16 && pr.head_dim == 128) launch<true, 128>(params, grid, s, function);
-  else if (bf16 && pr.head_dim == 64) launch<true, 64>(params, grid, s, function);
-  else if (!bf16 && pr.head_dim == 128) launch<false, 128>(params, grid, s, function);
-  else launch<false, 64>(params, grid, s, function);
+  if (pr.extras()) {
+    if (bf16 && pr.head_dim == 128) launch<true, 128, true>(params, grid, s, function);
+    else if (bf16 && pr.head_dim == 64) launch<true, 64, true>(params, grid, s, function);
+    else if (!bf16 && pr.head_dim == 128) launch<false, 128, true>(params, grid, s, function);
+    else launch<false, 64, true>(params, grid, s, function);
+    return;
+  }
+  if (bf16 && pr.head_dim == 128) launch<true, 128, false>(params, grid, s, function);
+  else if (bf16 && pr.head_dim == 64) launch<true, 64, false>(params, grid, s, function);
+  else if (!bf16 && pr.head_dim == 128) launch<false, 128, false>(params, grid, s, function);
+  else launch<false, 64, false>(params, grid, s, function);
 }
 
 }  // namespace spattn::attention

@@ -52,7 +52,41 @@ TensorView view(const void* data, const int64_t strides[3]) {
   return v;
 }
 
-double resolve_threshold(const spattn_attention_args& a, const char* function) {
+// N:M sparse softmax and NVFP4 P quantization from layer_params. The config
+// layer only produces valid values, but a caller may fill the struct by hand.
+void read_extras(const spattn_layer_params& lp, Problem& p, const char* function) {
+  const std::string field = "args.layer_params->";
+  if (lp.sparsity_n != 0 || lp.sparsity_m != 0) {
+    if (lp.sparsity_m != 4 && lp.sparsity_m != 8) {
+      invalid(function, field + "sparsity_m is " + std::to_string(lp.sparsity_m) +
+                            "; N:M sparse softmax needs 4 or 8 (sparsity_n " +
+                            std::to_string(lp.sparsity_n) + "; 0 and 0: off)");
+    }
+    if (lp.sparsity_n < 1 || lp.sparsity_n >= lp.sparsity_m) {
+      invalid(function, field + "sparsity_n is " + std::to_string(lp.sparsity_n) + "; with sparsity_m " +
+                            std::to_string(lp.sparsity_m) + " it must be in [1, " +
+                            std::to_string(lp.sparsity_m - 1) + "]");
+    }
+  }
+  if (lp.num_sink_tokens < 0) {
+    invalid(function, field + "num_sink_tokens is " + std::to_string(lp.num_sink_tokens) + "; must be >= 0");
+  }
+  if (lp.dense_window_size < 0) {
+    invalid(function,
+            field + "dense_window_size is " + std::to_string(lp.dense_window_size) + "; must be >= 0");
+  }
+  if (lp.quantize_p != 0 && lp.quantize_p != 1) {
+    invalid(function, field + "quantize_p is " + std::to_string(lp.quantize_p) + "; expected 0 or 1");
+  }
+  p.sparsity_n = lp.sparsity_n;
+  p.sparsity_m = lp.sparsity_m;
+  p.num_sink_tokens = lp.num_sink_tokens;
+  p.dense_window_size = lp.dense_window_size;
+  p.quantize_p = lp.quantize_p != 0;
+}
+
+// The skip threshold, and the extras when layer_params is given.
+double resolve_layer(const spattn_attention_args& a, Problem& problem, const char* function) {
   if (a.layer_params == nullptr) {
     if (!std::isfinite(a.threshold_scale_factor) || a.threshold_scale_factor < 0.0f) {
       invalid(function, "args.threshold_scale_factor is " +
@@ -63,18 +97,7 @@ double resolve_threshold(const spattn_attention_args& a, const char* function) {
   }
   const spattn_layer_params& p = *a.layer_params;
   require_struct_size(p.struct_size, kLayerParamsV1Size, function, "spattn_layer_params");
-  if (p.sparsity_m != 0 || p.sparsity_n != 0) {
-    fail(SPATTN_ERR_UNSUPPORTED,
-         std::string(function) + ": args.layer_params asks for N:M sparse softmax (sparsity_n " +
-             std::to_string(p.sparsity_n) + ", sparsity_m " + std::to_string(p.sparsity_m) +
-             "), which this version of the kernel does not implement");
-  }
-  if (p.quantize_p != 0) {
-    fail(SPATTN_ERR_UNSUPPORTED,
-         std::string(function) +
-             ": args.layer_params asks for NVFP4 P quantization (quantize_p), which this "
-             "version of the kernel does not implement");
-  }
+  read_extras(p, problem, function);
   if (!p.enabled) return 0.0;
   if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
     invalid(function, "args.layer_params->threshold_scale_factor is " +
@@ -168,7 +191,7 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
                         ? a.softmax_scale
                         : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
   p.causal = a.causal != 0;
-  p.threshold_scale_factor = resolve_threshold(a, function);
+  p.threshold_scale_factor = resolve_layer(a, p, function);
   p.lse = a.lse;
   p.tile_counters = a.tile_counters;
   read_packed_totals(a, p, function);

@@ -39,12 +39,21 @@ struct Problem {
   unsigned long long* tile_counters = nullptr;
   int32_t total_q = 0;   // packed batches: cu_seqlens_q[batch], 0 when not given
   int32_t total_kv = 0;
+  // Model Optimizer extras from layer_params (rules in sparse_softmax.hpp).
+  int32_t sparsity_n = 0;  // N:M sparse softmax: 0/0 when off, else m 4 or 8, 1 <= n < m
+  int32_t sparsity_m = 0;
+  int32_t num_sink_tokens = 0;    // N:M only
+  int32_t dense_window_size = 0;  // N:M only
+  bool quantize_p = false;        // NVFP4 P before P.V
 
   bool packed() const { return cu_seqlens_q != nullptr; }
+  bool nm_sparse() const { return sparsity_m != 0; }
+  // Needs the kernel variant with the extras (the mma.sync kernel).
+  bool extras() const { return nm_sparse() || quantize_p; }
 };
 
 // Checks every field of `args` and resolves defaults (softmax scale, the
-// threshold from layer_params). Throws spattn::Error naming `function` and the
+// threshold and the N:M / NVFP4 P extras from layer_params). Throws spattn::Error naming `function` and the
 // offending field. Pointer contents (cu_seqlens) are not read here.
 Problem resolve_problem(const spattn_attention_args* args, const char* function);
 

@@ -8,7 +8,13 @@
 //    row maxima, exactly as the kernel does;
 //  - a KV tile other than the first is skipped when every valid row has
 //    rowmax_l - m_running < log2(lambda) (or no unmasked key in the tile);
-//  - the online softmax accumulates in double.
+//  - the online softmax accumulates in double;
+//  - N:M sparse softmax and NVFP4 P quantization (sparse_softmax.hpp) apply
+//    to the tiles that are not skipped: pruned keys are -inf before the
+//    exponentials (the row maxima, hence the skip decisions, are the same
+//    with or without pruning: a group's largest score is always kept), and
+//    the P of each 16-key block is rounded (from float) before P.V while the
+//    row sum takes the unrounded P.
 #include "attention/attention_reference.hpp"
 
 #include <algorithm>
@@ -18,6 +24,7 @@
 #include <vector>
 
 #include "attention/half_float.hpp"
+#include "attention/sparse_softmax.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -134,12 +141,13 @@ class HeadRunner {
         counters[1] += 1;
         continue;
       }
-      accumulate(rows, k0, keys, s, row_max, st);
+      accumulate(q0, rows, k0, keys, s, row_max, st);
     }
     write(q0, rows, st);
   }
 
-  // Raw float32 logits of the tile, -inf where masked, and the row maxima.
+  // Raw float32 logits of the tile (all kTileK columns), -inf where masked or
+  // past the sequence end, and the row maxima.
   void logits(int32_t q0, int32_t rows, int32_t k0, int32_t keys, std::vector<float>& s,
               std::vector<float>& row_max) const {
     for (int32_t r = 0; r < rows; ++r) {
@@ -156,6 +164,7 @@ class HeadRunner {
         s[size_t(r) * kTileK + j] = dot;
         mx = std::max(mx, dot);
       }
+      for (int32_t j = keys; j < kTileK; ++j) s[size_t(r) * kTileK + j] = kNegInf;  // past the end
       row_max[size_t(r)] = mx;
     }
   }
@@ -168,10 +177,33 @@ class HeadRunner {
     return true;
   }
 
-  void accumulate(int32_t rows, int32_t k0, int32_t keys, const std::vector<float>& s,
+  // Diagonal key of row i (bottom-right alignment), for the dense window.
+  int32_t diagonal(int32_t row) const { return row + (s_.lk - s_.lq); }
+
+  // N:M pruning of row r's logits in the tile (in place: pruned -> -inf).
+  // Groups start at multiples of M; the tile start is one (128 % M == 0).
+  void prune_nm(int32_t q0, int32_t r, int32_t k0, float* row) const {
+    const int m = p_.sparsity_m;
+    for (int32_t g0 = 0; g0 < kTileK; g0 += m) {
+      float group[8];
+      for (int i = 0; i < m; ++i) group[i] = row[g0 + i];
+      for (int i = 0; i < m; ++i) {
+        int rank = 0;
+        for (int j = 0; j < m; ++j) rank += nm_outranks(group[j], j, group[i], i) ? 1 : 0;
+        const bool dense =
+            nm_dense_key(k0 + g0 + i, diagonal(q0 + r), p_.num_sink_tokens, p_.dense_window_size);
+        if (!nm_keeps(rank, p_.sparsity_n, dense)) row[g0 + i] = kNegInf;
+      }
+    }
+  }
+
+  void accumulate(int32_t q0, int32_t rows, int32_t k0, int32_t keys, std::vector<float>& s,
                   const std::vector<float>& row_max, TileState& st) const {
+    std::vector<double> prob(kTileK);
     for (int32_t r = 0; r < rows; ++r) {
       if (row_max[size_t(r)] == kNegInf) continue;
+      float* row = &s[size_t(r) * kTileK];
+      if (p_.nm_sparse()) prune_nm(q0, r, k0, row);
       const float tile_max = row_max[size_t(r)] * scale_log2_;
       const double m_old = st.m[size_t(r)];
       const double m_new = std::max(m_old, double(tile_max));
@@ -179,13 +211,25 @@ class HeadRunner {
       st.sum[size_t(r)] *= alpha;
       double* acc = &st.acc[size_t(r) * dim_];
       for (int32_t d = 0; d < dim_; ++d) acc[d] *= alpha;
+      for (int32_t j = 0; j < kTileK; ++j) {
+        const float raw = j < keys ? row[j] : kNegInf;
+        prob[size_t(j)] = raw == kNegInf ? 0.0 : std::exp2(double(raw * scale_log2_) - m_new);
+        st.sum[size_t(r)] += prob[size_t(j)];  // the row sum takes P before any rounding
+      }
+      if (p_.quantize_p) {
+        for (int32_t b0 = 0; b0 < kTileK; b0 += 16) {
+          float amax = 0.0f;
+          for (int32_t j = b0; j < b0 + 16; ++j) amax = std::max(amax, float(prob[size_t(j)]));
+          const Nvfp4Scale scale = nvfp4_p_scale(amax);
+          for (int32_t j = b0; j < b0 + 16; ++j) {
+            prob[size_t(j)] = nvfp4_p_round(float(prob[size_t(j)]), scale);
+          }
+        }
+      }
       for (int32_t j = 0; j < keys; ++j) {
-        const float raw = s[size_t(r) * kTileK + j];
-        if (raw == kNegInf) continue;
-        const double prob = std::exp2(double(raw * scale_log2_) - m_new);
-        st.sum[size_t(r)] += prob;
+        if (prob[size_t(j)] == 0.0) continue;
         const float* v = &v_[size_t(k0 + j) * dim_];
-        for (int32_t d = 0; d < dim_; ++d) acc[d] += prob * v[d];
+        for (int32_t d = 0; d < dim_; ++d) acc[d] += prob[size_t(j)] * v[d];
       }
       st.m[size_t(r)] = m_new;
     }

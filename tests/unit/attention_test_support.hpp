@@ -1,7 +1,8 @@
 // Test support for the attention tests (CPU and GPU): host tensors in a
 // chosen layout, input generators, and an INDEPENDENT float64 attention
-// with its own re-derivation of the skip rule (no code shared with
-// src/attention/attention_reference.cpp beyond the 16-bit decoders).
+// with its own re-derivation of the skip rule, of N:M sparse softmax and of
+// NVFP4 P rounding (no code shared with src/attention/attention_reference.cpp
+// or src/attention/sparse_softmax.hpp beyond the 16-bit decoders).
 #pragma once
 
 #include <spattn/spattn.h>
@@ -127,17 +128,40 @@ inline void fill_random(Host& h, uint32_t seed) {
   for (auto& x : h.v) x = float_to_storage(n(rng), h.shape.bf16());
 }
 
+// Inputs whose logits are exact in float32 whatever the summation order:
+// q and k are multiples of 1/4 in [-1.5, 1.5] (products are multiples of 1/16,
+// sums stay far below 2^24 sixteenths), so the CPU, the GPU and float64 see
+// the same scores, and equal scores (frequent here) are equal everywhere:
+// N:M tie-breaking is exercised without near-ties. v is N(0, 1).
+inline void fill_grid(Host& h, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> pick(-6, 6);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& x : h.q) x = float_to_storage(0.25f * float(pick(rng)), h.shape.bf16());
+  for (auto& x : h.k) x = float_to_storage(0.25f * float(pick(rng)), h.shape.bf16());
+  for (auto& x : h.v) x = float_to_storage(n(rng), h.shape.bf16());
+}
+
 // Peaked inputs that make skipping happen: q and k share a component along
 // dimension 0; the first KV tile of every sequence is "hot" (large shared
 // component), later tiles get a random heat in {0 (2/6), 0.25, 0.5, 0.75, 1} per
 // 128-key tile and head, so some tiles are skipped at moderate thresholds
 // and others are not. `boost` is the hot logit, in softmax-scaled units.
-inline void fill_peaked(Host& h, uint32_t seed, float boost) {
+//
+// `grid`: the same with the shared component rounded to an integer and the
+// noise of q and k to multiples of 1/4 in [-2, 2], so that the logits are
+// exact in float32 (see fill_grid).
+inline void fill_peaked(Host& h, uint32_t seed, float boost, bool grid = false) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::normal_distribution<float> n_raw(0.0f, 1.0f);
   std::uniform_int_distribution<int> heat_pick(0, 5);
   const Shape& s = h.shape;
-  const float c = std::sqrt(boost * std::sqrt(float(s.dim)));  // c*c*scale = boost
+  float c = std::sqrt(boost * std::sqrt(float(s.dim)));  // c*c*scale = boost
+  if (grid) c = std::round(c);
+  auto n = [&](std::mt19937& g) {
+    const float x = n_raw(g);
+    return grid ? std::min(4.0f, std::max(-4.0f, std::round(2.0f * x))) * 0.5f : x;  // 0.5 n: quarters
+  };
   const bool bf = s.bf16();
   for (int b = 0; b < s.batch; ++b) {
     for (int hh = 0; hh < s.heads; ++hh) {
@@ -163,11 +187,75 @@ inline void fill_peaked(Host& h, uint32_t seed, float boost) {
   }
 }
 
+// The Model Optimizer extras (spattn_layer_params fields) for expected().
+struct Extras {
+  int n = 0, m = 0;        // N:M sparse softmax, 0/0: off
+  int sinks = 0, window = 0;
+  bool quantize_p = false;  // NVFP4 P
+};
+
+// Every finite non-negative FP8 E4M3 ("fn") value, ascending, with whether
+// its 3-bit mantissa is even: subnormals m * 2^-9, then (1 + m/8) * 2^(e-7)
+// for e = 1..15, up to 448 (e = 15, m = 7 is NaN).
+struct GridValue {
+  double value;
+  bool even;
+};
+inline const std::vector<GridValue>& e4m3_grid() {
+  static const std::vector<GridValue> grid = [] {
+    std::vector<GridValue> g;
+    for (int m = 0; m < 8; ++m) g.push_back({m * std::ldexp(1.0, -9), m % 2 == 0});
+    for (int e = 1; e <= 15; ++e)
+      for (int m = 0; m < 8; ++m)
+        if (!(e == 15 && m == 7)) g.push_back({(1.0 + m / 8.0) * std::ldexp(1.0, e - 7), m % 2 == 0});
+    return g;
+  }();
+  return grid;
+}
+inline const std::vector<GridValue>& e2m1_grid() {
+  static const std::vector<GridValue> grid = {{0.0, true}, {0.5, false}, {1.0, true}, {1.5, false},
+                                              {2.0, true}, {3.0, false}, {4.0, true}, {6.0, false}};
+  return grid;
+}
+
+// Round x >= 0 to the nearest grid value, ties to the even one, saturating
+// at the largest. `near_tie` is set when x lies within relative `margin` of a
+// midpoint between two grid values (a rounding another implementation, with
+// slightly different inputs, may take the other way).
+// midpoint between two grid values (a rounding another implementation, with
+// slightly different inputs, may take the other way); `near_step` is then
+// the distance between those two values.
+inline double round_to_grid(const std::vector<GridValue>& grid, double x, double margin = 0.0,
+                            bool* near_tie = nullptr, double* near_step = nullptr) {
+  if (near_tie) *near_tie = false;
+  for (size_t i = 0; near_tie && i + 1 < grid.size(); ++i) {
+    const double lo = grid[i].value, hi = grid[i + 1].value, mid = 0.5 * (lo + hi);
+    if (std::fabs(x - mid) <= margin * mid) {
+      *near_tie = true;
+      if (near_step) *near_step = hi - lo;
+    }
+  }
+  if (x >= grid.back().value) return grid.back().value;
+  for (size_t i = 0; i + 1 < grid.size(); ++i) {
+    const double lo = grid[i].value, hi = grid[i + 1].value, mid = 0.5 * (lo + hi);
+    if (x > hi) continue;
+    if (x < mid) return lo;
+    if (x > mid) return hi;
+    return grid[i].even ? lo : hi;
+  }
+  return grid.back().value;
+}
+
 // Result of the independent float64 computation.
 struct Expected {
   std::vector<double> out;  // [b][tok][h][dim], packed in batch 0 order (q_index / layout-free)
   std::vector<double> lse;  // [b][h][tok]
   std::vector<double> skipped_mass;  // per (b, h, tok): skipped softmax mass / total mass
+  // Per (b, h, tok): how far the output may move because a rounding or N:M
+  // decision of that row lies within float32 noise of its boundary (0 for
+  // almost every row); compare_out widens that row's tolerance by it.
+  std::vector<double> slack;
+  size_t rows_with_slack = 0;
   unsigned long long visited = 0, skipped = 0;
   double max_abs_v = 0.0;
   int lq_max = 0;
@@ -179,17 +267,125 @@ struct Expected {
   }
 };
 
+// Margins within which another implementation's float32 arithmetic may
+// decide differently: scaled logits of an N:M pair (absolute, at least; the
+// CPU and GPU sum q.k in float32 in different orders: ~1e-6 here), and
+// relative distance of an NVFP4 rounding input to a rounding midpoint
+// (p differs by ~1e-6 relative: exp2 approximations, logits).
+constexpr double kNmLogitMargin = 2e-5;
+constexpr double kRoundMargin = 2e-5;
+
+// One output row of expected(): `Li` the row's scaled logits (-inf where
+// masked), `kept` its per-key tile decisions.
+//  - N:M on the full row: groups of m keys from key 0; in each, a key is kept
+//    when fewer than n others beat it (larger, or equal at a lower index), or
+//    when it is a sink (j < sinks) or in the window (diag - window < j <= diag,
+//    diag = i + Lk - Lq).
+//  - out = sum_j w_j v_j / Z, Z = sum_j exp(L_j - mx) over the kept keys; w_j =
+//    exp(L_j - mx) dense, or with NVFP4 P, per kept 128-key tile t with the
+//    running maximum m_t (max over kept tiles <= t): w_j = Q(exp(L_j - m_t)) *
+//    exp(m_t - mx), Q rounding blocks of 16 keys: block scale E4M3(448 *
+//    block max) / 2688, values E2M1(p / scale) * scale (round_to_grid).
+//  - slack: for each decision within the margins above, the most the output
+//    can move if it went the other way.
+inline void row_result(const Host& h, Expected& e, const Extras& x, int b, int hh, int i, int lk, int lq,
+                       const double* Li, const char* kept, const std::vector<double>& V) {
+  const int D = h.shape.dim, T = SPATTN_SKIP_TILE_KEYS;
+  std::vector<char> use(static_cast<size_t>(lk));  // kept tile, not masked, not pruned
+  for (int j = 0; j < lk; ++j) use[size_t(j)] = kept[j] && Li[j] != -INFINITY;
+  std::vector<std::pair<int, int>> near;  // N:M pairs within the margin
+  if (x.m > 0) {
+    const long diag = long(i) + lk - lq;
+    for (int g0 = 0; g0 < lk; g0 += x.m) {
+      const int g1 = std::min(lk, g0 + x.m);
+      for (int j = g0; j < g1; ++j) {
+        int beaten_by = 0;
+        for (int k = g0; k < g1; ++k) beaten_by += Li[k] > Li[j] || (Li[k] == Li[j] && k < j);
+        const bool dense = j < x.sinks || (j <= diag && diag - j < x.window);
+        if (!dense && beaten_by >= x.n) use[size_t(j)] = 0;
+      }
+      for (int j = g0; j < g1; ++j)
+        for (int k = j + 1; k < g1; ++k) {
+          const double gap = std::fabs(Li[j] - Li[k]);
+          if (std::isfinite(gap) && gap > 0 && gap < kNmLogitMargin * std::max(1.0, std::fabs(Li[j])))
+            near.emplace_back(j, k);
+        }
+    }
+  }
+  double mx = -INFINITY;
+  for (int j = 0; j < lk; ++j)
+    if (use[size_t(j)]) mx = std::max(mx, Li[j]);
+  const size_t o = e.index(h, b, i, hh), row = e.row(h, b, i, hh);
+  if (mx == -INFINITY) return;  // nothing kept: zero output, lse -inf (preset)
+  double z = 0;
+  std::vector<double> w(static_cast<size_t>(lk), 0.0);
+  for (int j = 0; j < lk; ++j)
+    if (use[size_t(j)]) z += w[size_t(j)] = std::exp(Li[j] - mx);
+  // Slack, in units of w: each near decision may move weights by this much.
+  // An N:M swap trades one key of the pair for the other (rounded weights
+  // are within ~1.1x of p, hence the factor 2); an E2M1 value near a midpoint
+  // may move one step (times the scale); an E4M3 block scale near a midpoint
+  // may move one step, which moves each of the block's values by at most
+  // about two scales.
+  double slack_w = 0;
+  for (const auto& pr : near) slack_w += 2.0 * (std::exp(Li[pr.first] - mx) + std::exp(Li[pr.second] - mx));
+  if (x.quantize_p) {
+    double m_t = -INFINITY;
+    for (int k0 = 0; k0 < lk; k0 += T) {
+      const int k1 = std::min(lk, k0 + T);
+      double tmax = -INFINITY;
+      for (int j = k0; j < k1; ++j)
+        if (use[size_t(j)]) tmax = std::max(tmax, Li[j]);
+      if (tmax == -INFINITY) continue;  // skipped, or nothing kept here: m unchanged
+      m_t = std::max(m_t, tmax);
+      const double rescale = std::exp(m_t - mx);
+      for (int b0 = k0; b0 < k1; b0 += 16) {
+        const int b1 = std::min(k1, b0 + 16);
+        double amax = 0;
+        int nonzero = 0;
+        for (int j = b0; j < b1; ++j)
+          if (use[size_t(j)]) amax = std::max(amax, std::exp(Li[j] - m_t)), ++nonzero;
+        bool tie = false;
+        double step = 0;
+        const double scale = round_to_grid(e4m3_grid(), 448.0 * amax, kRoundMargin, &tie) / 2688.0;
+        if (tie) slack_w += rescale * nonzero * 2.5 * (amax / 6.0 + 1.0 / 512 / 2688);
+        for (int j = b0; j < b1; ++j) {
+          if (!use[size_t(j)]) continue;
+          double q = 0;
+          if (scale > 0) {
+            q = scale * round_to_grid(e2m1_grid(), std::exp(Li[j] - m_t) / scale, kRoundMargin, &tie, &step);
+            if (tie) slack_w += rescale * step * scale;
+          }
+          w[size_t(j)] = q * rescale;
+        }
+      }
+    }
+  }
+  std::vector<double> acc(size_t(D), 0.0);
+  for (int j = 0; j < lk; ++j) {
+    if (w[size_t(j)] == 0) continue;
+    const double* vj = &V[size_t(j) * D];
+    for (int d = 0; d < D; ++d) acc[d] += w[size_t(j)] * vj[d];
+  }
+  for (int d = 0; d < D; ++d) e.out[o + d] = acc[d] / z;
+  e.lse[row] = mx + std::log(z);
+  e.slack[row] = slack_w * 2.0 * e.max_abs_v / z;  // |v_j - out| <= 2 max|v|
+  if (e.slack[row] > 0) ++e.rows_with_slack;
+}
+
 // Float64 attention of `h`. With threshold > 0 the skip rule is re-derived
 // here in float64 (exp(rowmax - m_running) < threshold / Lk on 128 x 128
 // tiles, first KV tile never skipped) and `out` holds the attention over the
-// kept tiles only; `skipped_mass` is what the dense softmax put on skipped keys.
-inline Expected expected(const Host& h, float softmax_scale, double threshold) {
+// kept tiles only; `skipped_mass` is what the dense softmax put on skipped
+// keys (without N:M pruning). `x`: N:M sparse softmax and NVFP4 P (row_result).
+inline Expected expected(const Host& h, float softmax_scale, double threshold, const Extras& x = {}) {
   const Shape& s = h.shape;
   Expected e;
   for (int b = 0; b < s.batch; ++b) e.lq_max = std::max(e.lq_max, h.seq_lq(b));
   e.out.assign(size_t(s.batch) * e.lq_max * s.heads * s.dim, 0.0);
   e.lse.assign(size_t(s.batch) * s.heads * e.lq_max, -std::numeric_limits<double>::infinity());
   e.skipped_mass.assign(e.lse.size(), 0.0);
+  e.slack.assign(e.lse.size(), 0.0);
   const double scale = softmax_scale > 0 ? softmax_scale : 1.0 / std::sqrt(double(s.dim));
   const int group = s.heads / s.kv_heads;
   const int T = SPATTN_SKIP_TILE_KEYS, TQ = SPATTN_SKIP_TILE_QUERIES;
@@ -248,27 +444,16 @@ inline Expected expected(const Host& h, float softmax_scale, double threshold) {
         }
       }
       for (int i = 0; i < lq; ++i) {
-        double mx = -INFINITY;
-        for (int j = 0; j < lk; ++j) mx = std::max(mx, L[size_t(i) * lk + j]);
-        double z_all = 0, z_keep = 0, z_skip = 0;
-        std::vector<double> acc(size_t(s.dim), 0.0);
+        const double* Li = &L[size_t(i) * lk];
+        double mx = -INFINITY, z_all = 0, z_skip = 0;
+        for (int j = 0; j < lk; ++j) mx = std::max(mx, Li[j]);
         for (int j = 0; j < lk; ++j) {
-          const double lj = L[size_t(i) * lk + j];
-          if (lj == -INFINITY) continue;
-          const double p = std::exp(lj - mx);
-          z_all += p;
-          if (!keep[size_t(i) * lk + j]) {
-            z_skip += p;
-            continue;
-          }
-          z_keep += p;
-          const double* vj = &V[size_t(j) * D];
-          for (int d = 0; d < D; ++d) acc[d] += p * vj[d];
+          if (Li[j] == -INFINITY) continue;
+          z_all += std::exp(Li[j] - mx);
+          if (!keep[size_t(i) * lk + j]) z_skip += std::exp(Li[j] - mx);
         }
-        const size_t o = e.index(h, b, i, hh);
-        for (int d = 0; d < s.dim; ++d) e.out[o + d] = z_keep > 0 ? acc[d] / z_keep : 0.0;
-        if (z_keep > 0) e.lse[e.row(h, b, i, hh)] = mx + std::log(z_keep);
         e.skipped_mass[e.row(h, b, i, hh)] = z_all > 0 ? z_skip / z_all : 0.0;
+        row_result(h, e, x, b, hh, i, lk, lq, Li, &keep[size_t(i) * lk], V);
       }
     }
   }
@@ -306,6 +491,21 @@ inline spattn_attention_args make_args(const Host& h, const void* q, const void*
   return a;
 }
 
+// layer_params carrying `x` and a skip threshold (enabled when > 0).
+inline spattn_layer_params make_layer_params(const Extras& x, double threshold) {
+  spattn_layer_params lp{};
+  lp.struct_size = sizeof lp;
+  lp.algorithm = SPATTN_ALGORITHM_SKIP_SOFTMAX;
+  lp.enabled = threshold > 0 ? 1 : 0;
+  lp.threshold_scale_factor = threshold;
+  lp.sparsity_n = x.n;
+  lp.sparsity_m = x.m;
+  lp.num_sink_tokens = x.sinks;
+  lp.dense_window_size = x.window;
+  lp.quantize_p = x.quantize_p ? 1 : 0;
+  return lp;
+}
+
 // LSE index of (b, h, tok) in the library's layout.
 inline size_t lse_index(const Host& h, int b, int hh, int tok) {
   if (h.shape.packed()) return size_t(hh) * h.q_tokens + h.cu_q[b] + tok;
@@ -314,7 +514,7 @@ inline size_t lse_index(const Host& h, int b, int hh, int tok) {
 inline size_t lse_size(const Host& h) { return size_t(h.q_batches) * h.shape.heads * h.q_tokens; }
 
 // Largest |out - expected| over all rows, each element's error divided by
-// (abs_tol + rel_tol * |expected|); <= 1 passes. Also counts unwritten
+// (abs_tol + rel_tol * |expected| + the row's slack); <= 1 passes. Also counts unwritten
 // (poisoned) or non-finite outputs in `bad`.
 struct Compare {
   double worst = 0.0;
@@ -339,7 +539,8 @@ inline Compare compare_out(const Host& h, const std::vector<uint16_t>& out, cons
           }
           c.err2 += (got - want) * (got - want);
           c.ref2 += want * want;
-          c.worst = std::max(c.worst, std::fabs(got - want) / (abs_tol + rel_tol * std::fabs(want)));
+          const double slack = e.slack[e.row(h, b, i, hh)];
+          c.worst = std::max(c.worst, std::fabs(got - want) / (abs_tol + rel_tol * std::fabs(want) + slack));
         }
   return c;
 }

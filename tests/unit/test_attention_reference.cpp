@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 #include <spattn/spattn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "attention/attention_problem.hpp"
+#include "attention/sparse_softmax.hpp"
 #include "attention_test_support.hpp"
 #include "core/error.hpp"
 
@@ -24,13 +26,16 @@ struct RefRun {
   unsigned long long counters[2] = {0, 0};
 };
 
-RefRun run_reference(const Host& h, double threshold, float scale = 0.0f) {
+// With `x`, the threshold and the extras travel in layer_params.
+RefRun run_reference(const Host& h, double threshold, float scale = 0.0f, const Extras* x = nullptr) {
   RefRun r;
   r.out.assign(h.q_elems(), 0xffff);  // NaN poison in both formats
   r.lse.assign(lse_size(h), std::nanf(""));
   spattn_attention_args a =
       make_args(h, h.q.data(), h.k.data(), h.v.data(), r.out.data(), h.cu_q.data(), h.cu_kv.data());
   a.threshold_scale_factor = float(threshold);
+  const spattn_layer_params lp = make_layer_params(x ? *x : Extras{}, threshold);
+  if (x) a.layer_params = &lp;
   a.softmax_scale = scale;
   a.lse = r.lse.data();
   a.tile_counters = r.counters;
@@ -293,6 +298,400 @@ TEST(AttentionReference, ThresholdFromLayerParams) {
 }
 
 // ---------------------------------------------------------------------------
+// N:M sparse softmax and NVFP4 P quantization (layer_params extras).
+
+using spattn::attention::nm_dense_key;
+using spattn::attention::nm_outranks;
+using spattn::attention::nvfp4_p_round;
+using spattn::attention::nvfp4_p_scale;
+using spattn::attention::Nvfp4Scale;
+using spattn::attention::round_e4m3;
+
+// E2M1 rounding by hand: with scale 1, nvfp4_p_round(y) is E2M1(y): nearest
+// of {0, .5, 1, 1.5, 2, 3, 4, 6}, ties to the even one, saturated at 6.
+TEST(SparseSoftmaxRules, E2M1ByHand) {
+  const Nvfp4Scale one{1.0f};
+  const float cases[][2] = {{0.0f, 0.0f},  {0.24f, 0.0f}, {0.25f, 0.0f},  // tie 0 | 0.5 -> 0
+                            {0.26f, 0.5f}, {0.74f, 0.5f}, {0.75f, 1.0f},  // tie 0.5 | 1 -> 1
+                            {1.25f, 1.0f}, {1.26f, 1.5f}, {1.75f, 2.0f},  // ties -> 1, 2
+                            {2.5f, 2.0f},  {2.6f, 3.0f},  {3.5f, 4.0f},   // ties -> 2, 4
+                            {5.0f, 4.0f},  {5.01f, 6.0f}, {7.0f, 6.0f},   // tie -> 4; saturation
+                            {1e9f, 6.0f}};
+  for (const auto& c : cases) EXPECT_EQ(nvfp4_p_round(c[0], one), c[1]) << "E2M1(" << c[0] << ")";
+  // Scale 0.5 (exact): 0.375 -> 0.75 -> tie -> 1 -> 0.5; 0.13 -> 0.26 -> 0.5 -> 0.25.
+  EXPECT_EQ(nvfp4_p_round(0.375f, Nvfp4Scale{0.5f}), 0.5f);
+  EXPECT_EQ(nvfp4_p_round(0.13f, Nvfp4Scale{0.5f}), 0.25f);
+  // Scale 0: everything 0.
+  EXPECT_EQ(nvfp4_p_round(0.7f, Nvfp4Scale{0.0f}), 0.0f);
+}
+
+// E4M3 (fn) by hand: 3 mantissa bits, subnormal step 2^-9, max 448, RNE.
+TEST(SparseSoftmaxRules, E4M3ByHand) {
+  EXPECT_EQ(round_e4m3(0.0f), 0.0f);
+  EXPECT_EQ(round_e4m3(134.4f), 128.0f);  // [128, 256) has step 16: 134.4 -> 128
+  EXPECT_EQ(round_e4m3(17.0f), 16.0f);    // step 2: tie 16 | 18 -> 16 (even mantissa)
+  EXPECT_EQ(round_e4m3(19.0f), 20.0f);    // tie 18 | 20 -> 20
+  EXPECT_EQ(round_e4m3(0.3f), 0.3125f);   // step 2^-5 in [0.25, 0.5): 9.6 steps -> 10
+  EXPECT_EQ(round_e4m3(447.0f), 448.0f);
+  EXPECT_EQ(round_e4m3(500.0f), 448.0f);  // saturates
+  EXPECT_EQ(round_e4m3(std::ldexp(1.0f, -10)), 0.0f);                       // tie 0 | 2^-9 -> 0
+  EXPECT_EQ(round_e4m3(0.001f), std::ldexp(1.0f, -9));                      // 0.512 steps -> 1
+  EXPECT_EQ(round_e4m3(3.0f * std::ldexp(1.0f, -10)), std::ldexp(1.0f, -8));  // 1.5 steps -> 2
+  EXPECT_EQ(round_e4m3(0.015625f), 0.015625f);                             // 2^-6, smallest normal
+}
+
+// A block's scale and values by hand. Block max 1: scale E4M3(448) / 2688 =
+// 1/6; p = 0.26 -> p / scale = 1.56 -> 1.5 -> 0.25; 0.3 -> 1.8 -> 2 -> 1/3;
+// 0.9 -> 5.4 -> 6 -> 1; 0.04 -> 0.24 -> 0; 0.75 -> 4.5 -> 4 -> 2/3.
+// Block max 0.3: 448 * 0.3 = 134.4 -> 128, scale 128 / 2688 = 1/21; 0.3 ->
+// 6.3 -> 6 -> 6/21; 0.1 -> 2.1 -> 2 -> 2/21.
+TEST(SparseSoftmaxRules, Nvfp4BlockByHand) {
+  const Nvfp4Scale s1 = nvfp4_p_scale(1.0f);
+  EXPECT_FLOAT_EQ(s1.scale, 1.0f / 6.0f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(0.26f, s1), 0.25f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(0.3f, s1), 1.0f / 3.0f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(0.9f, s1), 1.0f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(1.0f, s1), 1.0f);
+  EXPECT_EQ(nvfp4_p_round(0.04f, s1), 0.0f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(0.75f, s1), 2.0f / 3.0f);
+  const Nvfp4Scale s3 = nvfp4_p_scale(0.3f);
+  EXPECT_FLOAT_EQ(s3.scale, 1.0f / 21.0f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(0.3f, s3), 6.0f / 21.0f);
+  EXPECT_FLOAT_EQ(nvfp4_p_round(0.1f, s3), 2.0f / 21.0f);
+  // A block whose max is below half the smallest E4M3 step (over 448) is all zero.
+  EXPECT_EQ(nvfp4_p_scale(1e-6f).scale, 0.0f);
+  EXPECT_EQ(nvfp4_p_round(1e-6f, nvfp4_p_scale(1e-6f)), 0.0f);
+}
+
+// The library's bit-level E4M3 and comparison-chain E2M1 against the test's
+// table search (round_to_grid), on a sweep and on every exact midpoint.
+TEST(SparseSoftmaxRules, RoundingMatchesTableSearch) {
+  std::vector<float> xs;
+  for (int i = 0; i <= 200000; ++i) xs.push_back(float(i) * 0.0025f);  // [0, 500]
+  for (int i = 0; i <= 4000; ++i) xs.push_back(std::ldexp(float(i), -16));  // subnormal range
+  const auto& e4 = e4m3_grid();
+  for (size_t i = 0; i + 1 < e4.size(); ++i) xs.push_back(float(0.5 * (e4[i].value + e4[i + 1].value)));
+  for (float x : xs) ASSERT_EQ(double(round_e4m3(x)), round_to_grid(e4, x)) << "E4M3(" << x << ")";
+  std::vector<float> ys;
+  for (int i = 0; i <= 80000; ++i) ys.push_back(float(i) * 0.0001f);  // [0, 8]
+  const auto& e2 = e2m1_grid();
+  for (size_t i = 0; i + 1 < e2.size(); ++i) ys.push_back(float(0.5 * (e2[i].value + e2[i + 1].value)));
+  for (float y : ys)
+    ASSERT_EQ(double(nvfp4_p_round(y, Nvfp4Scale{1.0f})), round_to_grid(e2, y)) << "E2M1(" << y << ")";
+}
+
+TEST(SparseSoftmaxRules, RanksAndDenseRegion) {
+  EXPECT_TRUE(nm_outranks(2.0f, 3, 1.0f, 0));   // larger wins
+  EXPECT_TRUE(nm_outranks(1.0f, 0, 1.0f, 3));   // tie: lower index wins
+  EXPECT_FALSE(nm_outranks(1.0f, 3, 1.0f, 0));
+  EXPECT_FALSE(nm_outranks(1.0f, 2, 1.0f, 2));  // never itself
+  EXPECT_TRUE(nm_outranks(-1e30f, 1, -INFINITY, 0));
+  // sinks: keys < sinks; window: diag - window < key <= diag.
+  EXPECT_TRUE(nm_dense_key(1, 100, 2, 0));
+  EXPECT_FALSE(nm_dense_key(2, 100, 2, 0));
+  EXPECT_TRUE(nm_dense_key(10, 10, 0, 1));     // the diagonal itself
+  EXPECT_FALSE(nm_dense_key(10, 10, 0, 0));    // window 0: none
+  EXPECT_TRUE(nm_dense_key(5, 10, 0, 6));
+  EXPECT_FALSE(nm_dense_key(4, 10, 0, 6));
+  EXPECT_FALSE(nm_dense_key(11, 10, 0, 100));  // after the diagonal: never in the window
+  EXPECT_FALSE(nm_dense_key(0, -3, 0, 100));   // a row before the first key (Lq > Lk)
+}
+
+// One problem whose logits are exactly c[i][j] * softmax_scale (q_i = e0,
+// k_j = c_j e0: c is per key, the same for every row) and whose values are
+// one-hot (v_j = e_j), so output dimension j is key j's weight. Up to 64 keys.
+struct OneHot {
+  Host h;
+  OneHot(const std::vector<float>& c, int lq, bool causal) : h(make(int(c.size()), lq, causal)) {
+    for (int i = 0; i < lq; ++i) h.q[h.q_index(0, i, 0)] = float_to_storage(1.0f, true);
+    for (int j = 0; j < int(c.size()); ++j) {
+      h.k[h.kv_index(0, j, 0)] = float_to_storage(c[size_t(j)], true);
+      h.v[h.kv_index(0, j, 0) + size_t(j)] = float_to_storage(1.0f, true);
+    }
+  }
+  static Host make(int lk, int lq, bool causal) {
+    Shape s;
+    s.heads = s.kv_heads = 1;
+    s.dim = 64;
+    s.lq = lq;
+    s.lk = lk;
+    s.causal = causal;
+    return make_host(s);
+  }
+  float out(const RefRun& r, int row, int key) const {
+    return storage_to_float(r.out[h.q_index(0, row, 0) + size_t(key)], true);
+  }
+};
+
+// Row `row` of `r` holds exactly the keys in `kept`, with softmax weights
+// exp(c_j - max) / Z over them (bf16 output rounding), and LSE max + ln Z.
+void expect_row_keeps(const OneHot& o, const RefRun& r, int row, const std::vector<float>& c,
+                      const std::vector<int>& kept, const char* what) {
+  double mx = -INFINITY, z = 0;
+  for (int j : kept) mx = std::max(mx, double(c[size_t(j)]));
+  for (int j : kept) z += std::exp(c[size_t(j)] - mx);
+  for (int j = 0; j < int(c.size()); ++j) {
+    const bool k = std::find(kept.begin(), kept.end(), j) != kept.end();
+    const double want = k ? std::exp(c[size_t(j)] - mx) / z : 0.0;
+    if (!k) {
+      EXPECT_EQ(o.out(r, row, j), 0.0f) << what << ": row " << row << " key " << j << " should be pruned";
+    } else {
+      EXPECT_NEAR(o.out(r, row, j), want, want / 256 + 1e-6) << what << ": row " << row << " key " << j;
+    }
+  }
+  EXPECT_NEAR(r.lse[size_t(row)], mx + std::log(z), 1e-5) << what << ": row " << row;
+}
+
+TEST(AttentionSparseSoftmax, NmKeepsTheLargestByHand) {
+  const std::vector<float> c = {3, 1, 4, 1, 5, 9, 2, 6};
+  const OneHot o(c, 1, false);
+  auto run = [&](int n, int m) {
+    Extras x;
+    x.n = n;
+    x.m = m;
+    return run_reference(o.h, 0.0, 1.0f, &x);
+  };
+  // 2:4: [3 1 4 1] keeps 4 and 3 (keys 2, 0); [5 9 2 6] keeps 9 and 6 (5, 7).
+  expect_row_keeps(o, run(2, 4), 0, c, {0, 2, 5, 7}, "2:4");
+  // 1:4: 4 and 9. 3:4: [3 1 4 1] keeps 4, 3 and the first 1 (tie: lower key).
+  expect_row_keeps(o, run(1, 4), 0, c, {2, 5}, "1:4");
+  expect_row_keeps(o, run(3, 4), 0, c, {0, 1, 2, 4, 5, 7}, "3:4");
+  // 3:8 over the whole group: 9, 6, 5. 7:8 drops one of the two 1s: the later.
+  expect_row_keeps(o, run(3, 8), 0, c, {4, 5, 7}, "3:8");
+  expect_row_keeps(o, run(7, 8), 0, c, {0, 1, 2, 4, 5, 6, 7}, "7:8");
+}
+
+TEST(AttentionSparseSoftmax, NmTiesGoToTheLowerKey) {
+  const std::vector<float> c = {2, 2, 2, 2, 1, 1, 1, 1};
+  const OneHot o(c, 1, false);
+  Extras x;
+  x.n = 2;
+  x.m = 4;
+  expect_row_keeps(o, run_reference(o.h, 0.0, 1.0f, &x), 0, c, {0, 1, 4, 5}, "2:4 ties");
+  x.n = 3;
+  x.m = 8;
+  expect_row_keeps(o, run_reference(o.h, 0.0, 1.0f, &x), 0, c, {0, 1, 2}, "3:8 ties");
+}
+
+// Sinks and the window, causal with bottom-right alignment: 4 rows, 16 keys,
+// row i's diagonal key is i + 12. c repeats 0 1 2 3, so 1:4 keeps keys 3, 7,
+// 11, 15 (where visible); sinks 2 add keys 0, 1; window 3 adds i+10..i+12.
+TEST(AttentionSparseSoftmax, SinksAndWindowStayDense) {
+  const std::vector<float> c = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+  const OneHot o(c, 4, true);
+  Extras x;
+  x.n = 1;
+  x.m = 4;
+  x.sinks = 2;
+  x.window = 3;
+  const RefRun r = run_reference(o.h, 0.0, 1.0f, &x);
+  // Row 0 sees keys 0..12: [12 13 14 15] has only key 12 (others masked) -> 12.
+  expect_row_keeps(o, r, 0, c, {0, 1, 3, 7, 10, 11, 12}, "row 0");
+  expect_row_keeps(o, r, 1, c, {0, 1, 3, 7, 11, 12, 13}, "row 1");
+  expect_row_keeps(o, r, 2, c, {0, 1, 3, 7, 11, 12, 13, 14}, "row 2");
+  expect_row_keeps(o, r, 3, c, {0, 1, 3, 7, 11, 13, 14, 15}, "row 3");
+  // Not causal: same diagonals, keys after them are not in the window.
+  const OneHot nc(c, 4, false);
+  const RefRun rn = run_reference(nc.h, 0.0, 1.0f, &x);
+  expect_row_keeps(nc, rn, 0, c, {0, 1, 3, 7, 10, 11, 12, 15}, "non-causal row 0");
+  expect_row_keeps(nc, rn, 3, c, {0, 1, 3, 7, 11, 13, 14, 15}, "non-causal row 3");
+}
+
+// NVFP4 P by hand: softmax_scale ln 2 makes p_j = 2^c_j (row max 0), two
+// 16-key blocks. Block 0 (max 1, scale 1/6): 1, .5, .25 stay; 2^-4 -> 0.375
+// -> 0.5 -> 1/12; 2^-5 -> 0.1875 -> 0; 2^-6 -> 0. Block 1 (max .25: E4M3(112)
+// = 112, scale 1/24): .25, .125, 2^-4 stay; 2^-6 -> 0.375 -> 0.5 -> 1/48;
+// 2^-7 -> 0. The row sum takes P unrounded: Z = sum 2^c_j, LSE = ln Z.
+TEST(AttentionSparseSoftmax, QuantizePByHand) {
+  std::vector<float> c(32, -30.0f);
+  const float b0[] = {0, -1, -2, -4, -5, -6}, b1[] = {-2, -3, -4, -6, -7};
+  const double q0[] = {1, 0.5, 0.25, 1.0 / 12, 0, 0}, q1[] = {0.25, 0.125, 0.0625, 1.0 / 48, 0};
+  for (int j = 0; j < 6; ++j) c[size_t(j)] = b0[j];
+  for (int j = 0; j < 5; ++j) c[size_t(16 + j)] = b1[j];
+  const OneHot o(c, 1, false);
+  Extras x;
+  x.quantize_p = true;
+  const RefRun r = run_reference(o.h, 0.0, float(std::log(2.0)), &x);
+  double z = 0;
+  for (float cj : c) z += std::exp2(double(cj));
+  std::vector<double> want(32, 0.0);
+  for (int j = 0; j < 6; ++j) want[size_t(j)] = q0[j] / z;
+  for (int j = 0; j < 5; ++j) want[size_t(16 + j)] = q1[j] / z;
+  for (int j = 0; j < 32; ++j) {
+    if (want[size_t(j)] == 0) {
+      EXPECT_EQ(o.out(r, 0, j), 0.0f) << "key " << j;
+    } else {
+      EXPECT_NEAR(o.out(r, 0, j), want[size_t(j)], want[size_t(j)] / 256) << "key " << j;
+    }
+  }
+  EXPECT_NEAR(r.lse[0], std::log(z), 1e-5);
+  // Without rounding key 4 keeps its 2^-5.
+  const RefRun dense = run_reference(o.h, 0.0, float(std::log(2.0)));
+  EXPECT_NEAR(o.out(dense, 0, 4), std::exp2(-5.0) / z, 1e-4);
+  EXPECT_EQ(dense.lse, r.lse) << "the row sums take P unrounded";
+}
+
+// Random problems against the independent float64 attention (expected() with
+// Extras): N:M alone, NVFP4 P alone, both, both with skipping.
+enum class Fill { Grid, Random, Peaked, PeakedGrid };
+struct ExtrasCase {
+  const char* name;
+  Shape shape;
+  Extras x;
+  double threshold;
+  Fill fill;
+};
+
+Shape extras_shape(spattn_dtype dt, int dim, int heads, int kv_heads, int lq, int lk, bool causal,
+                   std::vector<int> q_lens = {}, std::vector<int> kv_lens = {}) {
+  Shape s;
+  s.dtype = dt;
+  s.dim = dim;
+  s.heads = heads;
+  s.kv_heads = kv_heads;
+  s.lq = lq;
+  s.lk = lk;
+  s.causal = causal;
+  s.batch = q_lens.empty() ? 2 : int(q_lens.size());
+  s.q_lens = std::move(q_lens);
+  s.kv_lens = std::move(kv_lens);
+  return s;
+}
+
+Extras nm(int n, int m, int sinks = 0, int window = 0, bool quantize = false) {
+  Extras x;
+  x.n = n;
+  x.m = m;
+  x.sinks = sinks;
+  x.window = window;
+  x.quantize_p = quantize;
+  return x;
+}
+Extras quant() {
+  Extras x;
+  x.quantize_p = true;
+  return x;
+}
+
+void fill(Host& h, Fill f, uint32_t seed) {
+  if (f == Fill::Grid) fill_grid(h, seed);
+  if (f == Fill::Random) fill_random(h, seed);
+  if (f == Fill::Peaked) fill_peaked(h, seed, 7.0f);
+  if (f == Fill::PeakedGrid) fill_peaked(h, seed, 7.0f, true);
+}
+
+class ExtrasReference : public ::testing::TestWithParam<ExtrasCase> {};
+
+TEST_P(ExtrasReference, EqualsFloat64WithTheSameRules) {
+  const ExtrasCase& c = GetParam();
+  Host h = make_host(c.shape);
+  fill(h, c.fill, 4242u + unsigned(c.shape.lk));
+  const RefRun r = run_reference(h, c.threshold, 0.0f, &c.x);
+  const Expected e = expected(h, 0.0f, c.threshold, c.x);
+  expect_matches(h, r, e);
+  EXPECT_EQ(r.counters[0], e.visited);
+  EXPECT_EQ(r.counters[1], e.skipped);
+  if (c.threshold > 0) EXPECT_GT(e.skipped, 0u) << "this case is meant to skip tiles";
+  // The slack (near-boundary decisions) widens few rows by more than the
+  // output rounding.
+  size_t loose = 0;
+  for (double sl : e.slack) loose += sl > 2e-3;
+  EXPECT_LT(loose, e.slack.size() / 10 + 1);
+  // Not vacuous: without the extras, many outputs would be off by more than
+  // three times the tolerance.
+  const Expected plain = expected(h, 0.0f, c.threshold);
+  size_t moved = 0;
+  const double rel = h.shape.bf16() ? 1.0 / 256 : 1.0 / 2048;
+  for (size_t i = 0; i < e.out.size(); ++i)
+    moved += std::fabs(e.out[i] - plain.out[i]) > 3 * (1e-4 + rel * std::fabs(e.out[i]));
+  EXPECT_GT(moved, e.out.size() / 100) << "N:M / NVFP4 P hardly changed the output";
+}
+
+const auto BF = SPATTN_DTYPE_BFLOAT16;
+const auto FP = SPATTN_DTYPE_FLOAT16;
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ExtrasReference,
+    ::testing::Values(
+        ExtrasCase{"nm24_gqa", extras_shape(BF, 64, 2, 1, 77, 300, false), nm(2, 4), 0.0, Fill::Grid},
+        ExtrasCase{"nm14_causal_sinks_window", extras_shape(FP, 128, 2, 2, 200, 333, true), nm(1, 4, 5, 37),
+                   0.0, Fill::Grid},
+        ExtrasCase{"nm38_random", extras_shape(BF, 128, 4, 2, 130, 257, false), nm(3, 8), 0.0, Fill::Random},
+        ExtrasCase{"nm78_window", extras_shape(FP, 64, 2, 1, 33, 129, false), nm(7, 8, 3, 20), 0.0,
+                   Fill::Random},
+        ExtrasCase{"nm48_packed_causal",
+                   extras_shape(BF, 64, 2, 1, 0, 0, true, {1, 70, 140}, {9, 70, 300}), nm(4, 8, 2, 16), 0.0,
+                   Fill::Grid},
+        ExtrasCase{"quant", extras_shape(BF, 64, 2, 2, 150, 400, false), quant(), 0.0, Fill::Random},
+        ExtrasCase{"quant_causal_gqa", extras_shape(FP, 128, 4, 2, 129, 260, true), quant(), 0.0,
+                   Fill::Random},
+        ExtrasCase{"quant_packed", extras_shape(FP, 64, 2, 1, 0, 0, false, {5, 130, 64}, {300, 7, 129}),
+                   quant(), 0.0, Fill::Random},
+        ExtrasCase{"nm24_quant_causal", extras_shape(BF, 64, 2, 1, 140, 270, true), nm(2, 4, 0, 0, true), 0.0,
+                   Fill::Grid},
+        ExtrasCase{"nm58_quant_window", extras_shape(FP, 128, 2, 2, 99, 200, true), nm(5, 8, 4, 50, true),
+                   0.0, Fill::Random},
+        ExtrasCase{"nm38_quant_skip", extras_shape(BF, 64, 2, 2, 256, 700, false), nm(3, 8, 0, 0, true), 5.0,
+                   Fill::PeakedGrid},
+        ExtrasCase{"nm14_skip_causal", extras_shape(BF, 128, 2, 1, 300, 700, true), nm(1, 4, 1, 8), 20.0,
+                   Fill::PeakedGrid}),
+    [](const ::testing::TestParamInfo<ExtrasCase>& info) { return std::string(info.param.name); });
+
+// Invariants of the rules, exact (the same reference, bit for bit).
+TEST(AttentionSparseSoftmax, EverythingDenseEqualsNoPruning) {
+  Shape s = extras_shape(BF, 64, 2, 1, 100, 230, true);
+  Host h = make_host(s);
+  fill_random(h, 17);
+  const RefRun plain = run_reference(h, 0.0);
+  const Extras sinks = nm(1, 4, 230, 0), window = nm(2, 8, 0, 230);  // every key a sink / in the window
+  const RefRun a = run_reference(h, 0.0, 0.0f, &sinks), b = run_reference(h, 0.0, 0.0f, &window);
+  EXPECT_EQ(a.out, plain.out);
+  EXPECT_EQ(b.out, plain.out);
+  EXPECT_EQ(a.lse, plain.lse);
+  const Extras some = nm(1, 4, 0, 0);
+  EXPECT_NE(run_reference(h, 0.0, 0.0f, &some).out, plain.out);
+}
+
+TEST(AttentionSparseSoftmax, ExtrasKeepTheSkipDecisionsAndQuantizeKeepsRowSums) {
+  Shape s = extras_shape(BF, 64, 2, 2, 256, 700, false);
+  Host h = make_host(s);
+  fill_peaked(h, 41, 9.0f);
+  const RefRun plain = run_reference(h, 5.0);
+  ASSERT_GT(plain.counters[1], 0u);
+  const Extras q = quant(), n = nm(2, 4), both = nm(1, 8, 3, 5, true);
+  const RefRun rq = run_reference(h, 5.0, 0.0f, &q), rn = run_reference(h, 5.0, 0.0f, &n),
+               rb = run_reference(h, 5.0, 0.0f, &both);
+  for (const RefRun* r : {&rq, &rn, &rb}) {
+    EXPECT_EQ(r->counters[0], plain.counters[0]);
+    EXPECT_EQ(r->counters[1], plain.counters[1]) << "a group's maximum is never pruned: same votes";
+  }
+  EXPECT_EQ(rq.lse, plain.lse) << "the row sums take P before rounding";
+  EXPECT_NE(rq.out, plain.out);
+}
+
+// The extras come from layer_params whatever `enabled` says (enabled is the
+// skip threshold's switch).
+TEST(AttentionSparseSoftmax, ExtrasApplyWhenSkipIsDisabled) {
+  Shape s = extras_shape(BF, 64, 2, 2, 64, 200, false);
+  Host h = make_host(s);
+  fill_random(h, 3);
+  const Extras x = nm(2, 4, 0, 0, true);
+  const RefRun enabled_zero = run_reference(h, 0.0, 0.0f, &x);  // enabled = 0 (threshold 0)
+  spattn_layer_params lp = make_layer_params(x, 0.0);
+  lp.enabled = 0;
+  lp.threshold_scale_factor = 9.0;  // ignored: not enabled
+  RefRun r;
+  r.out.assign(h.q_elems(), 0xffff);
+  spattn_attention_args a = make_args(h, h.q.data(), h.k.data(), h.v.data(), r.out.data(), nullptr, nullptr);
+  a.layer_params = &lp;
+  a.tile_counters = r.counters;
+  ASSERT_EQ(spattn_attention_reference(&a), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(r.out, enabled_zero.out);
+  EXPECT_EQ(r.counters[1], 0u);
+  EXPECT_NE(r.out, run_reference(h, 0.0).out);
+}
+
+// ---------------------------------------------------------------------------
 // Argument checks (shared by the reference and the CUDA entry point).
 
 struct BadArgs {
@@ -371,21 +770,69 @@ const BadCase kBadCases[] = {
        b.args.layer_params = &b.lp;
      },
      SPATTN_ERR_INVALID_ARGUMENT, "spattn_layer_params.struct_size is 4"},
-    {"n:m",
+    // N:M / NVFP4 P fields of a hand-filled layer_params (the config layer
+    // never produces these): refused, naming the field.
+    {"sparsity_m not 4/8",
+     [](BadArgs& b) {
+       b.lp.struct_size = sizeof b.lp;
+       b.lp.sparsity_n = 2;
+       b.lp.sparsity_m = 5;
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->sparsity_m is 5; N:M sparse softmax needs 4 or 8"},
+    {"sparsity_m 0 with n",
+     [](BadArgs& b) {
+       b.lp.struct_size = sizeof b.lp;
+       b.lp.sparsity_n = 2;
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->sparsity_m is 0"},
+    {"sparsity_n >= m",
+     [](BadArgs& b) {
+       b.lp.struct_size = sizeof b.lp;
+       b.lp.sparsity_n = 4;
+       b.lp.sparsity_m = 4;
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->sparsity_n is 4; with sparsity_m 4 it must be in [1, 3]"},
+    {"sparsity_n 0",
+     [](BadArgs& b) {
+       b.lp.struct_size = sizeof b.lp;
+       b.lp.sparsity_m = 8;
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->sparsity_n is 0; with sparsity_m 8 it must be in [1, 7]"},
+    {"sparsity_n negative",
+     [](BadArgs& b) {
+       b.lp.struct_size = sizeof b.lp;
+       b.lp.sparsity_n = -1;
+       b.lp.sparsity_m = 4;
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->sparsity_n is -1"},
+    {"num_sink_tokens",
      [](BadArgs& b) {
        b.lp.struct_size = sizeof b.lp;
        b.lp.sparsity_n = 2;
        b.lp.sparsity_m = 4;
+       b.lp.num_sink_tokens = -3;
        b.args.layer_params = &b.lp;
      },
-     SPATTN_ERR_UNSUPPORTED, "N:M sparse softmax"},
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->num_sink_tokens is -3; must be >= 0"},
+    {"dense_window_size",
+     [](BadArgs& b) {
+       b.lp.struct_size = sizeof b.lp;
+       b.lp.dense_window_size = -1;  // invalid even with N:M off
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->dense_window_size is -1; must be >= 0"},
     {"quantize_p",
      [](BadArgs& b) {
        b.lp.struct_size = sizeof b.lp;
-       b.lp.quantize_p = 1;
+       b.lp.quantize_p = 2;
        b.args.layer_params = &b.lp;
      },
-     SPATTN_ERR_UNSUPPORTED, "NVFP4 P quantization"},
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->quantize_p is 2; expected 0 or 1"},
     {"layer threshold",
      [](BadArgs& b) {
        b.lp.struct_size = sizeof b.lp;
