@@ -245,8 +245,9 @@ typedef struct spattn_skip_softmax_config {
   int32_t sparsity_n;
   int32_t sparsity_m;
   int32_t num_sink_tokens;   /* first keys kept dense (N:M only), >= 0 */
-  int32_t dense_window_size; /* band around the diagonal kept dense (N:M only), >= 0 */
+  int32_t dense_window_size; /* keys ending at the diagonal kept dense (N:M only), >= 0 */
   int32_t quantize_p;        /* 1: round P to NVFP4 (E2M1, 16-element blocks) */
+  /* (exact rules: spattn_layer_params) */
 } spattn_skip_softmax_config;
 
 /* Fills `out` (set out->struct_size first). SPATTN_ERR_WRONG_ALGORITHM if
@@ -360,6 +361,55 @@ typedef enum spattn_phase_key {
  * disabled_until_timestep cutoff then does not apply. */
 #define SPATTN_NO_TIMESTEP (-1.0)
 
+/* The parameters of one attention layer, as spattn_model_lookup resolves
+ * them and as spattn_attention_forward / spattn_attention_reference consume
+ * them (args.layer_params). `enabled` and `threshold_scale_factor` drive the
+ * skip rule (see spattn_attention_args). The Model Optimizer extras
+ * (sparsity_n ... quantize_p) are applied whenever they are set, whatever
+ * `enabled` says; a launch refuses out-of-range values
+ * (SPATTN_ERR_INVALID_ARGUMENT naming the field).
+ *
+ * N:M sparse softmax (sparsity_n / sparsity_m; 0 / 0: off; otherwise
+ * sparsity_m is 4 or 8 and 1 <= sparsity_n < sparsity_m): keys are grouped by
+ * sparsity_m from the first key of each sequence (groups start at key indices
+ * that are multiples of m); in every group each query row keeps its n largest
+ * scores and sets the others to -inf before the softmax. Scores are the raw
+ * float32 logits q.k (a positive softmax scale does not change their order);
+ * a score outranks another when it is larger, or equal at a lower key index,
+ * so exactly n survive (Model Optimizer does the same for m = 4; for m = 8 it
+ * keeps every score equal to the n-th largest). Masked keys (causal, or past
+ * the end of a sequence) count as -inf and so rank last. Kept whatever their
+ * rank: the first num_sink_tokens keys (>= 0) of the sequence, and the
+ * dense_window_size (>= 0) keys ending at the row's diagonal: with the
+ * bottom-right alignment, query i of a sequence of Lq queries and Lk keys has
+ * diagonal key d = i + Lk - Lq (also without causal masking) and keeps keys
+ * j with d - dense_window_size < j <= d (keys after the diagonal are never in
+ * the window, as in Model Optimizer's "recent tokens"). These are decided per
+ * query row and key; Model Optimizer decides them per tile pair of its
+ * autotuned tile sizes, which makes its dense region depend on those sizes.
+ * Row sums, outputs and LSE are over the surviving keys.
+ *
+ * NVFP4 P quantization (quantize_p = 1): as in Model Optimizer's flash
+ * kernel, the unnormalized probabilities of each processed key tile of
+ * SPATTN_SKIP_TILE_KEYS keys, p = exp(s - m) with m the row's running
+ * maximum including that tile (so 0 <= p <= 1), are rounded before P.V, in
+ * blocks of 16 consecutive keys of a row (blocks start at key indices that
+ * are multiples of 16): with a the block's largest p, the block scale is
+ * E4M3(448 a) / 2688, E4M3 the nearest FP8 E4M3 value (round to nearest even,
+ * saturating at 448; 2688 = 6 * 448 is P's per-tensor global scale for its
+ * amax bound 1), and each p becomes E2M1(p / scale) * scale, E2M1 the nearest
+ * of {0, 0.5, 1, 1.5, 2, 3, 4, 6} (ties to the even one: 0, 1, 2, 4;
+ * saturating at 6); a block whose scale rounds to 0 becomes 0. The row sums
+ * (softmax denominator and LSE) take p unrounded. Because m is the running
+ * maximum, the rounding depends on the tiling, which is fixed by
+ * SPATTN_SKIP_TILE_KEYS.
+ *
+ * Both extras combine with each other (pruned keys have p = 0 in their
+ * block) and with the skip rule, which is unchanged: it compares each row's
+ * tile maximum with its running maximum, and N:M pruning never removes a
+ * group's largest score, so that maximum is the same before and after
+ * pruning. A skipped tile contributes nothing; a kept tile is pruned, then
+ * rounded. */
 typedef struct spattn_layer_params {
   uint32_t struct_size;
   spattn_algorithm algorithm;
@@ -456,7 +506,9 @@ typedef struct spattn_attention_args {
   float softmax_scale;     /* 0: 1/sqrt(head_dim) */
   int32_t causal;
   /* Skip threshold: taken from `layer_params` when it is not NULL (0 when
-   * that layer is not enabled), else from `threshold_scale_factor`. */
+   * that layer is not enabled), else from `threshold_scale_factor`.
+   * layer_params also carries N:M sparse softmax and NVFP4 P quantization
+   * (see spattn_layer_params); without it neither runs. */
   const spattn_layer_params *layer_params;
   float threshold_scale_factor;
   /* Optional float32 log-sum-exp of the scaled logits (natural log):
@@ -478,14 +530,16 @@ typedef struct spattn_attention_args {
 /* Launches the forward pass on `stream` (a cudaStream_t; NULL: default
  * stream). Device pointers throughout. Asynchronous, allocates nothing,
  * capturable in a CUDA graph. Arguments are checked before anything is
- * launched. Errors: SPATTN_ERR_INVALID_ARGUMENT, SPATTN_ERR_UNSUPPORTED
- * (head_dim; N:M sparse softmax or quantize_p asked for by layer_params, not
- * executed yet; batch or num_heads above 65535; built without CUDA; no
- * device), SPATTN_ERR_CUDA. */
+ * launched. N:M sparse softmax and NVFP4 P quantization (layer_params; their
+ * exact rules are documented at spattn_layer_params) run on the portable
+ * mma.sync kernel, also on Hopper devices, where problems without them run
+ * on the sm_90a kernel. Errors: SPATTN_ERR_INVALID_ARGUMENT (including
+ * layer_params fields out of range), SPATTN_ERR_UNSUPPORTED (head_dim; batch
+ * or num_heads above 65535; built without CUDA; no device), SPATTN_ERR_CUDA. */
 SPATTN_API spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);
 
-/* The CPU reference of the same algorithm (same tiles, same skip decisions),
- * on host pointers, synchronously. Slow; for tests and for checking a
+/* The CPU reference of the same algorithm (same tiles, same skip decisions,
+ * same N:M and NVFP4 P rules), on host pointers, synchronously. Slow; for tests and for checking a
  * kernel. Same errors, minus CUDA ones. */
 SPATTN_API spattn_status spattn_attention_reference(const spattn_attention_args *args);
 
