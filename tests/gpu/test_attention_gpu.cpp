@@ -8,7 +8,8 @@
 // skips with a message on devices other than sm_90). Packed cases pass their
 // token totals (total_q/total_kv), so the sm_90a kernel runs them; one packed
 // case leaves them 0, and the forced sm_90a path must then refuse it (the
-// public API runs it on the mma.sync kernel).
+// public API runs it on the mma.sync kernel). N:M sparse softmax and NVFP4 P
+// (GpuAttentionExtras) run on the mma.sync kernel only.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 #include <spattn/spattn.h>
@@ -108,8 +109,9 @@ struct GpuRun {
 
 // Runs the kernel on `h` (optionally captured into a CUDA graph and replayed).
 // Packed batches get their token totals unless `totals` is false (0: unknown).
+// With `x`, the threshold and the N:M / NVFP4 P extras travel in layer_params.
 GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false,
-               KernelPath path = KernelPath::kAuto, bool totals = true) {
+               KernelPath path = KernelPath::kAuto, bool totals = true, const Extras* x = nullptr) {
   GpuRun r;
   DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), out(h.q_elems() + kGuard);
   DeviceBuffer<float> lse(lse_size(h));
@@ -123,6 +125,8 @@ GpuRun run_gpu(const Host& h, double threshold, bool with_graph = false,
   a.threshold_scale_factor = float(threshold);
   a.lse = lse.ptr;
   a.tile_counters = counters.ptr;
+  const spattn_layer_params lp = make_layer_params(x ? *x : Extras{}, threshold);
+  if (x) a.layer_params = &lp;
   if (h.shape.packed() && totals) {
     a.total_q = h.q_tokens;  // cu_seqlens_q[batch], known here on the host
     a.total_kv = h.kv_tokens;
@@ -162,13 +166,15 @@ struct CpuRun {
   unsigned long long counters[2] = {0, 0};
 };
 
-CpuRun run_cpu(const Host& h, double threshold) {
+CpuRun run_cpu(const Host& h, double threshold, const Extras* x = nullptr) {
   CpuRun r;
   r.out.assign(h.q_elems(), 0xffff);
   spattn_attention_args a =
       make_args(h, h.q.data(), h.k.data(), h.v.data(), r.out.data(), h.cu_q.data(), h.cu_kv.data());
   a.threshold_scale_factor = float(threshold);
   a.tile_counters = r.counters;
+  const spattn_layer_params lp = make_layer_params(x ? *x : Extras{}, threshold);
+  if (x) a.layer_params = &lp;
   EXPECT_EQ(spattn_attention_reference(&a), SPATTN_OK) << spattn_last_error();
   return r;
 }
@@ -340,6 +346,144 @@ TEST(GpuAttentionKernels, Sm90MatchesMmaSync) {
   EXPECT_EQ(m.counters[1], s.counters[1]);
   EXPECT_GT(s.counters[1], 0u);
 }
+
+// ---------------------------------------------------------------------------
+// N:M sparse softmax and NVFP4 P quantization (layer_params extras): the
+// mma.sync kernel's extras instantiations against the CPU reference (same
+// rules, shared code) and the independent float64 model, on the same data.
+// Grid inputs make the logits exact everywhere (N:M ties resolve the same
+// way on every side); random inputs rely on expected()'s slack for the rare
+// decisions within float32 noise of a boundary. The public API must route
+// these problems to the mma.sync kernel, also on sm_90; the forced sm_90a
+// path must refuse them.
+
+enum class Fill { Grid, Random, PeakedGrid };
+
+struct ExtrasCase {
+  const char* name;
+  Shape shape;
+  Extras x;
+  double threshold;
+  Fill fill;
+};
+
+Extras extras(int n, int m, int sinks, int window, bool quantize) {
+  Extras x;
+  x.n = n;
+  x.m = m;
+  x.sinks = sinks;
+  x.window = window;
+  x.quantize_p = quantize;
+  return x;
+}
+
+class GpuAttentionExtras : public ::testing::TestWithParam<std::tuple<ExtrasCase, KernelPath>> {};
+
+TEST_P(GpuAttentionExtras, MatchesReferenceAndFloat64) {
+  SKIP_WITHOUT_DEVICE();
+  const ExtrasCase& c = std::get<0>(GetParam());
+  const KernelPath path = std::get<1>(GetParam());
+  Host h = make_host(c.shape);
+  const uint32_t seed = 515u + unsigned(c.shape.dim + c.shape.lk);
+  if (c.fill == Fill::Grid) fill_grid(h, seed);
+  if (c.fill == Fill::Random) fill_random(h, seed);
+  if (c.fill == Fill::PeakedGrid) fill_peaked(h, seed, 7.0f, true);
+  const GpuRun g = run_gpu(h, c.threshold, false, path, true, &c.x);
+  if (path == KernelPath::kSm90) {
+    EXPECT_EQ(g.status, SPATTN_ERR_UNSUPPORTED) << "the sm_90a kernel ran N:M / NVFP4 P";
+    return;
+  }
+  ASSERT_EQ(g.status, SPATTN_OK) << spattn_last_error();
+  const Expected e = expected(h, 0.0f, c.threshold, c.x);
+  const CpuRun cpu = run_cpu(h, c.threshold, &c.x);
+
+  // Counters: the extras do not change the skip decisions.
+  EXPECT_EQ(g.counters[0], cpu.counters[0]);
+  EXPECT_EQ(g.counters[0], e.visited);
+  EXPECT_EQ(g.counters[1], cpu.counters[1]) << "skip decisions differ from the CPU reference";
+  EXPECT_EQ(g.counters[1], e.skipped);
+  if (c.threshold > 0) EXPECT_GT(g.counters[1], 0u) << "this case is meant to skip tiles";
+
+  // Output against float64 and against the CPU reference, with the same
+  // tolerance as the dense cases (bf16/fp16 P in P.V, output rounding) plus
+  // each row's slack.
+  const bool bf = c.shape.bf16();
+  const double tol = bf ? 2e-2 : 4e-3;
+  const Compare cmp = compare_out(h, g.out, e, tol, tol);
+  EXPECT_EQ(cmp.bad, 0u) << "unwritten or non-finite outputs";
+  EXPECT_LE(cmp.worst, 1.0) << "vs float64";
+  EXPECT_LT(cmp.rel_norm(), bf ? 1e-2 : 2e-3);
+  Expected ref = e;  // the CPU reference's output in place of float64's
+  for (int b = 0; b < h.shape.batch; ++b)
+    for (int i = 0; i < h.seq_lq(b); ++i)
+      for (int hh = 0; hh < h.shape.heads; ++hh)
+        for (int d = 0; d < h.shape.dim; ++d)
+          ref.out[ref.index(h, b, i, hh) + size_t(d)] = storage_to_float(cpu.out[h.q_index(b, i, hh) + size_t(d)], bf);
+  const Compare vs_cpu = compare_out(h, g.out, ref, tol, tol);
+  EXPECT_LE(vs_cpu.worst, 1.0) << "vs the CPU reference";
+  EXPECT_LT(vs_cpu.rel_norm(), bf ? 1e-2 : 2e-3);
+  for (uint16_t v : g.guard) ASSERT_EQ(v, 0xffff) << "kernel wrote past the output";
+
+  // LSE: over the surviving keys, P unrounded.
+  size_t lse_bad = 0;
+  for (int b = 0; b < h.shape.batch; ++b)
+    for (int hh = 0; hh < h.shape.heads; ++hh)
+      for (int i = 0; i < h.seq_lq(b); ++i) {
+        const double want = e.lse[e.row(h, b, i, hh)];
+        const float got = g.lse[lse_index(h, b, hh, i)];
+        const bool ok = std::isinf(want) ? (std::isinf(got) && got < 0)
+                                         : std::fabs(got - want) <= 2e-3 * (1.0 + std::fabs(want));
+        if (!ok && lse_bad++ < 5) ADD_FAILURE() << "lse b " << b << " h " << hh << " row " << i
+                                               << ": " << got << " vs " << want;
+      }
+  EXPECT_EQ(lse_bad, 0u);
+
+  // Not vacuous: without the extras, outputs would be off by more than the
+  // tolerance.
+  const Expected plain = expected(h, 0.0f, c.threshold);
+  size_t moved = 0;
+  for (size_t i = 0; i < e.out.size(); ++i)
+    moved += std::fabs(e.out[i] - plain.out[i]) > tol * (1.0 + std::fabs(e.out[i]));
+  EXPECT_GT(moved, e.out.size() / 1000) << "N:M / NVFP4 P hardly changed the output";
+}
+
+Shape shape_packed(spattn_dtype dt, int dim, int heads, int kv_heads, std::vector<int> q_lens,
+                   std::vector<int> kv_lens, bool causal) {
+  Shape s = shape(dt, dim, int(q_lens.size()), heads, kv_heads, 0, 0, causal);
+  s.q_lens = std::move(q_lens);
+  s.kv_lens = std::move(kv_lens);
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Extras, GpuAttentionExtras,
+    ::testing::Combine(
+        ::testing::Values(
+            // Small, both extras: also the case the device script's memcheck and
+            // racecheck filters (*gqa_77*, *gqa_77_mma) pick up.
+            ExtrasCase{"extras_gqa_77", shape(BF, 128, 2, 4, 2, 77, 77, false), extras(2, 4, 0, 0, true), 0.0,
+                       Fill::Grid},
+            ExtrasCase{"nm24_fp16_d64_causal_sinks_window", shape(FP, 64, 1, 2, 2, 600, 700, true),
+                       extras(2, 4, 4, 64, false), 0.0, Fill::Grid},
+            ExtrasCase{"nm38_bf16_d128_random", shape(BF, 128, 1, 2, 1, 300, 1000, false),
+                       extras(3, 8, 0, 0, false), 0.0, Fill::Random},
+            ExtrasCase{"nm14_varlen_causal", shape_packed(BF, 64, 2, 1, {1, 77, 500, 256}, {1, 77, 600, 256}, true),
+                       extras(1, 4, 2, 16, false), 0.0, Fill::Grid},
+            ExtrasCase{"quant_fp16_d128_causal_gqa", shape(FP, 128, 1, 4, 2, 400, 700, true),
+                       extras(0, 0, 0, 0, true), 0.0, Fill::Random},
+            ExtrasCase{"quant_fp16_d64_varlen", shape_packed(FP, 64, 2, 1, {77, 5, 300}, {1000, 129, 1}, false),
+                       extras(0, 0, 0, 0, true), 0.0, Fill::Random},
+            ExtrasCase{"nm48_quant_skip_fp16_d128", shape(FP, 128, 1, 2, 2, 256, 1024, false),
+                       extras(4, 8, 0, 0, true), 10.0, Fill::PeakedGrid},
+            ExtrasCase{"nm78_quant_skip_varlen_causal",
+                       shape_packed(BF, 64, 2, 1, {200, 700}, {300, 700}, true), extras(7, 8, 3, 32, true), 3.0,
+                       Fill::PeakedGrid},
+            ExtrasCase{"nm14_skip_bf16_d128_bhsd", shape(BF, 128, 1, 2, 1, 256, 900, false, Layout::BHSD),
+                       extras(1, 4, 0, 0, false), 10.0, Fill::PeakedGrid}),
+        ::testing::Values(KernelPath::kAuto, KernelPath::kMmaSync, KernelPath::kSm90)),
+    [](const ::testing::TestParamInfo<std::tuple<ExtrasCase, KernelPath>>& info) {
+      return std::string(std::get<0>(info.param).name) + "_" + path_name(std::get<1>(info.param));
+    });
 
 TEST(GpuAttentionArgs, RejectsMisalignedRowsAndUnsupportedHeadDim) {
   SKIP_WITHOUT_DEVICE();
