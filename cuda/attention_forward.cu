@@ -24,16 +24,17 @@
 //    ranks its two scores against the partners' through __shfl_xor_sync
 //    (mask 1; or 1, 2 and 3). The row maxima (and so the vote) are those of
 //    the unpruned logits: a group's largest score is never pruned.
-//  - NVFP4 P: the row sums take P unrounded; then, as P becomes the A operand
-//    of P.V 16 keys at a time (n-tiles 2kc and 2kc+1, the quad's four lanes
-//    holding four values of each row), each row's block max comes from two
-//    xor shuffles within the quad and the values are rounded.
+//  - NVFP4 P: the row sums take P unrounded; then, before P becomes the A
+//    operand of P.V, each 16-key block (n-tiles 2kc and 2kc+1, the quad's
+//    four lanes holding four values of each row) gets its row's block max
+//    from two xor shuffles within the quad, and its values are rounded.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "attention/attention_cuda.hpp"
 #include "attention/skip_rule.hpp"
@@ -422,25 +423,37 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
         l_run[1] += s[nt][2] + s[nt][3];
       }
       // O += P V: P's accumulator layout is the A-operand layout of the next mma.
+      // kRound: NVFP4 rounding of each 16-key block of P just before it is
+      // packed (a loop of its own for that case, no branch per block).
       const uint32_t vbase = smem_addr(v_smem(buf));
+      auto p_times_v = [&](auto round) {
+        constexpr bool kRound = decltype(round)::value;
 #pragma unroll
-      for (int kc = 0; kc < kTileK / 16; ++kc) {
-        if constexpr (kExtras) {
-          if (p.quantize_p) round_p_block(s[2 * kc], s[2 * kc + 1]);
-        }
-        const uint32_t pa[4] = {pack_pair<kBf16>(s[2 * kc][0], s[2 * kc][1]),
-                                pack_pair<kBf16>(s[2 * kc][2], s[2 * kc][3]),
-                                pack_pair<kBf16>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
-                                pack_pair<kBf16>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+        for (int kc = 0; kc < kTileK / 16; ++kc) {
+          if constexpr (kRound) round_p_block(s[2 * kc], s[2 * kc + 1]);
+          const uint32_t pa[4] = {pack_pair<kBf16>(s[2 * kc][0], s[2 * kc][1]),
+                                  pack_pair<kBf16>(s[2 * kc][2], s[2 * kc][3]),
+                                  pack_pair<kBf16>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
+                                  pack_pair<kBf16>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
 #pragma unroll
-        for (int dp = 0; dp < D / 16; ++dp) {
-          uint32_t b[4];
-          const int key = kc * 16 + mat_row + (mat & 1) * 8;
-          const int col = dp * 16 + (mat >> 1) * 8;
-          ldmatrix_x4_trans(b, vbase + 2u * swizzled<D>(key, col));
-          E::mma(o[2 * dp], pa, b[0], b[1]);
-          E::mma(o[2 * dp + 1], pa, b[2], b[3]);
+          for (int dp = 0; dp < D / 16; ++dp) {
+            uint32_t b[4];
+            const int key = kc * 16 + mat_row + (mat & 1) * 8;
+            const int col = dp * 16 + (mat >> 1) * 8;
+            ldmatrix_x4_trans(b, vbase + 2u * swizzled<D>(key, col));
+            E::mma(o[2 * dp], pa, b[0], b[1]);
+            E::mma(o[2 * dp + 1], pa, b[2], b[3]);
+          }
         }
+      };
+      if constexpr (kExtras) {
+        if (p.quantize_p) {
+          p_times_v(std::true_type{});
+        } else {
+          p_times_v(std::false_type{});
+        }
+      } else {
+        p_times_v(std::false_type{});
       }
     }
   }

@@ -78,10 +78,11 @@ SPATTN_HOST_DEVICE inline float nvfp4_bits_float(uint32_t u) {
 // x >= 0, round to nearest even, saturated at 448.
 SPATTN_HOST_DEVICE inline float round_e4m3(float x) {
   x = fminf(x, 448.0f);
-  if (x < 0.015625f) return rintf(x * 512.0f) * (1.0f / 512.0f);  // below 2^-6: fixed step 2^-9
+  const float subnormal = rintf(x * 512.0f) * (1.0f / 512.0f);  // below 2^-6: fixed step 2^-9
   uint32_t u = nvfp4_float_bits(x);
   u += 0x7FFFFu + ((u >> 20) & 1u);  // round the 23-bit mantissa to 3 bits, ties to even
-  return nvfp4_bits_float(u & 0xFFF00000u);
+  const float normal = nvfp4_bits_float(u & 0xFFF00000u);
+  return x < 0.015625f ? subnormal : normal;  // both computed: no branch in the kernel
 }
 
 // The per-tensor global scale of P: its amax bound 1 over (6 * 448).
