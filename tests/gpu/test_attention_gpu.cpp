@@ -367,6 +367,9 @@ struct ExtrasCase {
   Fill fill;
 };
 
+// Test names in ctest: the case's name, not its bytes.
+void PrintTo(const ExtrasCase& c, std::ostream* os) { *os << c.name; }
+
 Extras extras(int n, int m, int sinks, int window, bool quantize) {
   Extras x;
   x.n = n;

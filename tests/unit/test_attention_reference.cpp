@@ -542,6 +542,9 @@ struct ExtrasCase {
   Fill fill;
 };
 
+// Test names in ctest: the case's name, not its bytes.
+void PrintTo(const ExtrasCase& c, std::ostream* os) { *os << c.name; }
+
 Shape extras_shape(spattn_dtype dt, int dim, int heads, int kv_heads, int lq, int lk, bool causal,
                    std::vector<int> q_lens = {}, std::vector<int> kv_lens = {}) {
   Shape s;
