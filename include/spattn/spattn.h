@@ -352,8 +352,8 @@ typedef enum spattn_disabled_reason {
 /* The sparse-attention phase of a lookup, for CUDA-graph cache keys: a graph
  * captured under one key must not be replayed under another. */
 typedef enum spattn_phase_key {
-  SPATTN_PHASE_KEY_DENSE = 0,  /* skip-softmax off (threshold 0) */
-  SPATTN_PHASE_KEY_SPARSE = 1, /* skip-softmax on */
+  SPATTN_PHASE_KEY_DENSE = 0,  /* no sparsity: skip-softmax off, no N:M */
+  SPATTN_PHASE_KEY_SPARSE = 1, /* skip-softmax or N:M sparse softmax on */
   SPATTN_PHASE_KEY_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_phase_key;
 
@@ -367,7 +367,11 @@ typedef enum spattn_phase_key {
  * skip rule (see spattn_attention_args). The Model Optimizer extras
  * (sparsity_n ... quantize_p) are applied whenever they are set, whatever
  * `enabled` says; a launch refuses out-of-range values
- * (SPATTN_ERR_INVALID_ARGUMENT naming the field).
+ * (SPATTN_ERR_INVALID_ARGUMENT naming the field). A lookup clears N:M
+ * (sparsity_n, sparsity_m, num_sink_tokens, dense_window_size) where it
+ * disables skip-softmax for a layer an ignore pattern matches or for a
+ * timestep at or above the cutoff: such a layer or step runs with no
+ * sparsity of any kind. quantize_p, a quantization, stays as configured.
  *
  * N:M sparse softmax (sparsity_n / sparsity_m; 0 / 0: off; otherwise
  * sparsity_m is 4 or 8 and 1 <= sparsity_n < sparsity_m): keys are grouped by

@@ -40,6 +40,7 @@ void copy_user_extras(const SkipSoftmaxSettings& settings, spattn_layer_params& 
   params.num_sink_tokens = settings.num_sink_tokens;
   params.dense_window_size = settings.dense_window_size;
   params.quantize_p = settings.quantize_p ? 1 : 0;
+  if (params.sparsity_m != 0) params.phase_key = SPATTN_PHASE_KEY_SPARSE;  // N:M alone is sparse too
 }
 
 void enable(spattn_layer_params& params, double threshold, spattn_source source) {
@@ -205,16 +206,23 @@ void lookup_layer(const ResolvedComponent& component, std::string_view layer_nam
   uint32_t struct_size = out.struct_size;
   out = resolved.params;
   out.struct_size = struct_size;
+  // An ignored layer or a step before the cutoff runs with no sparsity of
+  // any kind: skip-softmax and N:M off; NVFP4 P (a quantization) stays.
   auto disable = [&](spattn_disabled_reason reason) {
     out.enabled = 0;
     out.disabled_reason = reason;
     out.phase_key = SPATTN_PHASE_KEY_DENSE;
     out.threshold_scale_factor = 0.0;
+    out.sparsity_n = 0;
+    out.sparsity_m = 0;
+    out.num_sink_tokens = 0;
+    out.dense_window_size = 0;
   };
   if (out.algorithm != SPATTN_ALGORITHM_SKIP_SOFTMAX) return;
+  const bool sparse = out.enabled || out.sparsity_m != 0;
   if (is_ignored(component, layer_name)) {
     disable(SPATTN_DISABLED_IGNORED);
-  } else if (out.enabled && timestep >= 0.0 && timestep >= out.disabled_until_timestep) {
+  } else if (sparse && timestep >= 0.0 && timestep >= out.disabled_until_timestep) {
     disable(SPATTN_DISABLED_TIMESTEP);  // NaN cutoff: the comparison is false
   }
 }

@@ -236,12 +236,45 @@ TEST(ResolvePrecedence, RocketAndDsaAreReportedButNotRun) {
 
 TEST(ResolvePrecedence, NmAndQuantizeFieldsComeFromTheUserConfig) {
   auto user = user_config("algorithm: skip_softmax\nn: 2\nm: 4\nnum_sink_tokens: 3\ndense_window_size: 5\nquantize_p: true\n");
-  auto p = look(component("t", kCalibrated, &user), "blocks.0.attn1");
+  auto p = look(component("t", kCalibrated, &user), "blocks.1.attn1");
   EXPECT_EQ(p.sparsity_n, 2);
   EXPECT_EQ(p.sparsity_m, 4);
   EXPECT_EQ(p.num_sink_tokens, 3);
   EXPECT_EQ(p.dense_window_size, 5);
   EXPECT_EQ(p.quantize_p, 1);
+  EXPECT_EQ(p.phase_key, SPATTN_PHASE_KEY_SPARSE);
+}
+
+TEST(ResolvePrecedence, IgnoredLayerHasNoNmButKeepsQuantizeP) {
+  auto user = user_config("algorithm: skip_softmax\nn: 2\nm: 4\nnum_sink_tokens: 3\ndense_window_size: 5\nquantize_p: true\n");
+  auto p = look(component("t", kCalibrated, &user), "blocks.0.attn1");  // kCalibrated ignores blocks.0.*
+  EXPECT_EQ(p.disabled_reason, SPATTN_DISABLED_IGNORED);
+  EXPECT_EQ(p.phase_key, SPATTN_PHASE_KEY_DENSE);
+  EXPECT_EQ(p.sparsity_n, 0);
+  EXPECT_EQ(p.sparsity_m, 0);
+  EXPECT_EQ(p.num_sink_tokens, 0);
+  EXPECT_EQ(p.dense_window_size, 0);
+  EXPECT_EQ(p.quantize_p, 1);
+}
+
+TEST(ResolvePrecedence, TimestepCutoffTurnsNmOffUntilItAndOnAfter) {
+  // N:M with no threshold anywhere: skip-softmax stays off, N:M follows the cutoff.
+  auto user = user_config("algorithm: skip_softmax\nn: 2\nm: 8\ndisabled_until_timestep: 0.5\nquantize_p: true\n");
+  spattn::ResolvedComponent c = spattn::resolve_component(
+      "t", spattn::parse_json(R"J({"z_dim": 16})J", "t.json", 1 << 20), "t.json", &user);
+  auto early = look(c, "x", SPATTN_PHASE_PREFILL, 0.7);
+  EXPECT_EQ(early.disabled_reason, SPATTN_DISABLED_TIMESTEP);
+  EXPECT_EQ(early.phase_key, SPATTN_PHASE_KEY_DENSE);
+  EXPECT_EQ(early.sparsity_m, 0);
+  EXPECT_EQ(early.quantize_p, 1);
+  for (double t : {0.3, SPATTN_NO_TIMESTEP}) {
+    auto late = look(c, "x", SPATTN_PHASE_PREFILL, t);
+    EXPECT_EQ(late.enabled, 0) << t;
+    EXPECT_EQ(late.disabled_reason, SPATTN_DISABLED_NOT_CONFIGURED) << t;
+    EXPECT_EQ(late.phase_key, SPATTN_PHASE_KEY_SPARSE) << t;
+    EXPECT_EQ(late.sparsity_n, 2) << t;
+    EXPECT_EQ(late.sparsity_m, 8) << t;
+  }
 }
 
 TEST(ResolvePrecedence, TargetWithoutFormulaIsRecordedNotThrown) {
