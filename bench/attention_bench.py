@@ -63,6 +63,42 @@ class Args(ctypes.Structure):
 assert ctypes.sizeof(Args) == 224, ctypes.sizeof(Args)
 
 
+class LayerParams(ctypes.Structure):
+    """spattn_layer_params: here only to hand the Model Optimizer extras to a launch."""
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("algorithm", ctypes.c_int32),
+        ("enabled", ctypes.c_int32),
+        ("disabled_reason", ctypes.c_int32),
+        ("phase_key", ctypes.c_int32),
+        ("threshold_scale_factor", ctypes.c_double),
+        ("threshold_source", ctypes.c_int32),
+        ("target_sparsity", ctypes.c_double),
+        ("target_source", ctypes.c_int32),
+        ("disabled_until_timestep", ctypes.c_double),
+        ("timestep_source", ctypes.c_int32),
+        ("sparsity_n", ctypes.c_int32),
+        ("sparsity_m", ctypes.c_int32),
+        ("num_sink_tokens", ctypes.c_int32),
+        ("dense_window_size", ctypes.c_int32),
+        ("quantize_p", ctypes.c_int32),
+    ]
+
+
+assert ctypes.sizeof(LayerParams) == 88, ctypes.sizeof(LayerParams)
+
+
+def layer_params(threshold=0.0, n=0, m=0, sinks=0, window=0, quantize_p=0):
+    lp = LayerParams()
+    lp.struct_size = ctypes.sizeof(LayerParams)
+    lp.algorithm = 1  # SPATTN_ALGORITHM_SKIP_SOFTMAX
+    lp.enabled = 1 if threshold > 0 else 0
+    lp.threshold_scale_factor = threshold
+    lp.sparsity_n, lp.sparsity_m = n, m
+    lp.num_sink_tokens, lp.dense_window_size, lp.quantize_p = sinks, window, quantize_p
+    return lp
+
+
 class Spattn:
     def __init__(self, path):
         self.lib = ctypes.CDLL(path)
@@ -73,7 +109,8 @@ class Spattn:
         fp.restype = ctypes.c_int
         self.path = 0  # 0: dispatcher (public API), 1: mma.sync kernel, 2: sm_90a kernel
 
-    def forward(self, q, k, v, out, causal, threshold, counters=None, path=None, packed=None):
+    def forward(self, q, k, v, out, causal, threshold, counters=None, path=None, packed=None,
+                params=None):
         """q, out: [B, S, H, D]; k, v: [B, S, Hkv, D] (any strides, dim contiguous).
         packed: (cu_seqlens int32 tensor, longest length, totals given) for a packed
         batch in q/k/v of shape [1, total, H, D] (same lengths for q and kv)."""
@@ -93,6 +130,7 @@ class Spattn:
             getattr(a, name)[:] = list(t.stride()[:3])
         a.causal = 1 if causal else 0
         a.threshold_scale_factor = threshold
+        a.layer_params = ctypes.addressof(params) if params is not None else None
         a.tile_counters = counters.data_ptr() if counters is not None else None
         stream = torch.cuda.current_stream().cuda_stream
         path = self.path if path is None else path
@@ -250,6 +288,32 @@ def run_packed(lib, lens, heads, dim):
     torch.cuda.empty_cache()
 
 
+def run_extras(lib, seq, heads, dim):
+    """The Model Optimizer extras (N:M sparse softmax, NVFP4 P), which run on
+    the mma.sync kernel: time and output error against our dense output."""
+    q, k, v = peaked_inputs(seq, heads, heads, dim, seed=seq + dim)
+    out = torch.empty_like(q)
+    fl = flops(seq, heads, dim, False)
+    lib.forward(q, k, v, out, False, 0.0)
+    dense = out.float().clone()
+    dense_ms = time_ms(lambda: lib.forward(q, k, v, out, False, 0.0))
+    cases = [("dense, mma.sync kernel", layer_params(), 1),
+             ("2:4", layer_params(n=2, m=4), 0),
+             ("4:8, 16 sinks, window 256", layer_params(n=4, m=8, sinks=16, window=256), 0),
+             ("NVFP4 P", layer_params(quantize_p=1), 0),
+             ("2:4 + NVFP4 P", layer_params(n=2, m=4, quantize_p=1), 0)]
+    print(f"\n| d{dim} S={seq} H={heads} full | ms | TFLOP/s (dense-equivalent) | vs our dense ({dense_ms:.3f} ms) | rel.err vs dense |")
+    print("|---|---|---|---|---|")
+    for name, lp, path in cases:
+        run = lambda: lib.forward(q, k, v, out, False, 0.0, path=path, params=lp)
+        ms = time_ms(run)
+        run()
+        err = ((out.float() - dense).norm() / dense.norm()).item()
+        print(f"| {name} | {ms:.3f} | {fl / ms / 1e9:.0f} | {dense_ms / ms:.2f}x | {err:.1e} |", flush=True)
+    del q, k, v, out, dense
+    torch.cuda.empty_cache()
+
+
 def print_table(rows):
     print("\n| shape | ours dense ms | TFLOP/s | mma.sync kernel ms (TFLOP/s) | flash ms (TFLOP/s) | "
           "cuDNN ms (TFLOP/s) | dense vs flash rel.err | dense vs mma.sync rel.err |")
@@ -298,6 +362,7 @@ def main():
     print_table(rows)
     if not args.ours_only:
         run_packed(lib, [1024, 2048, 3072, 4096], 40, 128)
+        run_extras(lib, 4096, 40, 128)
 
 
 if __name__ == "__main__":
