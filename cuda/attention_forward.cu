@@ -524,6 +524,17 @@ void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const ch
   check(cudaGetLastError(), function, "kernel launch");
 }
 
+// The instantiation for the problem's element type and head dimension.
+template <bool kExtras>
+void launch_for_problem(const Problem& pr, const KernelParams& params, dim3 grid, cudaStream_t s,
+                        const char* function) {
+  const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
+  if (bf16 && pr.head_dim == 128) launch<true, 128, kExtras>(params, grid, s, function);
+  else if (bf16 && pr.head_dim == 64) launch<true, 64, kExtras>(params, grid, s, function);
+  else if (!bf16 && pr.head_dim == 128) launch<false, 128, kExtras>(params, grid, s, function);
+  else launch<false, 64, kExtras>(params, grid, s, function);
+}
+
 }  // namespace
 
 void launch_forward_cuda(const Problem& pr, void* stream, const char* function, KernelPath path) {
@@ -580,18 +591,11 @@ void launch_forward_cuda(const Problem& pr, void* stream, const char* function, 
   params.quantize_p = pr.quantize_p ? 1 : 0;
 
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
-  const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
   if (pr.extras()) {
-    if (bf16 && pr.head_dim == 128) launch<true, 128, true>(params, grid, s, function);
-    else if (bf16 && pr.head_dim == 64) launch<true, 64, true>(params, grid, s, function);
-    else if (!bf16 && pr.head_dim == 128) launch<false, 128, true>(params, grid, s, function);
-    else launch<false, 64, true>(params, grid, s, function);
-    return;
+    launch_for_problem<true>(pr, params, grid, s, function);
+  } else {
+    launch_for_problem<false>(pr, params, grid, s, function);
   }
-  if (bf16 && pr.head_dim == 128) launch<true, 128, false>(params, grid, s, function);
-  else if (bf16 && pr.head_dim == 64) launch<true, 64, false>(params, grid, s, function);
-  else if (!bf16 && pr.head_dim == 128) launch<false, 128, false>(params, grid, s, function);
-  else launch<false, 64, false>(params, grid, s, function);
 }
 
 }  // namespace spattn::attention

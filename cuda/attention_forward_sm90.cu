@@ -79,8 +79,8 @@ constexpr int kBlockBytes = kTileK * 128;  // one 64-column block of a 128-row t
 
 template <int D>
 struct Layout {
-  // K/V ring depth: as deep as shared memory allows (d=128: 32 KB Q plus
-  // 64 KB per slot; a third slot measured no faster).
+  // K/V ring depth (bench/RESULTS.md run 14): 4 slots at d=64; at d=128
+  // (32 KB Q plus 64 KB per slot) a third slot was no faster dense.
   static constexpr int kStages = D == 128 ? 2 : 4;
   static constexpr int kTileBytes = kTileK * D * 2;  // D/64 swizzled column blocks
   static constexpr int kQ = 0;
