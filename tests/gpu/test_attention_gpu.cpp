@@ -357,29 +357,6 @@ TEST(GpuAttentionKernels, Sm90MatchesMmaSync) {
 // these problems to the mma.sync kernel, also on sm_90; the forced sm_90a
 // path must refuse them.
 
-enum class Fill { Grid, Random, PeakedGrid };
-
-struct ExtrasCase {
-  const char* name;
-  Shape shape;
-  Extras x;
-  double threshold;
-  Fill fill;
-};
-
-// Test names in ctest: the case's name, not its bytes.
-void PrintTo(const ExtrasCase& c, std::ostream* os) { *os << c.name; }
-
-Extras extras(int n, int m, int sinks, int window, bool quantize) {
-  Extras x;
-  x.n = n;
-  x.m = m;
-  x.sinks = sinks;
-  x.window = window;
-  x.quantize_p = quantize;
-  return x;
-}
-
 class GpuAttentionExtras : public ::testing::TestWithParam<std::tuple<ExtrasCase, KernelPath>> {};
 
 TEST_P(GpuAttentionExtras, MatchesReferenceAndFloat64) {
@@ -388,9 +365,7 @@ TEST_P(GpuAttentionExtras, MatchesReferenceAndFloat64) {
   const KernelPath path = std::get<1>(GetParam());
   Host h = make_host(c.shape);
   const uint32_t seed = 515u + unsigned(c.shape.dim + c.shape.lk);
-  if (c.fill == Fill::Grid) fill_grid(h, seed);
-  if (c.fill == Fill::Random) fill_random(h, seed);
-  if (c.fill == Fill::PeakedGrid) fill_peaked(h, seed, 7.0f, true);
+  fill(h, c.fill, seed);
   const GpuRun g = run_gpu(h, c.threshold, false, path, true, &c.x);
   if (path == KernelPath::kSm90) {
     EXPECT_EQ(g.status, SPATTN_ERR_UNSUPPORTED) << "the sm_90a kernel ran N:M / NVFP4 P";
@@ -464,25 +439,25 @@ INSTANTIATE_TEST_SUITE_P(
         ::testing::Values(
             // Small, both extras: also the case the device script's memcheck and
             // racecheck filters (*gqa_77*, *gqa_77_mma) pick up.
-            ExtrasCase{"extras_gqa_77", shape(BF, 128, 2, 4, 2, 77, 77, false), extras(2, 4, 0, 0, true), 0.0,
+            ExtrasCase{"extras_gqa_77", shape(BF, 128, 2, 4, 2, 77, 77, false), make_extras(2, 4, 0, 0, true), 0.0,
                        Fill::Grid},
             ExtrasCase{"nm24_fp16_d64_causal_sinks_window", shape(FP, 64, 1, 2, 2, 600, 700, true),
-                       extras(2, 4, 4, 64, false), 0.0, Fill::Grid},
+                       make_extras(2, 4, 4, 64, false), 0.0, Fill::Grid},
             ExtrasCase{"nm38_bf16_d128_random", shape(BF, 128, 1, 2, 1, 300, 1000, false),
-                       extras(3, 8, 0, 0, false), 0.0, Fill::Random},
+                       make_extras(3, 8, 0, 0, false), 0.0, Fill::Random},
             ExtrasCase{"nm14_varlen_causal", shape_packed(BF, 64, 2, 1, {1, 77, 500, 256}, {1, 77, 600, 256}, true),
-                       extras(1, 4, 2, 16, false), 0.0, Fill::Grid},
+                       make_extras(1, 4, 2, 16, false), 0.0, Fill::Grid},
             ExtrasCase{"quant_fp16_d128_causal_gqa", shape(FP, 128, 1, 4, 2, 400, 700, true),
-                       extras(0, 0, 0, 0, true), 0.0, Fill::Random},
+                       quantize_only(), 0.0, Fill::Random},
             ExtrasCase{"quant_fp16_d64_varlen", shape_packed(FP, 64, 2, 1, {77, 5, 300}, {1000, 129, 1}, false),
-                       extras(0, 0, 0, 0, true), 0.0, Fill::Random},
+                       quantize_only(), 0.0, Fill::Random},
             ExtrasCase{"nm48_quant_skip_fp16_d128", shape(FP, 128, 1, 2, 2, 256, 1024, false),
-                       extras(4, 8, 0, 0, true), 10.0, Fill::PeakedGrid},
+                       make_extras(4, 8, 0, 0, true), 10.0, Fill::PeakedGrid},
             ExtrasCase{"nm78_quant_skip_varlen_causal",
-                       shape_packed(BF, 64, 2, 1, {200, 700}, {300, 700}, true), extras(7, 8, 3, 32, true), 3.0,
+                       shape_packed(BF, 64, 2, 1, {200, 700}, {300, 700}, true), make_extras(7, 8, 3, 32, true), 3.0,
                        Fill::PeakedGrid},
             ExtrasCase{"nm14_skip_bf16_d128_bhsd", shape(BF, 128, 1, 2, 1, 256, 900, false, Layout::BHSD),
-                       extras(1, 4, 0, 0, false), 10.0, Fill::PeakedGrid}),
+                       make_extras(1, 4, 0, 0, false), 10.0, Fill::PeakedGrid}),
         ::testing::Values(KernelPath::kAuto, KernelPath::kMmaSync, KernelPath::kSm90)),
     [](const ::testing::TestParamInfo<std::tuple<ExtrasCase, KernelPath>>& info) {
       return std::string(std::get<0>(info.param).name) + "_" + path_name(std::get<1>(info.param));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <ostream>
 #include <vector>
 
 #include "attention/half_float.hpp"
@@ -193,6 +194,40 @@ struct Extras {
   int sinks = 0, window = 0;
   bool quantize_p = false;  // NVFP4 P
 };
+
+inline Extras make_extras(int n, int m, int sinks = 0, int window = 0, bool quantize_p = false) {
+  Extras x;
+  x.n = n;
+  x.m = m;
+  x.sinks = sinks;
+  x.window = window;
+  x.quantize_p = quantize_p;
+  return x;
+}
+
+inline Extras quantize_only() { return make_extras(0, 0, 0, 0, true); }
+
+// How a case's inputs are drawn (the fill_* functions above).
+enum class Fill { Grid, Random, Peaked, PeakedGrid };
+
+inline void fill(Host& h, Fill f, uint32_t seed) {
+  if (f == Fill::Grid) fill_grid(h, seed);
+  if (f == Fill::Random) fill_random(h, seed);
+  if (f == Fill::Peaked) fill_peaked(h, seed, 7.0f);
+  if (f == Fill::PeakedGrid) fill_peaked(h, seed, 7.0f, true);
+}
+
+// A random problem with the Model Optimizer extras, for the CPU and GPU tests.
+struct ExtrasCase {
+  const char* name;
+  Shape shape;
+  Extras x;
+  double threshold;
+  Fill fill;
+};
+
+// Test names in ctest: the case's name, not its bytes.
+inline void PrintTo(const ExtrasCase& c, std::ostream* os) { *os << c.name; }
 
 // Every finite non-negative FP8 E4M3 ("fn") value, ascending, with whether
 // its 3-bit mantissa is even: subnormals m * 2^-9, then (1 + m/8) * 2^(e-7)

@@ -533,18 +533,6 @@ TEST(AttentionSparseSoftmax, QuantizePByHand) {
 
 // Random problems against the independent float64 attention (expected() with
 // Extras): N:M alone, NVFP4 P alone, both, both with skipping.
-enum class Fill { Grid, Random, Peaked, PeakedGrid };
-struct ExtrasCase {
-  const char* name;
-  Shape shape;
-  Extras x;
-  double threshold;
-  Fill fill;
-};
-
-// Test names in ctest: the case's name, not its bytes.
-void PrintTo(const ExtrasCase& c, std::ostream* os) { *os << c.name; }
-
 Shape extras_shape(spattn_dtype dt, int dim, int heads, int kv_heads, int lq, int lk, bool causal,
                    std::vector<int> q_lens = {}, std::vector<int> kv_lens = {}) {
   Shape s;
@@ -559,28 +547,6 @@ Shape extras_shape(spattn_dtype dt, int dim, int heads, int kv_heads, int lq, in
   s.q_lens = std::move(q_lens);
   s.kv_lens = std::move(kv_lens);
   return s;
-}
-
-Extras nm(int n, int m, int sinks = 0, int window = 0, bool quantize = false) {
-  Extras x;
-  x.n = n;
-  x.m = m;
-  x.sinks = sinks;
-  x.window = window;
-  x.quantize_p = quantize;
-  return x;
-}
-Extras quant() {
-  Extras x;
-  x.quantize_p = true;
-  return x;
-}
-
-void fill(Host& h, Fill f, uint32_t seed) {
-  if (f == Fill::Grid) fill_grid(h, seed);
-  if (f == Fill::Random) fill_random(h, seed);
-  if (f == Fill::Peaked) fill_peaked(h, seed, 7.0f);
-  if (f == Fill::PeakedGrid) fill_peaked(h, seed, 7.0f, true);
 }
 
 class ExtrasReference : public ::testing::TestWithParam<ExtrasCase> {};
@@ -616,27 +582,27 @@ const auto FP = SPATTN_DTYPE_FLOAT16;
 INSTANTIATE_TEST_SUITE_P(
     Cases, ExtrasReference,
     ::testing::Values(
-        ExtrasCase{"nm24_gqa", extras_shape(BF, 64, 2, 1, 77, 300, false), nm(2, 4), 0.0, Fill::Grid},
-        ExtrasCase{"nm14_causal_sinks_window", extras_shape(FP, 128, 2, 2, 200, 333, true), nm(1, 4, 5, 37),
+        ExtrasCase{"nm24_gqa", extras_shape(BF, 64, 2, 1, 77, 300, false), make_extras(2, 4), 0.0, Fill::Grid},
+        ExtrasCase{"nm14_causal_sinks_window", extras_shape(FP, 128, 2, 2, 200, 333, true), make_extras(1, 4, 5, 37),
                    0.0, Fill::Grid},
-        ExtrasCase{"nm38_random", extras_shape(BF, 128, 4, 2, 130, 257, false), nm(3, 8), 0.0, Fill::Random},
-        ExtrasCase{"nm78_window", extras_shape(FP, 64, 2, 1, 33, 129, false), nm(7, 8, 3, 20), 0.0,
+        ExtrasCase{"nm38_random", extras_shape(BF, 128, 4, 2, 130, 257, false), make_extras(3, 8), 0.0, Fill::Random},
+        ExtrasCase{"nm78_window", extras_shape(FP, 64, 2, 1, 33, 129, false), make_extras(7, 8, 3, 20), 0.0,
                    Fill::Random},
         ExtrasCase{"nm48_packed_causal",
-                   extras_shape(BF, 64, 2, 1, 0, 0, true, {1, 70, 140}, {9, 70, 300}), nm(4, 8, 2, 16), 0.0,
+                   extras_shape(BF, 64, 2, 1, 0, 0, true, {1, 70, 140}, {9, 70, 300}), make_extras(4, 8, 2, 16), 0.0,
                    Fill::Grid},
-        ExtrasCase{"quant", extras_shape(BF, 64, 2, 2, 150, 400, false), quant(), 0.0, Fill::Random},
-        ExtrasCase{"quant_causal_gqa", extras_shape(FP, 128, 4, 2, 129, 260, true), quant(), 0.0,
+        ExtrasCase{"quant", extras_shape(BF, 64, 2, 2, 150, 400, false), quantize_only(), 0.0, Fill::Random},
+        ExtrasCase{"quant_causal_gqa", extras_shape(FP, 128, 4, 2, 129, 260, true), quantize_only(), 0.0,
                    Fill::Random},
         ExtrasCase{"quant_packed", extras_shape(FP, 64, 2, 1, 0, 0, false, {5, 130, 64}, {300, 7, 129}),
-                   quant(), 0.0, Fill::Random},
-        ExtrasCase{"nm24_quant_causal", extras_shape(BF, 64, 2, 1, 140, 270, true), nm(2, 4, 0, 0, true), 0.0,
+                   quantize_only(), 0.0, Fill::Random},
+        ExtrasCase{"nm24_quant_causal", extras_shape(BF, 64, 2, 1, 140, 270, true), make_extras(2, 4, 0, 0, true), 0.0,
                    Fill::Grid},
-        ExtrasCase{"nm58_quant_window", extras_shape(FP, 128, 2, 2, 99, 200, true), nm(5, 8, 4, 50, true),
+        ExtrasCase{"nm58_quant_window", extras_shape(FP, 128, 2, 2, 99, 200, true), make_extras(5, 8, 4, 50, true),
                    0.0, Fill::Random},
-        ExtrasCase{"nm38_quant_skip", extras_shape(BF, 64, 2, 2, 256, 700, false), nm(3, 8, 0, 0, true), 5.0,
+        ExtrasCase{"nm38_quant_skip", extras_shape(BF, 64, 2, 2, 256, 700, false), make_extras(3, 8, 0, 0, true), 5.0,
                    Fill::PeakedGrid},
-        ExtrasCase{"nm14_skip_causal", extras_shape(BF, 128, 2, 1, 300, 700, true), nm(1, 4, 1, 8), 20.0,
+        ExtrasCase{"nm14_skip_causal", extras_shape(BF, 128, 2, 1, 300, 700, true), make_extras(1, 4, 1, 8), 20.0,
                    Fill::PeakedGrid}),
     [](const ::testing::TestParamInfo<ExtrasCase>& info) { return std::string(info.param.name); });
 
@@ -646,12 +612,12 @@ TEST(AttentionSparseSoftmax, EverythingDenseEqualsNoPruning) {
   Host h = make_host(s);
   fill_random(h, 17);
   const RefRun plain = run_reference(h, 0.0);
-  const Extras sinks = nm(1, 4, 230, 0), window = nm(2, 8, 0, 230);  // every key a sink / in the window
+  const Extras sinks = make_extras(1, 4, 230, 0), window = make_extras(2, 8, 0, 230);  // every key a sink / in the window
   const RefRun a = run_reference(h, 0.0, 0.0f, &sinks), b = run_reference(h, 0.0, 0.0f, &window);
   EXPECT_EQ(a.out, plain.out);
   EXPECT_EQ(b.out, plain.out);
   EXPECT_EQ(a.lse, plain.lse);
-  const Extras some = nm(1, 4, 0, 0);
+  const Extras some = make_extras(1, 4, 0, 0);
   EXPECT_NE(run_reference(h, 0.0, 0.0f, &some).out, plain.out);
 }
 
@@ -661,7 +627,7 @@ TEST(AttentionSparseSoftmax, ExtrasKeepTheSkipDecisionsAndQuantizeKeepsRowSums) 
   fill_peaked(h, 41, 9.0f);
   const RefRun plain = run_reference(h, 5.0);
   ASSERT_GT(plain.counters[1], 0u);
-  const Extras q = quant(), n = nm(2, 4), both = nm(1, 8, 3, 5, true);
+  const Extras q = quantize_only(), n = make_extras(2, 4), both = make_extras(1, 8, 3, 5, true);
   const RefRun rq = run_reference(h, 5.0, 0.0f, &q), rn = run_reference(h, 5.0, 0.0f, &n),
                rb = run_reference(h, 5.0, 0.0f, &both);
   for (const RefRun* r : {&rq, &rn, &rb}) {
@@ -678,7 +644,7 @@ TEST(AttentionSparseSoftmax, ExtrasApplyWhenSkipIsDisabled) {
   Shape s = extras_shape(BF, 64, 2, 2, 64, 200, false);
   Host h = make_host(s);
   fill_random(h, 3);
-  const Extras x = nm(2, 4, 0, 0, true);
+  const Extras x = make_extras(2, 4, 0, 0, true);
   const RefRun enabled_zero = run_reference(h, 0.0, 0.0f, &x);  // enabled = 0 (threshold 0)
   spattn_layer_params lp = make_layer_params(x, 0.0);
   lp.enabled = 0;
