@@ -2,7 +2,9 @@
 
 #include <spattn/spattn.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -10,6 +12,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <vector>
+#include <algorithm>
 
 #include "core/error.hpp"
 #include "value/document.hpp"
@@ -30,21 +34,33 @@ bool is_directory(const std::string& path) {
   return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
 }
 
+// An open file descriptor, closed with its owner.
+class OpenFd {
+ public:
+  explicit OpenFd(int fd) : fd_(fd) {}
+  ~OpenFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  OpenFd(const OpenFd&) = delete;
+  OpenFd& operator=(const OpenFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 std::string without_trailing_slashes(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   return path;
 }
 
 // The checkpoint folder as a confined root: every path below is resolved
-// (symlinks followed) and must stay inside it.
+// (symlinks followed) and must stay inside it; files are then read through
+// the folder's open descriptor along the resolved path (read_below).
 class Folder {
  public:
-  explicit Folder(const std::string& directory) : shown_(without_trailing_slashes(directory)) {
-    std::optional<std::string> root = real_path(shown_, shown_);
-    if (!root) fail(SPATTN_ERR_NOT_FOUND, shown_ + ": checkpoint folder does not exist");
-    if (!is_directory(*root)) fail(SPATTN_ERR_IO, shown_ + ": checkpoint path is not a folder");
-    root_ = *root;
-  }
+  explicit Folder(const std::string& directory)
+      : shown_(without_trailing_slashes(directory)), root_(resolve_root(shown_)), root_fd_(open_root(root_, shown_)) {}
 
   // How `relative` is named in messages.
   std::string shown(const std::string& relative) const { return shown_ + "/" + relative; }
@@ -62,15 +78,8 @@ class Folder {
 
   // A JSON mapping read from the resolved path `resolved` of `relative`.
   Value read_json(const std::string& relative, const std::string& resolved) const {
-    std::string text;
-    try {
-      text = read_file(resolved, SPATTN_MAX_CHECKPOINT_FILE_BYTES);
-    } catch (const Error& e) {
-      // read_file names the resolved path; show the path as the caller gave it.
-      std::string message = e.what();
-      if (message.compare(0, resolved.size(), resolved) == 0) message.replace(0, resolved.size(), shown(relative));
-      fail(e.status(), message);
-    }
+    const std::string below = root_ == "/" ? resolved.substr(1) : resolved.substr(root_.size() + 1);
+    std::string text = read_below(root_fd_.get(), below, shown(relative), SPATTN_MAX_CHECKPOINT_FILE_BYTES);
     Value value = parse_json(text, shown(relative), SPATTN_MAX_CHECKPOINT_FILE_BYTES);
     if (!value.is_object()) {
       fail(SPATTN_ERR_TYPE, shown(relative) + ": expected a JSON object at the top level, got " +
@@ -88,8 +97,21 @@ class Folder {
                              path[root_.size()] == '/');
   }
 
+  static std::string resolve_root(const std::string& shown) {
+    std::optional<std::string> root = real_path(shown, shown);
+    if (!root) fail(SPATTN_ERR_NOT_FOUND, shown + ": checkpoint folder does not exist");
+    if (!is_directory(*root)) fail(SPATTN_ERR_IO, shown + ": checkpoint path is not a folder");
+    return *root;
+  }
+  static int open_root(const std::string& root, const std::string& shown) {
+    const int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) fail(SPATTN_ERR_IO, shown + ": cannot open the checkpoint folder: " + std::strerror(errno));
+    return fd;
+  }
+
   std::string shown_;
   std::string root_;
+  OpenFd root_fd_;
 };
 
 // A model_index.json entry naming a component: a list with something other
@@ -133,6 +155,44 @@ std::vector<ComponentDocument> read_diffusers(const Folder& folder, const std::s
 }
 
 }  // namespace
+
+std::string read_below(int folder_fd, const std::string& relative, const std::string& shown, size_t max_bytes) {
+  // Each element is opened relative to the one before it with O_NOFOLLOW:
+  // a symlink anywhere along the way fails (ELOOP; ENOTDIR for one that
+  // names a folder), and O_NONBLOCK keeps a FIFO from blocking the open.
+  std::vector<std::string> elements;
+  size_t start = 0;
+  while (start <= relative.size()) {
+    const size_t slash = std::min(relative.find('/', start), relative.size());
+    elements.push_back(relative.substr(start, slash - start));
+    start = slash + 1;
+  }
+  int dir = folder_fd;
+  std::optional<OpenFd> held;  // the folder opened last (the caller's is not closed here)
+  for (size_t i = 0; i < elements.size(); ++i) {
+    const std::string& element = elements[i];
+    if (element.empty() || element == "." || element == "..") {
+      fail(SPATTN_ERR_UNSAFE_PATH, shown + ": path element '" + element + "' of '" + relative +
+                                       "' is not a plain name");
+    }
+    const bool last = i + 1 == elements.size();
+    const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NONBLOCK : O_DIRECTORY);
+    const int fd = openat(dir, element.c_str(), flags);
+    if (fd < 0) {
+      const int error = errno;
+      struct stat info {};
+      const bool is_link = fstatat(dir, element.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode);
+      if (is_link) {
+        fail(SPATTN_ERR_UNSAFE_PATH, shown + ": '" + element + "' became a symlink after the path was "
+                                             "checked; not followed");
+      }
+      fail(SPATTN_ERR_IO, shown + ": cannot open '" + element + "': " + std::strerror(error));
+    }
+    held.emplace(fd);
+    dir = fd;
+  }
+  return read_open_file(dir, shown, max_bytes);
+}
 
 bool is_safe_component_name(const std::string& name) {
   if (name.empty() || name == "." || name == "..") return false;

@@ -28,4 +28,14 @@ std::vector<ComponentDocument> read_checkpoint_folder(const std::string& directo
 // [A-Za-z0-9_.-], not "." or "..".
 bool is_safe_component_name(const std::string& name);
 
+// Reads the file `relative` ("a/b/config.json") below the open folder
+// `folder_fd` one path element at a time, following no symlink and opening
+// no FIFO or device: SPATTN_ERR_UNSAFE_PATH when an element is a symlink,
+// _IO when something is missing or not a regular file, _LIMIT when the file
+// is larger than max_bytes. `shown` names the file in messages. The folder
+// reader resolves paths (symlinks allowed inside the folder) and then reads
+// the resolved path with this, so that a folder changed between the two
+// steps cannot lead it outside.
+std::string read_below(int folder_fd, const std::string& relative, const std::string& shown, size_t max_bytes);
+
 }  // namespace spattn

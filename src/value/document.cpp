@@ -72,6 +72,10 @@ std::string read_file(const std::string& path, size_t max_bytes) {
     int fd;
     ~FdCloser() { close(fd); }
   } closer{fd};
+  return read_open_file(fd, path, max_bytes);
+}
+
+std::string read_open_file(int fd, const std::string& path, size_t max_bytes) {
   struct stat info {};
   if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) fail(SPATTN_ERR_IO, path + ": not a regular file");
   if (static_cast<unsigned long long>(info.st_size) > max_bytes) {

@@ -28,6 +28,10 @@ spattn_format format_from_path(const std::string& path);
 // regular file; SPATTN_ERR_LIMIT when larger than max_bytes.
 std::string read_file(const std::string& path, size_t max_bytes);
 
+// The same for a file already open as `fd` (not closed here); `shown` names
+// it in messages.
+std::string read_open_file(int fd, const std::string& shown, size_t max_bytes);
+
 // "origin:line:column" where the position is known, else "origin".
 std::string location(const std::string& origin, SourcePos pos);
 

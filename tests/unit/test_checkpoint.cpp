@@ -206,6 +206,63 @@ TEST(CheckpointSecurity, SymlinksInsideTheFolderAreFine) {
   EXPECT_DOUBLE_EQ(spattn_test::lookup(model.get(), "transformer", "x", SPATTN_PHASE_PREFILL).threshold_scale_factor, 7.0);
 }
 
+// The folder reader resolves a path (symlinks inside the folder allowed) and
+// then reads the resolved path element by element without following
+// symlinks, so a folder swapped for a symlink between the two steps cannot
+// lead it outside. A resolved path has no symlink in it; read_below meeting
+// one is exactly that race, reproduced here without timing.
+struct OpenFolder {
+  explicit OpenFolder(const std::string& path) : fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+  ~OpenFolder() {
+    if (fd >= 0) close(fd);
+  }
+  int fd;
+};
+
+spattn_status read_below_status(int fd, const std::string& relative, std::string* message = nullptr) {
+  try {
+    spattn::read_below(fd, relative, "shown/" + relative, 1 << 20);
+    return SPATTN_OK;
+  } catch (const spattn::Error& e) {
+    if (message) *message = e.what();
+    return e.status();
+  }
+}
+
+TEST(CheckpointSecurity, ReadBelowFollowsNoSymlink) {
+  TempDir dir, outside;
+  dir.write("real/config.json", "{\"a\": 1}");
+  outside.write("secret.json", "{\"secret\": 1}");
+  dir.symlink(dir / "real", "link");                       // a folder swapped for a link inside
+  dir.symlink(outside / "secret.json", "real/swapped.json"); // a file swapped for a link outside
+  OpenFolder folder(dir.path());
+  ASSERT_GE(folder.fd, 0);
+  EXPECT_EQ(spattn::read_below(folder.fd, "real/config.json", "shown", 1 << 20), "{\"a\": 1}");
+  std::string message;
+  EXPECT_EQ(read_below_status(folder.fd, "link/config.json", &message), SPATTN_ERR_UNSAFE_PATH);
+  EXPECT_NE(message.find("shown/link/config.json: 'link' became a symlink"), std::string::npos) << message;
+  EXPECT_EQ(read_below_status(folder.fd, "real/swapped.json", &message), SPATTN_ERR_UNSAFE_PATH);
+  EXPECT_NE(message.find("'swapped.json' became a symlink"), std::string::npos) << message;
+}
+
+TEST(CheckpointSecurity, ReadBelowTakesPlainNamesOnly) {
+  TempDir dir;
+  dir.write("a/config.json", "{}");
+  OpenFolder folder(dir.path());
+  ASSERT_GE(folder.fd, 0);
+  for (const char* relative : {"../config.json", "a/../a/config.json", "./a/config.json", "a//config.json", "", "a/"}) {
+    std::string message;
+    EXPECT_EQ(read_below_status(folder.fd, relative, &message), SPATTN_ERR_UNSAFE_PATH) << relative;
+    EXPECT_NE(message.find("is not a plain name"), std::string::npos) << message;
+  }
+  std::string message;
+  EXPECT_EQ(read_below_status(folder.fd, "a/missing.json", &message), SPATTN_ERR_IO);
+  EXPECT_NE(message.find("cannot open 'missing.json'"), std::string::npos) << message;
+  EXPECT_EQ(read_below_status(folder.fd, "a", &message), SPATTN_ERR_IO);  // a folder, not a file
+  EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
+  EXPECT_EQ(read_below_status(folder.fd, "a/config.json/x", &message), SPATTN_ERR_IO);  // a file as a folder
+}
+
 TEST(CheckpointSecurity, OversizedConfigIsALimit) {
   TempDir dir;
   dir.write("config.json", "{}");
