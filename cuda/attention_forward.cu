@@ -16,7 +16,9 @@
 //
 // The Model Optimizer extras (kExtras instantiations only; the dense
 // instantiations compile exactly the code they had; rules in
-// src/attention/sparse_softmax.hpp): on a kept tile, after the vote,
+// src/attention/sparse_softmax.hpp, applied by prune_nm / round_p_block of
+// kernel_common.cuh, which the sm_90a kernel shares): on a kept tile, after
+// the vote,
 //  - N:M sparse softmax prunes raw logits to -inf. In the m16n8k16
 //    accumulator a lane holds columns 2*(lane%4) and +1 of each 8-key n-tile
 //    for rows lane/4 and lane/4 + 8, so a group of 4 keys is a lane pair
@@ -74,10 +76,8 @@ struct KernelParams {
   float* lse;
   unsigned long long* counters;
   // Extras (read by the kExtras instantiations only).
-  int32_t nm_n;  // N:M sparse softmax: m 0 (off), 4 or 8
-  int32_t nm_m;
-  int32_t nm_sinks;
-  int32_t nm_window;
+  int32_t nm_m;  // N:M sparse softmax: 0 (off), 4 or 8
+  NmRule nm;
   int32_t quantize_p;
 };
 
@@ -191,65 +191,6 @@ __device__ __forceinline__ Sequence sequence_of(const KernelParams& p, int b, in
   s.k_offset = kv_b * p.k_stride[0] + kv_tok * p.k_stride[1] + kv_head * p.k_stride[2];
   s.v_offset = kv_b * p.v_stride[0] + kv_tok * p.v_stride[1] + kv_head * p.v_stride[2];
   return s;
-}
-
-// ---------------------------------------------------------------------------
-// Extras: N:M pruning and NVFP4 rounding on accumulator fragments
-
-// N:M pruning of a tile's raw logits s[nt][*] (rows row0/row0 + 8 of this
-// lane; columns key0 + nt * 8 + {0, 1}, key0 = first key of the tile +
-// 2 * (lane % 4)). kM keys per group: 4 = a lane pair, 8 = the quad. Every
-// lane of the warp must call this (shuffles).
-template <int kM, int kNTiles>
-__device__ __forceinline__ void prune_nm(float (&s)[kNTiles][4], const KernelParams& p, int lane, int key0,
-                                         int diag0) {
-  const int tig = lane & 3;
-  const int ia = (2 * tig) & (kM - 1);  // group position of this lane's first column
-  constexpr int kPartners = kM / 2 - 1;  // lanes to exchange with: 1 (M = 4) or 3 (M = 8)
-#pragma unroll
-  for (int nt = 0; nt < kNTiles; ++nt) {
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const float a = s[nt][2 * i], b = s[nt][2 * i + 1];
-      int rank_a = nm_outranks(b, ia + 1, a, ia) ? 1 : 0;
-      int rank_b = nm_outranks(a, ia, b, ia + 1) ? 1 : 0;
-      // Not unrolled: unrolled, the hoisted shuffles of 8-key groups made
-      // the head-dim-128 instantiations spill; rolled, nothing spills.
-#pragma unroll 1
-      for (int x = 1; x <= kPartners; ++x) {
-        const float pa = __shfl_xor_sync(0xffffffffu, a, x);
-        const float pb = __shfl_xor_sync(0xffffffffu, b, x);
-        const int ip = (2 * (tig ^ x)) & (kM - 1);
-        rank_a += (nm_outranks(pa, ip, a, ia) ? 1 : 0) + (nm_outranks(pb, ip + 1, a, ia) ? 1 : 0);
-        rank_b += (nm_outranks(pa, ip, b, ia + 1) ? 1 : 0) + (nm_outranks(pb, ip + 1, b, ia + 1) ? 1 : 0);
-      }
-      const int key = key0 + nt * 8;
-      const int diag = diag0 + 8 * i;
-      if (!nm_keeps(rank_a, p.nm_n, nm_dense_key(key, diag, p.nm_sinks, p.nm_window))) {
-        s[nt][2 * i] = -INFINITY;
-      }
-      if (!nm_keeps(rank_b, p.nm_n, nm_dense_key(key + 1, diag, p.nm_sinks, p.nm_window))) {
-        s[nt][2 * i + 1] = -INFINITY;
-      }
-    }
-  }
-}
-
-// NVFP4 rounding of one 16-key block of P for this lane's two rows: lo/hi
-// are n-tiles 2kc and 2kc + 1 (elements 0, 1: row0; 2, 3: row0 + 8). Every
-// lane of the warp must call this (shuffles).
-__device__ __forceinline__ void round_p_block(float (&lo)[4], float (&hi)[4]) {
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    float amax = fmaxf(fmaxf(lo[2 * i], lo[2 * i + 1]), fmaxf(hi[2 * i], hi[2 * i + 1]));
-    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
-    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
-    const Nvfp4Scale scale = nvfp4_p_scale(amax);
-    lo[2 * i] = nvfp4_p_round(lo[2 * i], scale);
-    lo[2 * i + 1] = nvfp4_p_round(lo[2 * i + 1], scale);
-    hi[2 * i] = nvfp4_p_round(hi[2 * i], scale);
-    hi[2 * i + 1] = nvfp4_p_round(hi[2 * i + 1], scale);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -397,10 +338,11 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
       ++skipped;
     } else {
       if constexpr (kExtras) {
+        auto at = [&](int nt, int e) -> float& { return s[nt][e]; };
         if (p.nm_m == 4) {
-          prune_nm<4>(s, p, lane, k0 + col_in_quad, row0 + causal_shift);
+          prune_nm<4, kNTiles>(at, p.nm, lane, k0 + col_in_quad, row0 + causal_shift);
         } else if (p.nm_m == 8) {
-          prune_nm<8>(s, p, lane, k0 + col_in_quad, row0 + causal_shift);
+          prune_nm<8, kNTiles>(at, p.nm, lane, k0 + col_in_quad, row0 + causal_shift);
         }
       }
       float m_use[2];
@@ -430,7 +372,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
         constexpr bool kRound = decltype(round)::value;
 #pragma unroll
         for (int kc = 0; kc < kTileK / 16; ++kc) {
-          if constexpr (kRound) round_p_block(s[2 * kc], s[2 * kc + 1]);
+          if constexpr (kRound) round_p_block([&](int nt, int e) -> float& { return s[nt][e]; }, kc);
           const uint32_t pa[4] = {pack_pair<kBf16>(s[2 * kc][0], s[2 * kc][1]),
                                   pack_pair<kBf16>(s[2 * kc][2], s[2 * kc][3]),
                                   pack_pair<kBf16>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
@@ -540,13 +482,7 @@ void launch_for_problem(const Problem& pr, const KernelParams& params, dim3 grid
 void launch_forward_cuda(const Problem& pr, void* stream, const char* function, KernelPath path) {
   require_device(function);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
-  // N:M sparse softmax and NVFP4 P run on the mma.sync kernel only.
-  if (pr.extras() && path == KernelPath::kSm90) {
-    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) +
-                                     ": the sm_90a kernel does not run N:M sparse softmax or NVFP4 P "
-                                     "quantization (the mma.sync kernel does)");
-  }
-  if (path != KernelPath::kMmaSync && !pr.extras()) {
+  if (path != KernelPath::kMmaSync) {
     int device = 0;
     check(cudaGetDevice(&device), function, "cudaGetDevice");
     if (sm90::device_supported(device) && sm90::try_launch(pr, s, function)) return;
@@ -584,10 +520,8 @@ void launch_forward_cuda(const Problem& pr, void* stream, const char* function, 
   params.threshold = pr.threshold_scale_factor;
   params.lse = pr.lse;
   params.counters = pr.tile_counters;
-  params.nm_n = pr.sparsity_n;
   params.nm_m = pr.sparsity_m;
-  params.nm_sinks = pr.num_sink_tokens;
-  params.nm_window = pr.dense_window_size;
+  params.nm = NmRule{pr.sparsity_n, pr.num_sink_tokens, pr.dense_window_size};
   params.quantize_p = pr.quantize_p ? 1 : 0;
 
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);

@@ -26,6 +26,11 @@
 // vote_full (one arrival per consumer warpgroup once its vote on the slot's
 // tile is in shared memory). Round r of a slot uses phase parity r & 1.
 //
+// The Model Optimizer extras (N:M sparse softmax, NVFP4 P; kExtras
+// instantiations only) prune and round a kept tile's accumulators with the
+// same functions as the mma.sync kernel (kernel_common.cuh): the wgmma
+// accumulator layout per warp is the mma.sync one.
+//
 // Numerics are those of cuda/attention_forward.cu and the CPU reference:
 // raw fp32 logits, tile row max times softmax_scale*log2(e), skip when
 // rowmax - m_running < (float)log2(threshold / Lk) for every valid row.
@@ -111,6 +116,10 @@ struct Params {
   const int32_t* cu_q;
   const int32_t* cu_kv;
   int32_t total_q;
+  // Model Optimizer extras (read by the kExtras instantiations only).
+  int32_t nm_m;  // N:M sparse softmax: 0 (off), 4 or 8
+  NmRule nm;
+  int32_t quantize_p;
 };
 
 template <bool kBf16>
@@ -142,7 +151,7 @@ struct Mma<false> {
   }
 };
 
-template <bool kBf16, int D>
+template <bool kBf16, int D, bool kExtras>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_forward_sm90_kernel(const __grid_constant__ CUtensorMap tm_q,
                                   const __grid_constant__ CUtensorMap tm_k,
@@ -365,6 +374,15 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (skip) {
       ++skipped;
     } else {
+      // The accumulator layout is the mma.sync kernel's (see kernel_common.cuh).
+      auto at = [&](int nt, int e) -> float& { return sc[4 * nt + e]; };
+      if constexpr (kExtras) {
+        if (p.nm_m == 4) {
+          prune_nm<4, 16>(at, p.nm, lane, t * kTileK + col_in_quad, row0 + causal_shift);
+        } else if (p.nm_m == 8) {
+          prune_nm<8, 16>(at, p.nm, lane, t * kTileK + col_in_quad, row0 + causal_shift);
+        }
+      }
       float m_use[2];
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
@@ -383,6 +401,12 @@ __global__ void __launch_bounds__(kThreads, 1)
         sc[4 * j + 3] = softmax_weight(sc[4 * j + 3], p.scale_log2, m_use[1]);
         l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
         l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
+      }
+      if constexpr (kExtras) {
+        if (p.quantize_p) {  // NVFP4 P, after the row sums (they take P unrounded)
+#pragma unroll
+          for (int kk = 0; kk < 8; ++kk) round_p_block(at, kk);
+        }
       }
       // P's accumulator layout is the wgmma A-register layout: for the
       // 16-key step kk, key blocks 2kk and 2kk+1.
@@ -498,10 +522,10 @@ bool make_map(CUtensorMap* map, const TensorView& t, bool bf16, int dim, int tok
   return r == CUDA_SUCCESS;
 }
 
-template <bool kBf16, int D>
+template <bool kBf16, int D, bool kExtras>
 void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, const Params& p,
             dim3 grid, cudaStream_t stream, const char* function) {
-  auto kernel = attention_forward_sm90_kernel<kBf16, D>;
+  auto kernel = attention_forward_sm90_kernel<kBf16, D, kExtras>;
   constexpr int kSmem = Layout<D>::kAlloc;
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (e != cudaSuccess) {
@@ -512,6 +536,17 @@ void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, co
   if (e != cudaSuccess) {
     fail(SPATTN_ERR_CUDA, std::string(function) + ": kernel launch: " + cudaGetErrorString(e));
   }
+}
+
+// The instantiation for the problem's element type and head dimension.
+template <bool kExtras>
+void launch_for_problem(const Problem& pr, const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v,
+                        const Params& p, dim3 grid, cudaStream_t stream, const char* function) {
+  const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
+  if (bf16 && pr.head_dim == 128) launch<true, 128, kExtras>(q, k, v, p, grid, stream, function);
+  else if (bf16 && pr.head_dim == 64) launch<true, 64, kExtras>(q, k, v, p, grid, stream, function);
+  else if (!bf16 && pr.head_dim == 128) launch<false, 128, kExtras>(q, k, v, p, grid, stream, function);
+  else launch<false, 64, kExtras>(q, k, v, p, grid, stream, function);
 }
 
 }  // namespace
@@ -582,10 +617,14 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   // Grid x: the longest sequence's query tiles (packed: shorter sequences'
   // CTAs past their end exit at once).
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
-  if (bf16 && pr.head_dim == 128) launch<true, 128>(q, k, v, p, grid, stream, function);
-  else if (bf16 && pr.head_dim == 64) launch<true, 64>(q, k, v, p, grid, stream, function);
-  else if (!bf16 && pr.head_dim == 128) launch<false, 128>(q, k, v, p, grid, stream, function);
-  else launch<false, 64>(q, k, v, p, grid, stream, function);
+  p.nm_m = pr.sparsity_m;
+  p.nm = NmRule{pr.sparsity_n, pr.num_sink_tokens, pr.dense_window_size};
+  p.quantize_p = pr.quantize_p ? 1 : 0;
+  if (pr.extras()) {
+    launch_for_problem<true>(pr, q, k, v, p, grid, stream, function);
+  } else {
+    launch_for_problem<false>(pr, q, k, v, p, grid, stream, function);
+  }
   return true;
 }
 

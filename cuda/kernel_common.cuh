@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "attention/sparse_softmax.hpp"
+
 namespace spattn::attention {
 
 // 2^x with the hardware approximation (MUFU.EX2), flushing denormals; the
@@ -67,6 +69,73 @@ __device__ __forceinline__ PackedSequence packed_sequence(const int32_t* cu_q, c
   s.lq = min(cu_q[b + 1] - s.q_token0, seqlen_q);
   s.lk = min(cu_kv[b + 1] - s.kv_token0, seqlen_kv);
   return s;
+}
+
+// ---------------------------------------------------------------------------
+// The Model Optimizer extras on a tile of logits / probabilities held in the
+// m16n8 accumulator layout both kernels use: for each 8-key block nt of the
+// tile, a lane holds elements e = 0, 1 (row r, keys 2c, 2c+1) and e = 2, 3
+// (row r + 8, same keys), r = lane / 4, c = lane % 4. `at(nt, e)` returns a
+// reference to that element. Rules: src/attention/sparse_softmax.hpp.
+
+struct NmRule {
+  int32_t n, sinks, window;
+};
+
+// N:M pruning of a tile's raw logits (to -inf). `key0` is the key of this
+// lane's element e = 0 of block 0 (the tile's first key + 2c); `diag0` the
+// diagonal key of this lane's first row (row + Lk - Lq). kM keys per group:
+// 4 = a lane pair, 8 = the quad. Every lane of the warp must call this
+// (shuffles).
+template <int kM, int kNTiles, typename At>
+__device__ __forceinline__ void prune_nm(At&& at, NmRule rule, int lane, int key0, int diag0) {
+  const int tig = lane & 3;
+  const int ia = (2 * tig) & (kM - 1);  // group position of this lane's first column
+  constexpr int kPartners = kM / 2 - 1;  // lanes to exchange with: 1 (M = 4) or 3 (M = 8)
+#pragma unroll
+  for (int nt = 0; nt < kNTiles; ++nt) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float a = at(nt, 2 * i), b = at(nt, 2 * i + 1);
+      int rank_a = nm_outranks(b, ia + 1, a, ia) ? 1 : 0;
+      int rank_b = nm_outranks(a, ia, b, ia + 1) ? 1 : 0;
+      // Not unrolled: unrolled, the hoisted shuffles of 8-key groups made
+      // the head-dim-128 mma.sync instantiations spill; rolled, nothing spills.
+#pragma unroll 1
+      for (int x = 1; x <= kPartners; ++x) {
+        const float pa = __shfl_xor_sync(0xffffffffu, a, x);
+        const float pb = __shfl_xor_sync(0xffffffffu, b, x);
+        const int ip = (2 * (tig ^ x)) & (kM - 1);
+        rank_a += (nm_outranks(pa, ip, a, ia) ? 1 : 0) + (nm_outranks(pb, ip + 1, a, ia) ? 1 : 0);
+        rank_b += (nm_outranks(pa, ip, b, ia + 1) ? 1 : 0) + (nm_outranks(pb, ip + 1, b, ia + 1) ? 1 : 0);
+      }
+      const int key = key0 + nt * 8;
+      const int diag = diag0 + 8 * i;
+      if (!nm_keeps(rank_a, rule.n, nm_dense_key(key, diag, rule.sinks, rule.window))) at(nt, 2 * i) = -INFINITY;
+      if (!nm_keeps(rank_b, rule.n, nm_dense_key(key + 1, diag, rule.sinks, rule.window))) {
+        at(nt, 2 * i + 1) = -INFINITY;
+      }
+    }
+  }
+}
+
+// NVFP4 rounding of the 16-key block kc of P (8-key blocks 2kc and 2kc + 1)
+// for this lane's two rows. Every lane of the warp must call this (shuffles).
+template <typename At>
+__device__ __forceinline__ void round_p_block(At&& at, int kc) {
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    float amax = fmaxf(fmaxf(at(2 * kc, 2 * i), at(2 * kc, 2 * i + 1)),
+                       fmaxf(at(2 * kc + 1, 2 * i), at(2 * kc + 1, 2 * i + 1)));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+    const Nvfp4Scale scale = nvfp4_p_scale(amax);
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      at(2 * kc + half, 2 * i) = nvfp4_p_round(at(2 * kc + half, 2 * i), scale);
+      at(2 * kc + half, 2 * i + 1) = nvfp4_p_round(at(2 * kc + half, 2 * i + 1), scale);
+    }
+  }
 }
 
 }  // namespace spattn::attention

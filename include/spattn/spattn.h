@@ -535,9 +535,8 @@ typedef struct spattn_attention_args {
  * stream). Device pointers throughout. Asynchronous, allocates nothing,
  * capturable in a CUDA graph. Arguments are checked before anything is
  * launched. N:M sparse softmax and NVFP4 P quantization (layer_params; their
- * exact rules are documented at spattn_layer_params) run on the portable
- * mma.sync kernel, also on Hopper devices, where problems without them run
- * on the sm_90a kernel. Errors: SPATTN_ERR_INVALID_ARGUMENT (including
+ * exact rules are documented at spattn_layer_params) run on both kernels
+ * (the sm_90a one on Hopper, the portable mma.sync one elsewhere). Errors: SPATTN_ERR_INVALID_ARGUMENT (including
  * layer_params fields out of range), SPATTN_ERR_UNSUPPORTED (head_dim; batch
  * or num_heads above 65535; built without CUDA; no device), SPATTN_ERR_CUDA. */
 SPATTN_API spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);

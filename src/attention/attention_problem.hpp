@@ -48,7 +48,7 @@ struct Problem {
 
   bool packed() const { return cu_seqlens_q != nullptr; }
   bool nm_sparse() const { return sparsity_m != 0; }
-  // Needs the kernel variant with the extras (the mma.sync kernel).
+  // Needs the kernels' variants with the extras.
   bool extras() const { return nm_sparse() || quantize_p; }
 };
 
