@@ -187,29 +187,6 @@ struct Case {
   bool totals = true;  // packed: pass total_q/total_kv (false: 0, the mma.sync fallback)
 };
 
-Shape shape(spattn_dtype dt, int dim, int batch, int heads, int kv_heads, int lq, int lk,
-            bool causal, Layout layout = Layout::BSHD) {
-  Shape s;
-  s.dtype = dt;
-  s.dim = dim;
-  s.batch = batch;
-  s.heads = heads;
-  s.kv_heads = kv_heads;
-  s.lq = lq;
-  s.lk = lk;
-  s.causal = causal;
-  s.layout = layout;
-  return s;
-}
-
-Shape packed(spattn_dtype dt, int dim, std::vector<int> q_lens, std::vector<int> kv_lens,
-             bool causal) {
-  Shape s = shape(dt, dim, int(q_lens.size()), 2, 1, 0, 0, causal);
-  s.q_lens = std::move(q_lens);
-  s.kv_lens = std::move(kv_lens);
-  return s;
-}
-
 const auto BF = SPATTN_DTYPE_BFLOAT16;
 const auto FP = SPATTN_DTYPE_FLOAT16;
 
@@ -284,14 +261,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"causal_300x1000_bhsd", shape(FP, 128, 1, 2, 2, 300, 1000, true, Layout::BHSD), true,
              2.0},
         Case{"causal_1000x300", shape(BF, 128, 1, 2, 1, 1000, 300, true), false, 0.0},
-        Case{"varlen_causal", packed(BF, 128, {1, 77, 1000, 256}, {1, 77, 1000, 256}, true), true,
+        Case{"varlen_causal", shape_packed(BF, 128, 2, 1, {1, 77, 1000, 256}, {1, 77, 1000, 256}, true), true,
              3.0},
-        Case{"varlen_cross", packed(FP, 64, {77, 5, 300}, {1000, 129, 1}, false), true, 4.0},
-        Case{"varlen_gqa_empty", packed(BF, 128, {300, 1300, 0, 513}, {700, 1300, 5, 513}, false),
+        Case{"varlen_cross", shape_packed(FP, 64, 2, 1, {77, 5, 300}, {1000, 129, 1}, false), true, 4.0},
+        Case{"varlen_gqa_empty", shape_packed(BF, 128, 2, 1, {300, 1300, 0, 513}, {700, 1300, 5, 513}, false),
              true, 10.0},
-        Case{"varlen_causal_qgtk", packed(FP, 128, {200, 50, 700}, {100, 300, 700}, true), false,
+        Case{"varlen_causal_qgtk", shape_packed(FP, 128, 2, 1, {200, 50, 700}, {100, 300, 700}, true), false,
              0.0},
-        Case{"varlen_no_totals", packed(BF, 64, {130, 7, 400}, {200, 129, 400}, true), true, 3.0,
+        Case{"varlen_no_totals", shape_packed(BF, 64, 2, 1, {130, 7, 400}, {200, 129, 400}, true), true, 3.0,
              false},
         Case{"dense_random_1024", shape(BF, 128, 1, 4, 2, 1024, 1024, false), false, 0.0},
         Case{"skip_1024_bhsd", shape(BF, 128, 1, 4, 2, 1024, 1024, false, Layout::BHSD), true,
@@ -422,14 +399,6 @@ TEST_P(GpuAttentionExtras, MatchesReferenceAndFloat64) {
   for (size_t i = 0; i < e.out.size(); ++i)
     moved += std::fabs(e.out[i] - plain.out[i]) > tol * (1.0 + std::fabs(e.out[i]));
   EXPECT_GT(moved, e.out.size() / 1000) << "N:M / NVFP4 P hardly changed the output";
-}
-
-Shape shape_packed(spattn_dtype dt, int dim, int heads, int kv_heads, std::vector<int> q_lens,
-                   std::vector<int> kv_lens, bool causal) {
-  Shape s = shape(dt, dim, int(q_lens.size()), heads, kv_heads, 0, 0, causal);
-  s.q_lens = std::move(q_lens);
-  s.kv_lens = std::move(kv_lens);
-  return s;
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -35,6 +35,31 @@ struct Shape {
   bool bf16() const { return dtype == SPATTN_DTYPE_BFLOAT16; }
 };
 
+// A fixed-length problem.
+inline Shape shape(spattn_dtype dt, int dim, int batch, int heads, int kv_heads, int lq, int lk, bool causal,
+                   Layout layout = Layout::BSHD) {
+  Shape s;
+  s.dtype = dt;
+  s.dim = dim;
+  s.batch = batch;
+  s.heads = heads;
+  s.kv_heads = kv_heads;
+  s.lq = lq;
+  s.lk = lk;
+  s.causal = causal;
+  s.layout = layout;
+  return s;
+}
+
+// A packed batch of q_lens.size() sequences.
+inline Shape shape_packed(spattn_dtype dt, int dim, int heads, int kv_heads, std::vector<int> q_lens,
+                          std::vector<int> kv_lens, bool causal) {
+  Shape s = shape(dt, dim, int(q_lens.size()), heads, kv_heads, 0, 0, causal);
+  s.q_lens = std::move(q_lens);
+  s.kv_lens = std::move(kv_lens);
+  return s;
+}
+
 inline int total(const std::vector<int>& lens) {
   int t = 0;
   for (int l : lens) t += l;

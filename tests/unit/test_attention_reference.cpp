@@ -533,21 +533,6 @@ TEST(AttentionSparseSoftmax, QuantizePByHand) {
 
 // Random problems against the independent float64 attention (expected() with
 // Extras): N:M alone, NVFP4 P alone, both, both with skipping.
-Shape extras_shape(spattn_dtype dt, int dim, int heads, int kv_heads, int lq, int lk, bool causal,
-                   std::vector<int> q_lens = {}, std::vector<int> kv_lens = {}) {
-  Shape s;
-  s.dtype = dt;
-  s.dim = dim;
-  s.heads = heads;
-  s.kv_heads = kv_heads;
-  s.lq = lq;
-  s.lk = lk;
-  s.causal = causal;
-  s.batch = q_lens.empty() ? 2 : int(q_lens.size());
-  s.q_lens = std::move(q_lens);
-  s.kv_lens = std::move(kv_lens);
-  return s;
-}
 
 class ExtrasReference : public ::testing::TestWithParam<ExtrasCase> {};
 
@@ -582,33 +567,33 @@ const auto FP = SPATTN_DTYPE_FLOAT16;
 INSTANTIATE_TEST_SUITE_P(
     Cases, ExtrasReference,
     ::testing::Values(
-        ExtrasCase{"nm24_gqa", extras_shape(BF, 64, 2, 1, 77, 300, false), make_extras(2, 4), 0.0, Fill::Grid},
-        ExtrasCase{"nm14_causal_sinks_window", extras_shape(FP, 128, 2, 2, 200, 333, true), make_extras(1, 4, 5, 37),
+        ExtrasCase{"nm24_gqa", shape(BF, 64, 2, 2, 1, 77, 300, false), make_extras(2, 4), 0.0, Fill::Grid},
+        ExtrasCase{"nm14_causal_sinks_window", shape(FP, 128, 2, 2, 2, 200, 333, true), make_extras(1, 4, 5, 37),
                    0.0, Fill::Grid},
-        ExtrasCase{"nm38_random", extras_shape(BF, 128, 4, 2, 130, 257, false), make_extras(3, 8), 0.0, Fill::Random},
-        ExtrasCase{"nm78_window", extras_shape(FP, 64, 2, 1, 33, 129, false), make_extras(7, 8, 3, 20), 0.0,
+        ExtrasCase{"nm38_random", shape(BF, 128, 2, 4, 2, 130, 257, false), make_extras(3, 8), 0.0, Fill::Random},
+        ExtrasCase{"nm78_window", shape(FP, 64, 2, 2, 1, 33, 129, false), make_extras(7, 8, 3, 20), 0.0,
                    Fill::Random},
         ExtrasCase{"nm48_packed_causal",
-                   extras_shape(BF, 64, 2, 1, 0, 0, true, {1, 70, 140}, {9, 70, 300}), make_extras(4, 8, 2, 16), 0.0,
+                   shape_packed(BF, 64, 2, 1, {1, 70, 140}, {9, 70, 300}, true), make_extras(4, 8, 2, 16), 0.0,
                    Fill::Grid},
-        ExtrasCase{"quant", extras_shape(BF, 64, 2, 2, 150, 400, false), quantize_only(), 0.0, Fill::Random},
-        ExtrasCase{"quant_causal_gqa", extras_shape(FP, 128, 4, 2, 129, 260, true), quantize_only(), 0.0,
+        ExtrasCase{"quant", shape(BF, 64, 2, 2, 2, 150, 400, false), quantize_only(), 0.0, Fill::Random},
+        ExtrasCase{"quant_causal_gqa", shape(FP, 128, 2, 4, 2, 129, 260, true), quantize_only(), 0.0,
                    Fill::Random},
-        ExtrasCase{"quant_packed", extras_shape(FP, 64, 2, 1, 0, 0, false, {5, 130, 64}, {300, 7, 129}),
+        ExtrasCase{"quant_packed", shape_packed(FP, 64, 2, 1, {5, 130, 64}, {300, 7, 129}, false),
                    quantize_only(), 0.0, Fill::Random},
-        ExtrasCase{"nm24_quant_causal", extras_shape(BF, 64, 2, 1, 140, 270, true), make_extras(2, 4, 0, 0, true), 0.0,
+        ExtrasCase{"nm24_quant_causal", shape(BF, 64, 2, 2, 1, 140, 270, true), make_extras(2, 4, 0, 0, true), 0.0,
                    Fill::Grid},
-        ExtrasCase{"nm58_quant_window", extras_shape(FP, 128, 2, 2, 99, 200, true), make_extras(5, 8, 4, 50, true),
+        ExtrasCase{"nm58_quant_window", shape(FP, 128, 2, 2, 2, 99, 200, true), make_extras(5, 8, 4, 50, true),
                    0.0, Fill::Random},
-        ExtrasCase{"nm38_quant_skip", extras_shape(BF, 64, 2, 2, 256, 700, false), make_extras(3, 8, 0, 0, true), 5.0,
+        ExtrasCase{"nm38_quant_skip", shape(BF, 64, 2, 2, 2, 256, 700, false), make_extras(3, 8, 0, 0, true), 5.0,
                    Fill::PeakedGrid},
-        ExtrasCase{"nm14_skip_causal", extras_shape(BF, 128, 2, 1, 300, 700, true), make_extras(1, 4, 1, 8), 20.0,
+        ExtrasCase{"nm14_skip_causal", shape(BF, 128, 2, 2, 1, 300, 700, true), make_extras(1, 4, 1, 8), 20.0,
                    Fill::PeakedGrid}),
     [](const ::testing::TestParamInfo<ExtrasCase>& info) { return std::string(info.param.name); });
 
 // Invariants of the rules, exact (the same reference, bit for bit).
 TEST(AttentionSparseSoftmax, EverythingDenseEqualsNoPruning) {
-  Shape s = extras_shape(BF, 64, 2, 1, 100, 230, true);
+  Shape s = shape(BF, 64, 2, 2, 1, 100, 230, true);
   Host h = make_host(s);
   fill_random(h, 17);
   const RefRun plain = run_reference(h, 0.0);
@@ -622,7 +607,7 @@ TEST(AttentionSparseSoftmax, EverythingDenseEqualsNoPruning) {
 }
 
 TEST(AttentionSparseSoftmax, ExtrasKeepTheSkipDecisionsAndQuantizeKeepsRowSums) {
-  Shape s = extras_shape(BF, 64, 2, 2, 256, 700, false);
+  Shape s = shape(BF, 64, 2, 2, 2, 256, 700, false);
   Host h = make_host(s);
   fill_peaked(h, 41, 9.0f);
   const RefRun plain = run_reference(h, 5.0);
@@ -641,7 +626,7 @@ TEST(AttentionSparseSoftmax, ExtrasKeepTheSkipDecisionsAndQuantizeKeepsRowSums) 
 // The extras come from layer_params whatever `enabled` says (enabled is the
 // skip threshold's switch).
 TEST(AttentionSparseSoftmax, ExtrasApplyWhenSkipIsDisabled) {
-  Shape s = extras_shape(BF, 64, 2, 2, 64, 200, false);
+  Shape s = shape(BF, 64, 2, 2, 2, 64, 200, false);
   Host h = make_host(s);
   fill_random(h, 3);
   const Extras x = make_extras(2, 4, 0, 0, true);
