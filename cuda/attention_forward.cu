@@ -53,7 +53,6 @@ constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
 constexpr int kWarps = kTileQ / 16;
 constexpr int kThreads = kWarps * 32;
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
 
 struct KernelParams {
   const uint16_t* q;
@@ -402,13 +401,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   cp_async_wait<0>();
 
   // Epilogue: full row sums, normalize, store, log-sum-exp.
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
-    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
-  }
-  const float inv[2] = {l_run[0] > 0.0f ? 1.0f / l_run[0] : 0.0f,
-                        l_run[1] > 0.0f ? 1.0f / l_run[1] : 0.0f};
+  float inv[2];
+  finish_row_sums(l_run, inv);
   const int my_rows[2] = {row0, row1};
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
@@ -420,7 +414,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
           pack_pair<kBf16>(o[dt][2 * i] * inv[i], o[dt][2 * i + 1] * inv[i]);
     }
     if (p.lse != nullptr && (lane % 4) == 0) {
-      const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;
+      const float lse = row_lse(m_run[i], l_run[i]);
       int64_t index;
       if (p.cu_q != nullptr) {
         index = int64_t(head) * p.cu_q[gridDim.z] + seq.q_token0 + my_rows[i];

@@ -78,7 +78,6 @@ constexpr int kThreads = 384;           // producer warpgroup + 2 consumer warpg
 constexpr int kVoteBarrier0 = 1;        // named barriers 1 and 2: one per consumer warpgroup
 constexpr int kProducerRegs = 24;       // 128 * 24 + 256 * 240 <= 65536 registers per SM
 constexpr int kConsumerRegs = 240;
-constexpr float kLn2 = 0.6931471805599453f;
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr int kBlockBytes = kTileK * 128;  // one 64-column block of a 128-row tile
 
@@ -429,13 +428,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 
   // Epilogue: full row sums, normalize, store, log-sum-exp.
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
-    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
-  }
-  const float inv[2] = {l_run[0] > 0.0f ? 1.0f / l_run[0] : 0.0f,
-                        l_run[1] > 0.0f ? 1.0f / l_run[1] : 0.0f};
+  float inv[2];
+  finish_row_sums(l_run, inv);
   const int my_rows[2] = {row0, row1};
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
@@ -450,7 +444,7 @@ __global__ void __launch_bounds__(kThreads, 1)
           pack_pair<kBf16>(o[4 * j + 2 * i] * inv[i], o[4 * j + 2 * i + 1] * inv[i]);
     }
     if (p.lse != nullptr && (lane % 4) == 0) {
-      const float lse = l_run[i] > 0.0f ? (m_run[i] + log2f(l_run[i])) * kLn2 : -INFINITY;
+      const float lse = row_lse(m_run[i], l_run[i]);
       // Fixed lengths: [batch][num_heads][seqlen_q]; packed: [num_heads][total_q].
       const int64_t index = p.cu_q != nullptr
                                 ? int64_t(head) * p.total_q + token

@@ -35,6 +35,24 @@ __device__ __forceinline__ float online_softmax_rescale(float& m_run, float& l_r
   return alpha;
 }
 
+// The end of the online softmax for this lane's two rows (a quad of lanes
+// shares a row): the full row sums from the quad's partial sums, and the
+// factor that normalizes each row's output, 0 for a row that kept nothing.
+__device__ __forceinline__ void finish_row_sums(float (&l_run)[2], float (&inv)[2]) {
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
+    l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
+    inv[i] = l_run[i] > 0.0f ? 1.0f / l_run[i] : 0.0f;
+  }
+}
+
+// A row's log-sum-exp (natural log) from its running maximum (log2-scaled
+// logits) and its full sum; -inf for a row that kept nothing.
+__device__ __forceinline__ float row_lse(float m_run, float l_run) {
+  return l_run > 0.0f ? (m_run + log2f(l_run)) * 0.6931471805599453f : -INFINITY;
+}
+
 // The unnormalized probability of one raw logit: exp2(logit * scale_log2 - m_use).
 __device__ __forceinline__ float softmax_weight(float logit, float scale_log2, float m_use) {
   return fast_exp2(fmaf(logit, scale_log2, -m_use));
