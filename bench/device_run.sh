@@ -11,7 +11,7 @@
 #               sanitizers, the full benchmark, then
 #               examples/python/torch_attention.py on the built libspattn.so
 # Every step has its own timeout; the whole --full run fits in ~5 minutes.
-# Before a run, compile cuda/attention_forward_sm90.cu locally with -Xptxas -v
+# Before a run, compile cuda/prefill/attention_forward_sm90.cu locally with -Xptxas -v
 # and make sure there is no "(C7520)" / "(C7515)" "... wgmma.mma_async
 # instructions are serialized" line (info messages, not warnings): a
 # serialized kernel is ~15% slower (run 4).

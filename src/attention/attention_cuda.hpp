@@ -1,4 +1,4 @@
-// The entry into the CUDA launcher (cuda/attention_forward.cu), defined only
+// The entry into the CUDA launcher (cuda/prefill/attention_forward.cu), defined only
 // when the library is built with CUDA (SPATTN_HAVE_CUDA=1). No CUDA types.
 #pragma once
 

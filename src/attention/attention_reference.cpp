@@ -1,6 +1,6 @@
 // CPU reference of the skip-softmax (BLASST) flash-attention forward pass.
 //
-// Same algorithm as cuda/attention_forward.cu, written for clarity:
+// Same algorithm as cuda/prefill/attention_forward.cu, written for clarity:
 //  - per (batch, head), query tiles of SPATTN_SKIP_TILE_QUERIES rows, each
 //    walking KV tiles of SPATTN_SKIP_TILE_KEYS keys in increasing order;
 //  - raw logits s = q.k in float32; scaled logits in log2 units

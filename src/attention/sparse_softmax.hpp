@@ -1,7 +1,7 @@
 // The rules of N:M sparse softmax and NVFP4 P quantization (the Model
 // Optimizer extras of skip_softmax), written once for the CPU reference
 // (src/attention/attention_reference.cpp) and both CUDA kernels (through
-// prune_nm / round_p_block in cuda/kernel_common.cuh), like skip_rule.hpp
+// prune_nm / round_p_block in cuda/common/kernel_common.cuh), like skip_rule.hpp
 // does for the skip rule.
 // The public description is in include/spattn/spattn.h (spattn_layer_params).
 //

@@ -1,7 +1,7 @@
 // PTX wrappers for Hopper (sm_90a) kernels: mbarrier, TMA tensor copies,
 // wgmma (warpgroup matrix multiply-accumulate) and its shared-memory matrix
 // descriptors, setmaxnreg, named-barrier votes. Device code only; included
-// by cuda/attention_forward_sm90.cu.
+// by cuda/prefill/attention_forward_sm90.cu.
 //
 // Hardware rules these wrappers rely on (PTX ISA, "Asynchronous Warpgroup
 // Level Matrix" and "Tensor copy" sections):

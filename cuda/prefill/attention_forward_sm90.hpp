@@ -1,5 +1,5 @@
-// Host entry of the Hopper kernel (cuda/attention_forward_sm90.cu), used by
-// the dispatcher in cuda/attention_forward.cu.
+// Host entry of the Hopper kernel (cuda/prefill/attention_forward_sm90.cu), used by
+// the dispatcher in cuda/prefill/attention_forward.cu.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -28,7 +28,7 @@
 //
 // The Model Optimizer extras (N:M sparse softmax, NVFP4 P; kExtras
 // instantiations only) prune and round a kept tile's accumulators with the
-// same functions as the mma.sync kernel (kernel_common.cuh): the wgmma
+// same functions as the mma.sync kernel (common/kernel_common.cuh): the wgmma
 // accumulator layout per warp is the mma.sync one.
 //
 // Numerics are those of cuda/attention_forward.cu and the CPU reference:
@@ -56,10 +56,10 @@
 
 #include "attention/attention_cuda.hpp"
 #include "attention/skip_rule.hpp"
-#include "attention_forward_sm90.hpp"
+#include "prefill/attention_forward_sm90.hpp"
 #include "core/error.hpp"
-#include "kernel_common.cuh"
-#include "sm90_ptx.cuh"
+#include "common/kernel_common.cuh"
+#include "common/sm90_ptx.cuh"
 
 namespace spattn::attention::sm90 {
 namespace {
@@ -373,7 +373,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (skip) {
       ++skipped;
     } else {
-      // The accumulator layout is the mma.sync kernel's (see kernel_common.cuh).
+      // The accumulator layout is the mma.sync kernel's (see common/kernel_common.cuh).
       auto at = [&](int nt, int e) -> float& { return sc[4 * nt + e]; };
       if constexpr (kExtras) {
         if (p.nm_m == 4) {

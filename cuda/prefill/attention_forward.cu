@@ -17,7 +17,7 @@
 // The Model Optimizer extras (kExtras instantiations only; the dense
 // instantiations compile exactly the code they had; rules in
 // src/attention/sparse_softmax.hpp, applied by prune_nm / round_p_block of
-// kernel_common.cuh, which the sm_90a kernel shares): on a kept tile, after
+// common/kernel_common.cuh, which the sm_90a kernel shares): on a kept tile, after
 // the vote,
 //  - N:M sparse softmax prunes raw logits to -inf. In the m16n8k16
 //    accumulator a lane holds columns 2*(lane%4) and +1 of each 8-key n-tile
@@ -41,9 +41,9 @@
 #include "attention/attention_cuda.hpp"
 #include "attention/skip_rule.hpp"
 #include "attention/sparse_softmax.hpp"
-#include "attention_forward_sm90.hpp"
+#include "prefill/attention_forward_sm90.hpp"
 #include "core/error.hpp"
-#include "kernel_common.cuh"
+#include "common/kernel_common.cuh"
 
 namespace spattn::attention {
 namespace {
