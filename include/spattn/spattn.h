@@ -1,5 +1,6 @@
 /*
  * spattn: sparse-attention runtime library. The one public header.
+ * SPDX-License-Identifier: Apache-2.0
  *
  * Pure C99. No CUDA header is included: a CUDA stream is passed as `void *`
  * (a `cudaStream_t`, NULL meaning the legacy default stream).
@@ -413,17 +414,23 @@ typedef enum spattn_phase_key {
  * tile maximum with its running maximum, and N:M pruning never removes a
  * group's largest score, so that maximum is the same before and after
  * pruning. A skipped tile contributes nothing; a kept tile is pruned, then
- * rounded. */
+ * rounded.
+ *
+ * reserved0..2 fill what were padding holes (the layout is the same): lookups
+ * write 0 there, and launches ignore them. */
 typedef struct spattn_layer_params {
   uint32_t struct_size;
   spattn_algorithm algorithm;
   int32_t enabled;                  /* skip-softmax active: launch with threshold below */
   spattn_disabled_reason disabled_reason;
   spattn_phase_key phase_key;
+  int32_t reserved0;                /* padding made explicit: 0 */
   double threshold_scale_factor;    /* what the kernel consumes; 0 when not enabled */
   spattn_source threshold_source;   /* USER (given directly) or FORMULA */
+  int32_t reserved1;                /* padding made explicit: 0 */
   double target_sparsity;           /* the target mapped through the formula, or NaN */
   spattn_source target_source;      /* USER, CHECKPOINT or NONE */
+  int32_t reserved2;                /* padding made explicit: 0 */
   double disabled_until_timestep;   /* the cutoff in force, or NaN for none */
   spattn_source timestep_source;    /* USER, CHECKPOINT or NONE */
   int32_t sparsity_n;               /* N:M sparse softmax, 0/0 when off */
@@ -545,6 +552,42 @@ SPATTN_API spattn_status spattn_attention_forward(const spattn_attention_args *a
  * same N:M and NVFP4 P rules), on host pointers, synchronously. Slow; for tests and for checking a
  * kernel. Same errors, minus CUDA ones. */
 SPATTN_API spattn_status spattn_attention_reference(const spattn_attention_args *args);
+
+/* ------------------------------------------------------------------------ */
+/* Function-pointer types, for hosts that load the library with dlopen       */
+/* ------------------------------------------------------------------------ */
+
+/* One PFN_<function> per exported function above, with its exact signature:
+ *   PFN_spattn_version version;
+ *   *(void **)&version = dlsym(lib, "spattn_version");
+ * A new function gets its typedef here too (a test in tests/abi fails
+ * until it has one with the same signature). */
+typedef uint32_t (*PFN_spattn_version)(void);
+typedef const char *(*PFN_spattn_version_string)(void);
+typedef const char *(*PFN_spattn_status_string)(spattn_status status);
+typedef const char *(*PFN_spattn_last_error)(void);
+typedef void (*PFN_spattn_free)(void *ptr);
+typedef spattn_status (*PFN_spattn_set_log_callback)(spattn_log_fn fn, spattn_log_level min_level, void *user_data);
+typedef const char *(*PFN_spattn_algorithm_name)(spattn_algorithm algorithm);
+typedef spattn_status (*PFN_spattn_config_parse)(const char *text, size_t length, spattn_format format, spattn_config **out_config);
+typedef spattn_status (*PFN_spattn_config_parse_file)(const char *path, spattn_format format, spattn_config **out_config);
+typedef void (*PFN_spattn_config_destroy)(spattn_config *config);
+typedef spattn_algorithm (*PFN_spattn_config_algorithm)(const spattn_config *config);
+typedef const char *(*PFN_spattn_config_backend)(const spattn_config *config);
+typedef spattn_status (*PFN_spattn_config_to_json)(const spattn_config *config, char **out_json);
+typedef spattn_status (*PFN_spattn_config_skip_softmax)(const spattn_config *config, spattn_skip_softmax_config *out);
+typedef spattn_status (*PFN_spattn_config_rocket)(const spattn_config *config, spattn_rocket_config *out);
+typedef spattn_status (*PFN_spattn_config_dsa)(const spattn_config *config, spattn_dsa_config *out);
+typedef spattn_status (*PFN_spattn_model_open)(const char *checkpoint_dir, const spattn_config *user_config, spattn_model **out_model);
+typedef void (*PFN_spattn_model_destroy)(spattn_model *model);
+typedef size_t (*PFN_spattn_model_component_count)(const spattn_model *model);
+typedef const char *(*PFN_spattn_model_component_name)(const spattn_model *model, size_t index);
+typedef size_t (*PFN_spattn_model_ignore_count)(const spattn_model *model, size_t component_index);
+typedef const char *(*PFN_spattn_model_ignore_pattern)(const spattn_model *model, size_t component_index, size_t pattern_index);
+typedef spattn_status (*PFN_spattn_model_lookup)(const spattn_model *model, const char *component, const char *layer_name, spattn_phase phase, double timestep, spattn_layer_params *out);
+typedef spattn_status (*PFN_spattn_model_to_json)(const spattn_model *model, char **out_json);
+typedef spattn_status (*PFN_spattn_attention_forward)(const spattn_attention_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_attention_reference)(const spattn_attention_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

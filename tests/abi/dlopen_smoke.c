@@ -1,5 +1,6 @@
 /* A C99 plugin-style host: includes only spattn.h, loads the library with
- * dlopen and resolves every function it uses with dlsym. It checks the
+ * dlopen and resolves every function it uses with dlsym into the header's
+ * PFN_ function-pointer types. It checks the
  * version handshake, a successful parse with accessors, an error with its
  * status and message, and that destroy accepts NULL. */
 #include <dlfcn.h>
@@ -16,13 +17,6 @@
       return 1;                                                    \
     }                                                              \
   } while (0)
-
-typedef uint32_t (*version_fn)(void);
-typedef spattn_status (*parse_fn)(const char *, size_t, spattn_format, spattn_config **);
-typedef void (*destroy_fn)(spattn_config *);
-typedef spattn_status (*skip_fn)(const spattn_config *, spattn_skip_softmax_config *);
-typedef const char *(*error_fn)(void);
-typedef const char *(*status_string_fn)(spattn_status);
 
 int main(int argc, char **argv) {
   static const char good[] =
@@ -44,12 +38,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   {
-    LOAD(lib, version_fn, spattn_version);
-    LOAD(lib, parse_fn, spattn_config_parse);
-    LOAD(lib, destroy_fn, spattn_config_destroy);
-    LOAD(lib, skip_fn, spattn_config_skip_softmax);
-    LOAD(lib, error_fn, spattn_last_error);
-    LOAD(lib, status_string_fn, spattn_status_string);
+    LOAD(lib, PFN_spattn_version, spattn_version);
+    LOAD(lib, PFN_spattn_config_parse, spattn_config_parse);
+    LOAD(lib, PFN_spattn_config_destroy, spattn_config_destroy);
+    LOAD(lib, PFN_spattn_config_skip_softmax, spattn_config_skip_softmax);
+    LOAD(lib, PFN_spattn_last_error, spattn_last_error);
+    LOAD(lib, PFN_spattn_status_string, spattn_status_string);
 
     if (spattn_version() / 10000 != SPATTN_VERSION_MAJOR) {
       fprintf(stderr, "library major %u, header major %d\n", spattn_version() / 10000, SPATTN_VERSION_MAJOR);
