@@ -1,44 +1,54 @@
 """Attention forward: raw pointers (device or host) and a PyTorch tensor helper."""
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from ._enums import Dtype
 from ._lib import Error, Status, check, ffi, lib
 from ._handles import LayerParams
 
-DTYPES = {"float16": lib.SPATTN_DTYPE_FLOAT16, "bfloat16": lib.SPATTN_DTYPE_BFLOAT16}
+Buffer = Union[int, Any, None]  # an address, an object with the buffer protocol, or None (NULL)
+Strides = Optional[Sequence[int]]
 
 
-def _pointer(x, ctype, keep):
-    """None -> NULL; int -> that address; a buffer (bytearray, array, memoryview) -> its data."""
+def _pointer(x: Buffer, ctype: str, keep: List[Any], output: Optional[str] = None) -> Any:
+    """None -> NULL; int -> that address; a buffer (bytearray, array, memoryview, numpy
+    array) -> its data. An output (named by `output`) refuses a read-only buffer such as bytes
+    with a TypeError."""
     if x is None:
         return ffi.NULL
     if isinstance(x, int):
         return ffi.cast(ctype, x)
-    buf = ffi.from_buffer(x)
+    try:
+        buf = ffi.from_buffer(x, require_writable=output is not None)
+    except BufferError:
+        raise TypeError("%s is an output: it must be a writable buffer (bytearray, array.array, ...), "
+                        "not a read-only %s" % (output, type(x).__name__)) from None
     keep.append(buf)
     return ffi.cast(ctype, buf)
 
 
-def _bshd(seqlen, heads, head_dim):
+def _bshd(seqlen: int, heads: int, head_dim: int) -> Tuple[int, int, int]:
     return (seqlen * heads * head_dim, heads * head_dim, head_dim)
 
 
-def _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv, num_kv_heads,
-                q_strides, k_strides, v_strides, out_strides, cu_seqlens_q, cu_seqlens_kv,
-                softmax_scale, causal, layer, threshold_scale_factor, lse, tile_counters,
-                total_q, total_kv):
-    if dtype not in DTYPES:
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
-                    "dtype %r is not one of %s" % (dtype, ", ".join(DTYPES)))
+def _build_args(q: Buffer, k: Buffer, v: Buffer, out: Buffer, dtype: Union[Dtype, str], batch: int,
+                num_heads: int, head_dim: int, seqlen_q: int, seqlen_kv: Optional[int],
+                num_kv_heads: Optional[int], q_strides: Strides, k_strides: Strides, v_strides: Strides,
+                out_strides: Strides, cu_seqlens_q: Buffer, cu_seqlens_kv: Buffer, softmax_scale: float,
+                causal: bool, layer: Optional[LayerParams], threshold_scale_factor: float, lse: Buffer,
+                tile_counters: Buffer, total_q: int, total_kv: int) -> Tuple[Any, List[Any]]:
+    c_dtype = Dtype.coerce(dtype, "dtype").c_value
     seqlen_kv = seqlen_q if seqlen_kv is None else seqlen_kv
     num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
     keep = []
     a = ffi.new("spattn_attention_args *")
     a.struct_size = ffi.sizeof("spattn_attention_args")
-    a.dtype = DTYPES[dtype]
+    a.dtype = c_dtype
     a.batch, a.num_heads, a.num_kv_heads, a.head_dim = batch, num_heads, num_kv_heads, head_dim
     a.seqlen_q, a.seqlen_kv = seqlen_q, seqlen_kv
     a.q = _pointer(q, "const void *", keep)
     a.k = _pointer(k, "const void *", keep)
     a.v = _pointer(v, "const void *", keep)
-    a.out = _pointer(out, "void *", keep)
+    a.out = _pointer(out, "void *", keep, output="out")
     a.q_strides = list(q_strides or _bshd(seqlen_q, num_heads, head_dim))
     a.k_strides = list(k_strides or _bshd(seqlen_kv, num_kv_heads, head_dim))
     a.v_strides = list(v_strides or _bshd(seqlen_kv, num_kv_heads, head_dim))
@@ -52,22 +62,26 @@ def _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqle
         keep.append(c_layer)
         a.layer_params = c_layer
     a.threshold_scale_factor = threshold_scale_factor
-    a.lse = _pointer(lse, "float *", keep)
-    a.tile_counters = _pointer(tile_counters, "unsigned long long *", keep)
+    a.lse = _pointer(lse, "float *", keep, output="lse")
+    a.tile_counters = _pointer(tile_counters, "unsigned long long *", keep, output="tile_counters")
     a.total_q, a.total_kv = total_q, total_kv
     return a, keep
 
 
-def attention_forward(q, k, v, out, *, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv=None,
-                      num_kv_heads=None, q_strides=None, k_strides=None, v_strides=None,
-                      out_strides=None, cu_seqlens_q=None, cu_seqlens_kv=None, softmax_scale=0.0,
-                      causal=False, layer=None, threshold_scale_factor=0.0, lse=None,
-                      tile_counters=None, total_q=0, total_kv=0, stream=0):
+def attention_forward(q: Buffer, k: Buffer, v: Buffer, out: Buffer, *, dtype: Union[Dtype, str], batch: int,
+                      num_heads: int, head_dim: int, seqlen_q: int, seqlen_kv: Optional[int] = None,
+                      num_kv_heads: Optional[int] = None, q_strides: Strides = None,
+                      k_strides: Strides = None, v_strides: Strides = None, out_strides: Strides = None,
+                      cu_seqlens_q: Buffer = None, cu_seqlens_kv: Buffer = None,
+                      softmax_scale: float = 0.0, causal: bool = False,
+                      layer: Optional[LayerParams] = None, threshold_scale_factor: float = 0.0,
+                      lse: Buffer = None, tile_counters: Buffer = None, total_q: int = 0,
+                      total_kv: int = 0, stream: Optional[int] = 0) -> None:
     """spattn_attention_forward on device pointers given as ints (q, k, v, out, cu_seqlens_*,
     lse, tile_counters), strides in elements as 3-tuples (batch, token, head; default BSHD
     contiguous), `stream` a cudaStream_t as an int (0: default stream). `layer` is a
     LayerParams from Model.lookup (its threshold then applies) or None (threshold_scale_factor
-    applies; 0 is dense). dtype: "bfloat16" or "float16". Packed batches (cu_seqlens_*) may
+    applies; 0 is dense). dtype: Dtype.BFLOAT16 or Dtype.FLOAT16 (or their spellings). Packed batches (cu_seqlens_*) may
     give total_q/total_kv, the token totals, which lets the Hopper kernel take them.
     Asynchronous."""
     a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
@@ -78,14 +92,19 @@ def attention_forward(q, k, v, out, *, dtype, batch, num_heads, head_dim, seqlen
     del keep
 
 
-def attention_reference(q, k, v, out, *, dtype, batch, num_heads, head_dim, seqlen_q,
-                        seqlen_kv=None, num_kv_heads=None, q_strides=None, k_strides=None,
-                        v_strides=None, out_strides=None, cu_seqlens_q=None, cu_seqlens_kv=None,
-                        softmax_scale=0.0, causal=False, layer=None, threshold_scale_factor=0.0,
-                        lse=None, tile_counters=None, total_q=0, total_kv=0):
+def attention_reference(q: Buffer, k: Buffer, v: Buffer, out: Buffer, *, dtype: Union[Dtype, str],
+                        batch: int, num_heads: int, head_dim: int, seqlen_q: int,
+                        seqlen_kv: Optional[int] = None, num_kv_heads: Optional[int] = None,
+                        q_strides: Strides = None, k_strides: Strides = None, v_strides: Strides = None,
+                        out_strides: Strides = None, cu_seqlens_q: Buffer = None,
+                        cu_seqlens_kv: Buffer = None, softmax_scale: float = 0.0, causal: bool = False,
+                        layer: Optional[LayerParams] = None, threshold_scale_factor: float = 0.0,
+                        lse: Buffer = None, tile_counters: Buffer = None, total_q: int = 0,
+                        total_kv: int = 0) -> None:
     """spattn_attention_reference: the CPU version of attention_forward on host memory. Each
-    of q, k, v, out (writable), lse (float32), tile_counters (two uint64) and cu_seqlens_*
-    (int32) is a buffer (bytearray, array.array, memoryview, numpy array) or an address."""
+    of q, k, v, out, lse (float32), tile_counters (two uint64) and cu_seqlens_* (int32) is a
+    buffer (bytearray, array.array, memoryview, numpy array) or an address. The outputs (out,
+    lse, tile_counters) must be writable: TypeError for bytes or another read-only buffer."""
     a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
                           num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
                           cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
@@ -94,15 +113,17 @@ def attention_reference(q, k, v, out, *, dtype, batch, num_heads, head_dim, seql
     del keep
 
 
-def _torch_strides(t, layout, name):
+def _torch_strides(t: Any, layout: str, name: str) -> Tuple[int, int, int]:
     if t.stride(-1) != 1:
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s: the head dimension must be contiguous" % name)
+        raise Error(Status.INVALID_ARGUMENT, "%s: the head dimension must be contiguous" % name)
     s = t.stride()
     return (s[0], s[1], s[2]) if layout == "bshd" else (s[0], s[2], s[1])
 
 
-def torch_attention(q, k, v, out=None, *, layout="bshd", layer=None, threshold_scale_factor=0.0,
-                    causal=False, softmax_scale=0.0, lse=None, tile_counters=None, stream=None):
+def torch_attention(q: Any, k: Any, v: Any, out: Any = None, *, layout: str = "bshd",
+                    layer: Optional[LayerParams] = None, threshold_scale_factor: float = 0.0,
+                    causal: bool = False, softmax_scale: float = 0.0, lse: Any = None,
+                    tile_counters: Any = None, stream: Any = None) -> Any:
     """Runs spattn_attention_forward on PyTorch CUDA tensors and returns `out`.
 
     layout "bshd": tensors are [batch, seq, heads, head_dim]; "bhsd": [batch, heads, seq,
@@ -113,13 +134,13 @@ def torch_attention(q, k, v, out=None, *, layout="bshd", layer=None, threshold_s
     import torch  # imported here so that the package works without torch
 
     if layout not in ("bshd", "bhsd"):
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "layout must be 'bshd' or 'bhsd'")
-    dtypes = {torch.bfloat16: "bfloat16", torch.float16: "float16"}
+        raise Error(Status.INVALID_ARGUMENT, "layout must be 'bshd' or 'bhsd'")
+    dtypes = {torch.bfloat16: Dtype.BFLOAT16, torch.float16: Dtype.FLOAT16}
     if q.dtype not in dtypes or k.dtype != q.dtype or v.dtype != q.dtype:
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q, k, v must all be bfloat16 or all float16")
+        raise Error(Status.INVALID_ARGUMENT, "q, k, v must all be bfloat16 or all float16")
     for name, t in (("q", q), ("k", k), ("v", v)):
         if t.dim() != 4 or not t.is_cuda:
-            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s must be a 4-d CUDA tensor" % name)
+            raise Error(Status.INVALID_ARGUMENT, "%s must be a 4-d CUDA tensor" % name)
     if out is None:
         out = torch.empty_like(q)
     seq_axis, head_axis = (1, 2) if layout == "bshd" else (2, 1)
@@ -128,9 +149,9 @@ def torch_attention(q, k, v, out=None, *, layout="bshd", layer=None, threshold_s
     elif not isinstance(stream, int):
         stream = stream.cuda_stream
     if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous()):
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "lse must be a contiguous float32 tensor")
+        raise Error(Status.INVALID_ARGUMENT, "lse must be a contiguous float32 tensor")
     if tile_counters is not None and (tile_counters.dtype != torch.int64 or tile_counters.numel() < 2):
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "tile_counters must be an int64 tensor of 2")
+        raise Error(Status.INVALID_ARGUMENT, "tile_counters must be an int64 tensor of 2")
     attention_forward(
         q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), dtype=dtypes[q.dtype],
         batch=q.shape[0], num_heads=q.shape[head_axis], num_kv_heads=k.shape[head_axis],

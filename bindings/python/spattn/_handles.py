@@ -3,32 +3,17 @@ import dataclasses
 import json
 import math
 import os
+from typing import Any, Dict, List, Optional, Union
 
 from ._cdef import CONSTANTS
-from ._lib import Error, Status, check, closed_error, ffi, lib, take_string, text_or_none, _enum_names
+from ._enums import (Algorithm, DisabledReason, Format, KtCacheDtype, Phase, PhaseKey, Source,
+                     Status)
+from ._lib import Error, check, closed_error, ffi, lib, path_bytes, take_string, text_or_none, utf8
 
-FORMATS = _enum_names("spattn_format", "SPATTN_FORMAT_")
-ALGORITHMS = _enum_names("spattn_algorithm", "SPATTN_ALGORITHM_")
-PHASES = _enum_names("spattn_phase", "SPATTN_PHASE_")
-SOURCES = _enum_names("spattn_source", "SPATTN_SOURCE_")
-DISABLED_REASONS = _enum_names("spattn_disabled_reason", "SPATTN_DISABLED_")
-PHASE_KEYS = _enum_names("spattn_phase_key", "SPATTN_PHASE_KEY_")
-KT_CACHE_DTYPES = _enum_names("spattn_kt_cache_dtype", "SPATTN_KT_CACHE_")
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
-def _value_of(names, key, what):
-    for value, name in names.items():
-        if name == key:
-            return value
-    raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
-                "%s %r is not one of %s" % (what, key, ", ".join(sorted(names.values()))))
-
-
-def _phases(values):
-    return {"prefill": values.prefill, "decode": values.decode}
-
-
-def _new_struct(ctype):
+def _new_struct(ctype: str) -> Any:
     s = ffi.new(ctype + " *")
     s.struct_size = ffi.sizeof(ctype)
     return s
@@ -37,39 +22,56 @@ def _new_struct(ctype):
 class _Handle:
     """An owned C handle: freed by close(), by `with`, or by the garbage collector."""
 
-    _destroy = None
+    _destroy: Any = None
     _kind = "handle"
 
-    def __init__(self, ptr):
+    def __init__(self, ptr: Any) -> None:
         self._ptr = ffi.gc(ptr, type(self)._destroy)
 
-    def close(self):
+    def close(self) -> None:
         """Destroys the C handle now. Idempotent; later use raises Error."""
         ptr, self._ptr = self._ptr, None
         if ptr is not None:
             ffi.release(ptr)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """True once close() ran."""
         return self._ptr is None
 
-    def _handle(self):
+    def _handle(self) -> Any:
         if self._ptr is None:
             raise closed_error(self._kind)
         return self._ptr
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
 @dataclasses.dataclass(frozen=True)
+class PhaseValues:
+    """A value for each phase (spattn_phase_values); a scalar in a config sets both."""
+
+    prefill: float
+    decode: float
+
+    @classmethod
+    def from_c(cls, values: Any) -> "PhaseValues":
+        """From a spattn_phase_values struct."""
+        return cls(prefill=values.prefill, decode=values.decode)
+
+
+@dataclasses.dataclass(frozen=True)
 class SkipSoftmaxConfig:
-    threshold_scale_factor: dict = None   # {"prefill": x, "decode": y} or None
-    target_sparsity: dict = None
-    disabled_until_timestep: float = None
+    """skip_softmax settings of a user config, with the Model Optimizer extras (N:M sparse
+    softmax, NVFP4 P quantization); None where a setting is not given."""
+
+    threshold_scale_factor: Optional[PhaseValues] = None
+    target_sparsity: Optional[PhaseValues] = None
+    disabled_until_timestep: Optional[float] = None
     sparsity_n: int = 0
     sparsity_m: int = 0
     num_sink_tokens: int = 0
@@ -79,25 +81,29 @@ class SkipSoftmaxConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RocketConfig:
+    """rocket (RocketKV) settings of a user config; TensorRT-LLM's defaults where not given."""
+
     window_size: int
     kernel_size: int
     topr: float
     topk: int
     prompt_budget: int
     page_size: int
-    kt_cache_dtype: str
-    seq_len_threshold: int = None
+    kt_cache_dtype: KtCacheDtype
+    seq_len_threshold: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
 class DsaConfig:
-    index_n_heads: int = None
-    index_head_dim: int = None
-    index_topk: int = None
-    indexer_max_chunk_size: int = None
+    """dsa (DeepSeek Sparse Attention) settings of a user config; None where not given."""
+
+    index_n_heads: Optional[int] = None
+    index_head_dim: Optional[int] = None
+    index_topk: Optional[int] = None
+    indexer_max_chunk_size: Optional[int] = None
     skip_indexer_for_short_seqs: bool = True
     enable_heuristic_topk: bool = False
-    seq_len_threshold: int = None
+    seq_len_threshold: Optional[int] = None
 
 
 class Config(_Handle):
@@ -107,60 +113,75 @@ class Config(_Handle):
     _kind = "config"
 
     @classmethod
-    def parse(cls, text, format="auto"):
-        """Parses YAML or JSON text (str or bytes); format is "auto", "json" or "yaml"."""
-        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    def parse(cls, text: Union[str, bytes], format: Union[Format, str] = Format.AUTO) -> "Config":
+        """Parses YAML or JSON text (str, or UTF-8 bytes/bytearray/memoryview). TypeError for
+        anything else, ValueError for an unknown format, Error for a config the library refuses."""
+        if isinstance(text, str):
+            data = text.encode("utf-8")
+        elif isinstance(text, (bytes, bytearray, memoryview)):
+            data = bytes(text)
+        else:
+            raise TypeError("config text must be str or bytes, not %s" % type(text).__name__)
         out = ffi.new("spattn_config **")
-        check(lib.spattn_config_parse(data, len(data), _value_of(FORMATS, format, "format"), out))
+        check(lib.spattn_config_parse(data, len(data), Format.coerce(format, "format").c_value, out))
         return cls(out[0])
 
     @classmethod
-    def from_file(cls, path, format="auto"):
+    def from_file(cls, path: PathLike, format: Union[Format, str] = Format.AUTO) -> "Config":
+        """Parses a config file; with Format.AUTO its extension (.json/.yaml/.yml) decides."""
         out = ffi.new("spattn_config **")
-        check(lib.spattn_config_parse_file(os.fsencode(path), _value_of(FORMATS, format, "format"), out))
+        check(lib.spattn_config_parse_file(path_bytes(path, "path"), Format.coerce(format, "format").c_value, out))
         return cls(out[0])
 
     @property
-    def algorithm(self):
-        """"skip_softmax", "rocket", "dsa" or "none"."""
-        return ALGORITHMS.get(lib.spattn_config_algorithm(self._handle()), "unknown")
+    def algorithm(self) -> Algorithm:
+        """The configured algorithm (Algorithm.NONE when none)."""
+        return Algorithm.from_c(lib.spattn_config_algorithm(self._handle()))
 
     @property
-    def backend(self):
+    def backend(self) -> Optional[str]:
         """The VisualGen attention_config.backend, or None."""
         return text_or_none(lib.spattn_config_backend(self._handle()))
 
-    def to_json(self):
+    def to_json(self) -> str:
+        """Canonical JSON of what was understood."""
         out = ffi.new("char **")
         check(lib.spattn_config_to_json(self._handle(), out))
         return take_string(out)
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
+        """to_json(), parsed."""
         return json.loads(self.to_json())
 
-    def skip_softmax(self):
+    def skip_softmax(self) -> SkipSoftmaxConfig:
+        """The skip_softmax settings; Error (Status.WRONG_ALGORITHM) for another algorithm."""
         s = _new_struct("spattn_skip_softmax_config")
         check(lib.spattn_config_skip_softmax(self._handle(), s))
         return SkipSoftmaxConfig(
-            threshold_scale_factor=_phases(s.threshold_scale_factor) if s.has_threshold_scale_factor else None,
-            target_sparsity=_phases(s.target_sparsity) if s.has_target_sparsity else None,
+            threshold_scale_factor=PhaseValues.from_c(s.threshold_scale_factor) if s.has_threshold_scale_factor else None,
+            target_sparsity=PhaseValues.from_c(s.target_sparsity) if s.has_target_sparsity else None,
             disabled_until_timestep=s.disabled_until_timestep if s.has_disabled_until_timestep else None,
             sparsity_n=s.sparsity_n, sparsity_m=s.sparsity_m, num_sink_tokens=s.num_sink_tokens,
             dense_window_size=s.dense_window_size, quantize_p=bool(s.quantize_p))
 
-    def rocket(self):
+    def rocket(self) -> RocketConfig:
+        """The rocket settings; Error (Status.WRONG_ALGORITHM) for another algorithm."""
         r = _new_struct("spattn_rocket_config")
         check(lib.spattn_config_rocket(self._handle(), r))
         return RocketConfig(
             window_size=r.window_size, kernel_size=r.kernel_size, topr=r.topr, topk=r.topk,
             prompt_budget=r.prompt_budget, page_size=r.page_size,
-            kt_cache_dtype=KT_CACHE_DTYPES.get(r.kt_cache_dtype, "unknown"),
+            kt_cache_dtype=KtCacheDtype.from_c(r.kt_cache_dtype),
             seq_len_threshold=r.seq_len_threshold if r.has_seq_len_threshold else None)
 
-    def dsa(self):
+    def dsa(self) -> DsaConfig:
+        """The dsa settings; Error (Status.WRONG_ALGORITHM) for another algorithm."""
         d = _new_struct("spattn_dsa_config")
         check(lib.spattn_config_dsa(self._handle(), d))
-        unset = lambda v: v if v > 0 else None  # noqa: E731  (0 means unset in the C struct)
+
+        def unset(v: int) -> Optional[int]:
+            return v if v > 0 else None  # 0 means unset in the C struct
+
         return DsaConfig(
             index_n_heads=unset(d.index_n_heads), index_head_dim=unset(d.index_head_dim),
             index_topk=unset(d.index_topk), indexer_max_chunk_size=unset(d.indexer_max_chunk_size),
@@ -168,61 +189,69 @@ class Config(_Handle):
             enable_heuristic_topk=bool(d.enable_heuristic_topk),
             seq_len_threshold=unset(d.seq_len_threshold))
 
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<spattn.Config closed>"
+        backend = self.backend
+        return "<spattn.Config algorithm=%s%s>" % (self.algorithm, "" if backend is None else " backend=" + backend)
 
-def _nan_to_none(x):
+
+def _nan_to_none(x: float) -> Optional[float]:
     return None if math.isnan(x) else x
 
 
 @dataclasses.dataclass(frozen=True)
 class LayerParams:
     """The resolved parameters of one attention layer (spattn_layer_params)."""
-    algorithm: str
+
+    algorithm: Algorithm
     enabled: bool
-    disabled_reason: str        # "not", "not_configured", "ignored", "timestep"
-    phase_key: str              # "dense" or "sparse": part of a CUDA-graph cache key
+    disabled_reason: DisabledReason
+    phase_key: PhaseKey                 # part of a CUDA-graph cache key
     threshold_scale_factor: float
-    threshold_source: str       # "none", "user", "checkpoint", "formula"
-    target_sparsity: float      # None when no target
-    target_source: str
-    disabled_until_timestep: float  # None when no cutoff
-    timestep_source: str
+    threshold_source: Source
+    target_sparsity: Optional[float]    # None when no target
+    target_source: Source
+    disabled_until_timestep: Optional[float]  # None when no cutoff
+    timestep_source: Source
     sparsity_n: int
     sparsity_m: int
     num_sink_tokens: int
     dense_window_size: int
     quantize_p: bool
 
-    def to_c(self):
+    def to_c(self) -> Any:
         """A new spattn_layer_params struct (cdata) with these values."""
         p = _new_struct("spattn_layer_params")
-        p.algorithm = _value_of(ALGORITHMS, self.algorithm, "algorithm")
+        p.algorithm = Algorithm.coerce(self.algorithm, "algorithm").c_value
         p.enabled = int(self.enabled)
-        p.disabled_reason = _value_of(DISABLED_REASONS, self.disabled_reason, "disabled_reason")
-        p.phase_key = _value_of(PHASE_KEYS, self.phase_key, "phase_key")
+        p.disabled_reason = DisabledReason.coerce(self.disabled_reason, "disabled_reason").c_value
+        p.phase_key = PhaseKey.coerce(self.phase_key, "phase_key").c_value
         p.threshold_scale_factor = self.threshold_scale_factor
-        p.threshold_source = _value_of(SOURCES, self.threshold_source, "source")
+        p.threshold_source = Source.coerce(self.threshold_source, "threshold_source").c_value
         p.target_sparsity = math.nan if self.target_sparsity is None else self.target_sparsity
-        p.target_source = _value_of(SOURCES, self.target_source, "source")
+        p.target_source = Source.coerce(self.target_source, "target_source").c_value
         p.disabled_until_timestep = (math.nan if self.disabled_until_timestep is None
                                      else self.disabled_until_timestep)
-        p.timestep_source = _value_of(SOURCES, self.timestep_source, "source")
+        p.timestep_source = Source.coerce(self.timestep_source, "timestep_source").c_value
         p.sparsity_n, p.sparsity_m = self.sparsity_n, self.sparsity_m
         p.num_sink_tokens, p.dense_window_size = self.num_sink_tokens, self.dense_window_size
         p.quantize_p = int(self.quantize_p)
         return p
 
     @classmethod
-    def from_c(cls, p):
+    def from_c(cls, p: Any) -> "LayerParams":
+        """From a spattn_layer_params struct (cdata)."""
         return cls(
-            algorithm=ALGORITHMS.get(p.algorithm, "unknown"), enabled=bool(p.enabled),
-            disabled_reason=DISABLED_REASONS.get(p.disabled_reason, "unknown"),
-            phase_key=PHASE_KEYS.get(p.phase_key, "unknown"),
+            algorithm=Algorithm.from_c(p.algorithm), enabled=bool(p.enabled),
+            disabled_reason=DisabledReason.from_c(p.disabled_reason),
+            phase_key=PhaseKey.from_c(p.phase_key),
             threshold_scale_factor=p.threshold_scale_factor,
-            threshold_source=SOURCES.get(p.threshold_source, "unknown"),
+            threshold_source=Source.from_c(p.threshold_source),
             target_sparsity=_nan_to_none(p.target_sparsity),
-            target_source=SOURCES.get(p.target_source, "unknown"),
+            target_source=Source.from_c(p.target_source),
             disabled_until_timestep=_nan_to_none(p.disabled_until_timestep),
-            timestep_source=SOURCES.get(p.timestep_source, "unknown"),
+            timestep_source=Source.from_c(p.timestep_source),
             sparsity_n=p.sparsity_n, sparsity_m=p.sparsity_m, num_sink_tokens=p.num_sink_tokens,
             dense_window_size=p.dense_window_size, quantize_p=bool(p.quantize_p))
 
@@ -234,45 +263,55 @@ class Model(_Handle):
     _kind = "model"
 
     @classmethod
-    def open(cls, path, config=None):
+    def open(cls, path: PathLike, config: Optional[Config] = None) -> "Model":
         """Opens a checkpoint folder; `config` is a Config or None (checkpoint defaults).
         The model copies what it needs: the config may be closed afterwards."""
+        if config is not None and not isinstance(config, Config):
+            raise TypeError("config must be a spattn.Config or None, not %s" % type(config).__name__)
         user = ffi.NULL if config is None else config._handle()
         out = ffi.new("spattn_model **")
-        check(lib.spattn_model_open(os.fsencode(path), user, out))
+        check(lib.spattn_model_open(path_bytes(path, "path"), user, out))
         return cls(out[0])
 
     @property
-    def components(self):
-        """Component names (["" ] for a plain checkpoint)."""
+    def components(self) -> List[str]:
+        """Component names ([""] for a plain checkpoint)."""
         m = self._handle()
         return [ffi.string(lib.spattn_model_component_name(m, i)).decode("utf-8")
                 for i in range(lib.spattn_model_component_count(m))]
 
-    def ignore_patterns(self, component=""):
+    def ignore_patterns(self, component: str = "") -> List[str]:
+        """The checkpoint's ignore patterns of a component; Error (Status.NOT_FOUND) when there
+        is no such component."""
         m = self._handle()
         names = self.components
         if component not in names:
-            raise Error(Status.SPATTN_ERR_NOT_FOUND, "no component %r" % component)
+            raise Error(Status.NOT_FOUND, "no component %r" % component)
         index = names.index(component)
         return [ffi.string(lib.spattn_model_ignore_pattern(m, index, j)).decode("utf-8")
                 for j in range(lib.spattn_model_ignore_count(m, index))]
 
-    def lookup(self, component, layer, phase="prefill", timestep=None):
+    def lookup(self, component: Optional[str], layer: str, phase: Union[Phase, str] = Phase.PREFILL,
+               timestep: Optional[float] = None) -> LayerParams:
         """Resolves one layer. component: a name ("" or None for a plain checkpoint);
         layer: full or component-relative module name; timestep in [0, 1] or None."""
+        c_component = ffi.NULL if component is None else utf8(component, "component")
+        c_layer = utf8(layer, "layer")
+        c_phase = Phase.coerce(phase, "phase").c_value
+        c_timestep = CONSTANTS["SPATTN_NO_TIMESTEP"] if timestep is None else float(timestep)
         out = _new_struct("spattn_layer_params")
-        check(lib.spattn_model_lookup(
-            self._handle(), ffi.NULL if component is None else component.encode("utf-8"),
-            layer.encode("utf-8"), _value_of(PHASES, phase, "phase"),
-            CONSTANTS["SPATTN_NO_TIMESTEP"] if timestep is None else float(timestep), out))
+        check(lib.spattn_model_lookup(self._handle(), c_component, c_layer, c_phase, c_timestep, out))
         return LayerParams.from_c(out)
 
-    def to_json(self):
+    def to_json(self) -> str:
+        """The resolved table as JSON."""
         out = ffi.new("char **")
         check(lib.spattn_model_to_json(self._handle(), out))
         return take_string(out)
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
+        """to_json(), parsed."""
         return json.loads(self.to_json())
 
+    def __repr__(self) -> str:
+        return "<spattn.Model closed>" if self.closed else "<spattn.Model components=%r>" % self.components

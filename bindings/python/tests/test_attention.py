@@ -7,6 +7,8 @@ import unittest
 
 import spattn
 
+from .support import WAN_MINI
+
 
 def to_f16(values):
     return bytearray(struct.pack("<%de" % len(values), *values))
@@ -16,25 +18,49 @@ def from_f16(data):
     return list(struct.unpack("<%de" % (len(data) // 2), bytes(data)))
 
 
-def naive_attention(q, k, v, sq, skv, heads, d):
-    """BSHD, batch 1, float math; softmax scale 1/sqrt(d)."""
+def naive_attention(q, k, v, sq, skv, heads, d, keys=None):
+    """BSHD, batch 1, float64 math, softmax scale 1/sqrt(d), over the keys listed in `keys`
+    (default: all)."""
+    keys = range(skv) if keys is None else keys
     out = [0.0] * (sq * heads * d)
     scale = 1.0 / math.sqrt(d)
     for h in range(heads):
         for i in range(sq):
             qi = q[(i * heads + h) * d:(i * heads + h + 1) * d]
-            logits = []
-            for j in range(skv):
-                kj = k[(j * heads + h) * d:(j * heads + h + 1) * d]
-                logits.append(scale * sum(a * b for a, b in zip(qi, kj)))
-            m = max(logits)
-            w = [math.exp(x - m) for x in logits]
-            total = sum(w)
-            for j in range(skv):
+            logits = {j: scale * sum(a * b for a, b in zip(qi, k[(j * heads + h) * d:(j * heads + h + 1) * d]))
+                      for j in keys}
+            m = max(logits.values())
+            w = {j: math.exp(x - m) for j, x in logits.items()}
+            total = sum(w.values())
+            for j, wj in w.items():
                 base = (j * heads + h) * d
                 for c in range(d):
-                    out[(i * heads + h) * d + c] += w[j] / total * v[base + c]
+                    out[(i * heads + h) * d + c] += wj / total * v[base + c]
     return out
+
+
+def second_tile_skipped(q, k, sq, heads, d, lam):
+    """The skip rule on one query tile (all sq rows) and two key tiles, in float64: tile 1 is
+    skipped for a head when every row's maximum over it is below its maximum over tile 0 by
+    more than -ln(lambda). Returns one bool per head."""
+    tile = spattn.CONSTANTS["SPATTN_SKIP_TILE_KEYS"]
+    scale = 1.0 / math.sqrt(d)
+    skipped = []
+    for h in range(heads):
+        rows = []
+        for i in range(sq):
+            qi = q[(i * heads + h) * d:(i * heads + h + 1) * d]
+            s = [scale * sum(a * b for a, b in zip(qi, k[(j * heads + h) * d:(j * heads + h + 1) * d]))
+                 for j in range(2 * tile)]
+            rows.append(math.exp(max(s[tile:]) - max(s[:tile])) < lam)
+        skipped.append(all(rows))
+    return skipped
+
+
+# fp16 output: the reference accumulates in float64 from float32 logits (|q.k| <= 64 here,
+# relative error 2^-24: below 1e-5 in the output) and rounds each output, |x| < 1, to fp16:
+# half an ulp, 2^-12.
+TOLERANCE = 2.0 ** -12 + 1e-5
 
 
 class Reference(unittest.TestCase):
@@ -56,31 +82,67 @@ class Reference(unittest.TestCase):
                                    lse=lse, **kwargs)
         return from_f16(out), counters, lse
 
+    def worst(self, got, want):
+        return max(abs(a - b) for a, b in zip(got, want))
+
     def test_dense_matches_python(self):
         got, counters, lse = self.run_reference()
         want = naive_attention(self.q, self.k, self.v, self.sq, self.skv, self.heads, self.d)
-        worst = max(abs(a - b) for a, b in zip(got, want))
-        self.assertLess(worst, 2e-3)
-        self.assertEqual(counters[0], self.heads * 2)  # one query tile x two key tiles per head
-        self.assertEqual(counters[1], 0)
+        self.assertLess(self.worst(got, want), TOLERANCE)
+        self.assertEqual(list(counters), [self.heads * 2, 0])  # one query tile x two key tiles per head
         self.assertTrue(all(math.isfinite(x) for x in lse))
 
-    def test_layer_params_threshold_counts_tiles(self):
+    def assert_second_tile_skipped(self, got, counters):
+        """The output of a launch that skipped key tile 1 of every head: the counters say so,
+        the output is attention over tile 0's keys only, and it is not the dense output."""
+        tile = spattn.CONSTANTS["SPATTN_SKIP_TILE_KEYS"]
+        self.assertEqual(list(counters), [self.heads * 2, self.heads])
+        skip_model = naive_attention(self.q, self.k, self.v, self.sq, self.skv, self.heads, self.d,
+                                     keys=range(tile))
+        dense = naive_attention(self.q, self.k, self.v, self.sq, self.skv, self.heads, self.d)
+        self.assertLess(self.worst(got, skip_model), TOLERANCE)
+        self.assertGreater(self.worst(got, dense), 20 * TOLERANCE)
+
+    def test_layer_params_threshold_skips_tiles(self):
         with spattn.Config.parse("algorithm: skip_softmax\nthreshold_scale_factor: 1.0e9\n") as c, \
-                spattn.Model.open(spattn_wan(), c) as m:
+                spattn.Model.open(WAN_MINI, c) as m:
             layer = m.lookup("transformer", "blocks.3.attn1", timestep=0.5)
         self.assertTrue(layer.enabled)
+        self.assertEqual(layer.threshold_scale_factor, 1.0e9)
+        # The inputs are such that the float64 skip rule skips tile 1 for every head.
+        self.assertEqual(second_tile_skipped(self.q, self.k, self.sq, self.heads, self.d, 1.0e9 / self.skv),
+                         [True] * self.heads)
         got, counters, _ = self.run_reference(layer=layer)
-        self.assertEqual(counters[0], self.heads * 2)
-        self.assertLessEqual(counters[1], counters[0])
-        self.assertTrue(all(math.isfinite(x) for x in got))
+        self.assert_second_tile_skipped(got, counters)
+
+    def test_skip_check_fails_on_a_dense_result(self):
+        # The check above must refuse a launch that skipped nothing (the threshold lost).
+        got, counters, _ = self.run_reference()
+        with self.assertRaises(AssertionError):
+            self.assert_second_tile_skipped(got, counters)
+        with self.assertRaises(AssertionError):  # right counters, dense output
+            self.assert_second_tile_skipped(got, array.array("Q", [self.heads * 2, self.heads]))
+
+    def test_outputs_must_be_writable(self):
+        # An immutable bytes object as an output is refused before anything is written.
+        out = bytes(len(self.q) * 2)
+        for outputs in ({"out": out}, {"out": bytearray(len(out)), "lse": bytes(4 * self.heads * self.sq)},
+                        {"out": bytearray(len(out)), "tile_counters": bytes(16)}):
+            with self.subTest(list(outputs)):
+                args = dict(out=None, lse=None, tile_counters=None)
+                args.update(outputs)
+                with self.assertRaises(TypeError):
+                    spattn.attention_reference(to_f16(self.q), to_f16(self.k), to_f16(self.v), dtype="float16",
+                                               batch=1, num_heads=self.heads, head_dim=self.d,
+                                               seqlen_q=self.sq, seqlen_kv=self.skv, **args)
+        self.assertEqual(out, bytes(len(out)))
 
     def test_invalid_arguments(self):
         with self.assertRaises(spattn.Error) as ctx:
             spattn.attention_reference(None, None, None, None, dtype="float16", batch=1, num_heads=2,
                                        head_dim=64, seqlen_q=8)
-        self.assertEqual(ctx.exception.status, spattn.Status.SPATTN_ERR_INVALID_ARGUMENT)
-        with self.assertRaises(spattn.Error):
+        self.assertEqual(ctx.exception.status, spattn.Status.INVALID_ARGUMENT)
+        with self.assertRaisesRegex(ValueError, "dtype: 'float32' is not one of 'float16', 'bfloat16'"):
             spattn.attention_reference(None, None, None, None, dtype="float32", batch=1, num_heads=2,
                                        head_dim=64, seqlen_q=8)
 
@@ -88,15 +150,10 @@ class Reference(unittest.TestCase):
         # NULL device pointers: refused before any launch (INVALID_ARGUMENT), or UNSUPPORTED
         # when the library has no CUDA.
         with self.assertRaises(spattn.Error) as ctx:
-            spattn.attention_forward(0, 0, 0, 0, dtype="bfloat16", batch=1, num_heads=2, head_dim=64,
-                                     seqlen_q=8, stream=0)
-        self.assertIn(ctx.exception.status, (spattn.Status.SPATTN_ERR_INVALID_ARGUMENT,
-                                             spattn.Status.SPATTN_ERR_UNSUPPORTED))
-
-
-def spattn_wan():
-    from support import WAN_MINI
-    return WAN_MINI
+            spattn.attention_forward(0, 0, 0, 0, dtype=spattn.Dtype.BFLOAT16, batch=1, num_heads=2,
+                                     head_dim=64, seqlen_q=8, stream=0)
+        self.assertIn(ctx.exception.status, (spattn.Status.INVALID_ARGUMENT,
+                                             spattn.Status.UNSUPPORTED))
 
 
 class TorchHelper(unittest.TestCase):

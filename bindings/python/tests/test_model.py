@@ -4,7 +4,7 @@ import os
 import unittest
 
 import spattn
-from support import CHECKPOINTS, CONFIGS, WAN_MINI, lookup_rows
+from .support import CHECKPOINTS, CONFIGS, WAN_MINI, lookup_rows
 
 
 def _number(text):
@@ -52,11 +52,15 @@ class ModelApi(unittest.TestCase):
             d = m.to_dict()
             self.assertIsInstance(d, dict)
             self.assertIn("transformer", m.to_json())
+            self.assertEqual(repr(m), "<spattn.Model components=%r>" % m.components)
+        self.assertEqual(repr(m), "<spattn.Model closed>")
 
     def test_plain_checkpoint_has_one_unnamed_component(self):
         with spattn.Model.open(os.path.join(CHECKPOINTS, "llm-mini")) as m:
             self.assertEqual(m.components, [""])
-            self.assertEqual(m.lookup("", "model.layers.0.self_attn", "decode").disabled_reason, "ignored")
+            p = m.lookup("", "model.layers.0.self_attn", spattn.Phase.DECODE)
+            self.assertIs(p.disabled_reason, spattn.DisabledReason.IGNORED)
+            self.assertEqual(str(p.disabled_reason), "ignored")
 
     def test_layer_params_round_trip_through_c(self):
         with spattn.Model.open(WAN_MINI) as m:
@@ -68,14 +72,15 @@ class ModelApi(unittest.TestCase):
         with spattn.Model.open(WAN_MINI) as m:
             with self.assertRaises(spattn.Error) as ctx:
                 m.lookup("transformer_9", "blocks.0.attn1")
-            self.assertEqual(ctx.exception.status, spattn.Status.SPATTN_ERR_NOT_FOUND)
+            self.assertEqual(ctx.exception.status, spattn.Status.NOT_FOUND)
             self.assertIn("transformer_9", ctx.exception.message)
             with self.assertRaises(spattn.Error) as ctx:
                 m.lookup("transformer", "blocks.0.attn1", timestep=1.5)
-            self.assertEqual(ctx.exception.status, spattn.Status.SPATTN_ERR_INVALID_ARGUMENT)
-            with self.assertRaises(spattn.Error) as ctx:
+            self.assertEqual(ctx.exception.status, spattn.Status.INVALID_ARGUMENT)
+            with self.assertRaisesRegex(ValueError, "phase: 'generate' is not one of 'prefill', 'decode'"):
                 m.lookup("transformer", "blocks.0.attn1", phase="generate")
-            self.assertEqual(ctx.exception.status, spattn.Status.SPATTN_ERR_INVALID_ARGUMENT)
+            with self.assertRaisesRegex(TypeError, "layer must be a str"):
+                m.lookup("transformer", 3)
         with self.assertRaises(spattn.Error) as ctx:
             spattn.Model.open(os.path.join(CHECKPOINTS, "no-such-checkpoint"))
         self.assertIn("no-such-checkpoint", ctx.exception.message)
@@ -86,7 +91,7 @@ class ModelApi(unittest.TestCase):
                 spattn.Model.open(WAN_MINI, c) as m:
             with self.assertRaises(spattn.Error) as ctx:
                 m.lookup("text_encoder", "blocks.0.attn1", timestep=0.5)
-            self.assertEqual(ctx.exception.status, spattn.Status.SPATTN_ERR_CALIBRATION_MISSING)
+            self.assertEqual(ctx.exception.status, spattn.Status.CALIBRATION_MISSING)
 
 
 if __name__ == "__main__":
