@@ -29,8 +29,8 @@ fn run() -> Result<(), spattn::Error> {
             for phase in [Phase::Prefill, Phase::Decode] {
                 match model.lookup(component, layer, phase, timestep) {
                     Ok(p) => println!(
-                        "{:<14} {:<26} {:<8} {:<7} {:>14.6}  {:?}",
-                        name, layer, format!("{:?}", phase), p.enabled, p.threshold_scale_factor, p.disabled_reason
+                        "{:<14} {:<26} {:<8} {:<7} {:>14.6}  {}",
+                        name, layer, phase, p.enabled, p.threshold_scale_factor, p.disabled_reason
                     ),
                     Err(e) => {
                         println!("{:<14} {}", name, e);

@@ -853,10 +853,13 @@ pub struct spattn_layer_params {
     pub enabled: i32,
     pub disabled_reason: spattn_disabled_reason,
     pub phase_key: spattn_phase_key,
+    pub reserved0: i32,
     pub threshold_scale_factor: f64,
     pub threshold_source: spattn_source,
+    pub reserved1: i32,
     pub target_sparsity: f64,
     pub target_source: spattn_source,
+    pub reserved2: i32,
     pub disabled_until_timestep: f64,
     pub timestep_source: spattn_source,
     pub sparsity_n: i32,
@@ -962,6 +965,23 @@ fn bindgen_test_layout_spattn_layer_params() {
         );
     }
     test_field_phase_key();
+    fn test_field_reserved0() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_layer_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved0) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_layer_params),
+                "::",
+                stringify!(reserved0)
+            )
+        );
+    }
+    test_field_reserved0();
     fn test_field_threshold_scale_factor() {
         assert_eq!(
             unsafe {
@@ -996,6 +1016,23 @@ fn bindgen_test_layout_spattn_layer_params() {
         );
     }
     test_field_threshold_source();
+    fn test_field_reserved1() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_layer_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved1) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_layer_params),
+                "::",
+                stringify!(reserved1)
+            )
+        );
+    }
+    test_field_reserved1();
     fn test_field_target_sparsity() {
         assert_eq!(
             unsafe {
@@ -1030,6 +1067,23 @@ fn bindgen_test_layout_spattn_layer_params() {
         );
     }
     test_field_target_source();
+    fn test_field_reserved2() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_layer_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved2) as usize - ptr as usize
+            },
+            52usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_layer_params),
+                "::",
+                stringify!(reserved2)
+            )
+        );
+    }
+    test_field_reserved2();
     fn test_field_disabled_until_timestep() {
         assert_eq!(
             unsafe {

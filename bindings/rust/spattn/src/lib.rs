@@ -19,25 +19,205 @@ use std::fmt;
 use std::os::raw::{c_char, c_void};
 use std::path::Path;
 use std::ptr::NonNull;
+use std::str::FromStr;
 
 pub use spattn_sys as sys;
 
-/// A failed spattn call: the C status (`sys::SPATTN_ERR_*`) and the library's message.
+/// Declares a Rust enum mirroring a C enum of the header: one variant per value (the C
+/// constant's suffix in PascalCase), `Other(u32)` for a value newer than these bindings,
+/// conversions from and to the C value, and `Display`/`FromStr` with the spelling used
+/// everywhere in spattn (the constant's lowercase suffix: `SPATTN_SOURCE_FORMULA` ->
+/// "formula"). `tests/vocabulary.rs` checks every enum against the header.
+macro_rules! c_enum {
+    ($(#[$doc:meta])* $name:ident: $c_type:ident { $($variant:ident = $constant:ident => $spelling:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $(#[doc = concat!("`", stringify!($constant), "`: \"", $spelling, "\"")] $variant,)+
+            /// A C value these bindings do not know (a newer library).
+            Other(u32),
+        }
+
+        impl $name {
+            /// The C enum this mirrors.
+            pub const C_NAME: &'static str = stringify!($c_type);
+            /// Every known value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The C value.
+            pub fn raw(self) -> sys::$c_type {
+                match self {
+                    $($name::$variant => sys::$constant,)+
+                    $name::Other(value) => value as sys::$c_type,
+                }
+            }
+
+            /// The spelling used in JSON, on the command line and in every binding.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $spelling,)+
+                    $name::Other(_) => "other",
+                }
+            }
+        }
+
+        impl From<sys::$c_type> for $name {
+            #[allow(unreachable_patterns)]
+            fn from(value: sys::$c_type) -> Self {
+                match value {
+                    $(sys::$constant => $name::$variant,)+
+                    other => $name::Other(other as u32),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $name::Other(value) => write!(f, "other({})", value),
+                    known => f.pad(known.as_str()),
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(text: &str) -> Result<Self> {
+                match text {
+                    $($spelling => Ok($name::$variant),)+
+                    _ => Err(Error::new(ErrorKind::InvalidArgument, format!(
+                        "{}: {:?} is not one of {}", stringify!($name), text,
+                        [$($spelling),+].join(", ")))),
+                }
+            }
+        }
+    };
+}
+
+c_enum! {
+    /// The status of a failed call (`spattn_status`).
+    ErrorKind: spattn_status {
+        Ok = SPATTN_OK => "ok",
+        InvalidArgument = SPATTN_ERR_INVALID_ARGUMENT => "invalid_argument",
+        OutOfMemory = SPATTN_ERR_OUT_OF_MEMORY => "out_of_memory",
+        Io = SPATTN_ERR_IO => "io",
+        Syntax = SPATTN_ERR_SYNTAX => "syntax",
+        UnknownKey = SPATTN_ERR_UNKNOWN_KEY => "unknown_key",
+        Type = SPATTN_ERR_TYPE => "type",
+        OutOfRange = SPATTN_ERR_OUT_OF_RANGE => "out_of_range",
+        DuplicateKey = SPATTN_ERR_DUPLICATE_KEY => "duplicate_key",
+        Limit = SPATTN_ERR_LIMIT => "limit",
+        MissingKey = SPATTN_ERR_MISSING_KEY => "missing_key",
+        Formula = SPATTN_ERR_FORMULA => "formula",
+        CalibrationMissing = SPATTN_ERR_CALIBRATION_MISSING => "calibration_missing",
+        Checkpoint = SPATTN_ERR_CHECKPOINT => "checkpoint",
+        UnsafePath = SPATTN_ERR_UNSAFE_PATH => "unsafe_path",
+        NotFound = SPATTN_ERR_NOT_FOUND => "not_found",
+        Unsupported = SPATTN_ERR_UNSUPPORTED => "unsupported",
+        Cuda = SPATTN_ERR_CUDA => "cuda",
+        WrongAlgorithm = SPATTN_ERR_WRONG_ALGORITHM => "wrong_algorithm",
+        Internal = SPATTN_ERR_INTERNAL => "internal",
+    }
+}
+
+c_enum! {
+    /// Severity of a log message (`spattn_log_level`).
+    LogLevel: spattn_log_level {
+        Debug = SPATTN_LOG_DEBUG => "debug",
+        Info = SPATTN_LOG_INFO => "info",
+        Warning = SPATTN_LOG_WARNING => "warning",
+        Error = SPATTN_LOG_ERROR => "error",
+    }
+}
+
+c_enum! {
+    /// The configured algorithm (`spattn_algorithm`).
+    Algorithm: spattn_algorithm {
+        None = SPATTN_ALGORITHM_NONE => "none",
+        SkipSoftmax = SPATTN_ALGORITHM_SKIP_SOFTMAX => "skip_softmax",
+        Rocket = SPATTN_ALGORITHM_ROCKET => "rocket",
+        Dsa = SPATTN_ALGORITHM_DSA => "dsa",
+    }
+}
+
+c_enum! {
+    /// Prefill (context; diffusion steps) or decode (generation) (`spattn_phase`).
+    Phase: spattn_phase {
+        Prefill = SPATTN_PHASE_PREFILL => "prefill",
+        Decode = SPATTN_PHASE_DECODE => "decode",
+    }
+}
+
+c_enum! {
+    /// Text format of a config (`spattn_format`).
+    Format: spattn_format {
+        Auto = SPATTN_FORMAT_AUTO => "auto",
+        Json = SPATTN_FORMAT_JSON => "json",
+        Yaml = SPATTN_FORMAT_YAML => "yaml",
+    }
+}
+
+c_enum! {
+    /// Element type of RocketKV's KT cache (`spattn_kt_cache_dtype`).
+    KtCacheDtype: spattn_kt_cache_dtype {
+        Float8E5m2 = SPATTN_KT_CACHE_FLOAT8_E5M2 => "float8_e5m2",
+        Bfloat16 = SPATTN_KT_CACHE_BFLOAT16 => "bfloat16",
+    }
+}
+
+c_enum! {
+    /// Where a resolved value came from (`spattn_source`).
+    Source: spattn_source {
+        None = SPATTN_SOURCE_NONE => "none",
+        User = SPATTN_SOURCE_USER => "user",
+        Checkpoint = SPATTN_SOURCE_CHECKPOINT => "checkpoint",
+        Formula = SPATTN_SOURCE_FORMULA => "formula",
+    }
+}
+
+c_enum! {
+    /// Why skip-softmax is off for a layer (`spattn_disabled_reason`; `Not`: it is enabled).
+    DisabledReason: spattn_disabled_reason {
+        Not = SPATTN_DISABLED_NOT => "not",
+        NotConfigured = SPATTN_DISABLED_NOT_CONFIGURED => "not_configured",
+        Ignored = SPATTN_DISABLED_IGNORED => "ignored",
+        Timestep = SPATTN_DISABLED_TIMESTEP => "timestep",
+    }
+}
+
+c_enum! {
+    /// The sparse-attention phase of a lookup, part of a CUDA-graph cache key (`spattn_phase_key`).
+    PhaseKey: spattn_phase_key {
+        Dense = SPATTN_PHASE_KEY_DENSE => "dense",
+        Sparse = SPATTN_PHASE_KEY_SPARSE => "sparse",
+    }
+}
+
+c_enum! {
+    /// Element type of q, k, v and out (`spattn_dtype`).
+    Dtype: spattn_dtype {
+        Float16 = SPATTN_DTYPE_FLOAT16 => "float16",
+        Bfloat16 = SPATTN_DTYPE_BFLOAT16 => "bfloat16",
+    }
+}
+
+/// A failed spattn call: what kind of failure and the library's message (naming file,
+/// line:column and key path where known).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
-    pub status: sys::spattn_status,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl Error {
-    /// The status' name, e.g. "SPATTN_ERR_TYPE".
+    /// The status' C name, e.g. "SPATTN_ERR_TYPE".
     pub fn status_name(&self) -> &'static str {
         // The C function returns a static string for every value.
-        unsafe { static_str(sys::spattn_status_string(self.status)).unwrap_or("SPATTN_ERR_UNKNOWN_STATUS") }
+        unsafe { static_str(sys::spattn_status_string(self.kind.raw())).unwrap_or("SPATTN_ERR_UNKNOWN_STATUS") }
     }
 
-    fn new(status: sys::spattn_status, message: impl Into<String>) -> Error {
-        Error { status, message: message.into() }
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into() }
     }
 }
 
@@ -49,6 +229,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The result of a spattn call.
 pub type Result<T> = std::result::Result<T, Error>;
 
 fn check(status: sys::spattn_status) -> Result<()> {
@@ -56,7 +237,7 @@ fn check(status: sys::spattn_status) -> Result<()> {
         return Ok(());
     }
     let message = unsafe { CStr::from_ptr(sys::spattn_last_error()) }.to_string_lossy().into_owned();
-    Err(Error::new(status, message))
+    Err(Error::new(status.into(), message))
 }
 
 unsafe fn static_str(ptr: *const c_char) -> Option<&'static str> {
@@ -75,13 +256,13 @@ unsafe fn take_string(ptr: *mut c_char) -> String {
 }
 
 fn c_string(text: &str, what: &str) -> Result<CString> {
-    CString::new(text).map_err(|_| Error::new(sys::SPATTN_ERR_INVALID_ARGUMENT, format!("{} contains a NUL byte", what)))
+    CString::new(text).map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("{} contains a NUL byte", what)))
 }
 
 fn c_path(path: &Path) -> Result<CString> {
     use std::os::unix::ffi::OsStrExt;
     CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Error::new(sys::SPATTN_ERR_INVALID_ARGUMENT, "path contains a NUL byte"))
+        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "path contains a NUL byte"))
 }
 
 /// Version of the loaded library, "MAJOR.MINOR.PATCH".
@@ -102,59 +283,7 @@ impl From<sys::spattn_phase_values> for PhaseValues {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Auto,
-    Json,
-    Yaml,
-}
 
-impl Format {
-    fn raw(self) -> sys::spattn_format {
-        match self {
-            Format::Auto => sys::SPATTN_FORMAT_AUTO,
-            Format::Json => sys::SPATTN_FORMAT_JSON,
-            Format::Yaml => sys::SPATTN_FORMAT_YAML,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    Prefill,
-    Decode,
-}
-
-impl Phase {
-    fn raw(self) -> sys::spattn_phase {
-        match self {
-            Phase::Prefill => sys::SPATTN_PHASE_PREFILL,
-            Phase::Decode => sys::SPATTN_PHASE_DECODE,
-        }
-    }
-}
-
-/// The configured algorithm; `Other` for a value newer than these bindings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Algorithm {
-    None,
-    SkipSoftmax,
-    Rocket,
-    Dsa,
-    Other(u32),
-}
-
-impl From<sys::spattn_algorithm> for Algorithm {
-    fn from(v: sys::spattn_algorithm) -> Self {
-        match v {
-            sys::SPATTN_ALGORITHM_NONE => Algorithm::None,
-            sys::SPATTN_ALGORITHM_SKIP_SOFTMAX => Algorithm::SkipSoftmax,
-            sys::SPATTN_ALGORITHM_ROCKET => Algorithm::Rocket,
-            sys::SPATTN_ALGORITHM_DSA => Algorithm::Dsa,
-            other => Algorithm::Other(other as u32),
-        }
-    }
-}
 
 /// skip_softmax settings of a user config (with the Model Optimizer extras).
 #[derive(Clone, Debug, PartialEq)]
@@ -167,6 +296,31 @@ pub struct SkipSoftmaxConfig {
     pub num_sink_tokens: i32,
     pub dense_window_size: i32,
     pub quantize_p: bool,
+}
+
+/// rocket (RocketKV) settings of a user config; TensorRT-LLM's defaults where not given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RocketConfig {
+    pub window_size: i32,
+    pub kernel_size: i32,
+    pub topr: f64,
+    pub topk: i32,
+    pub prompt_budget: i32,
+    pub page_size: i32,
+    pub kt_cache_dtype: KtCacheDtype,
+    pub seq_len_threshold: Option<i32>,
+}
+
+/// dsa (DeepSeek Sparse Attention) settings of a user config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DsaConfig {
+    pub index_n_heads: Option<i32>,
+    pub index_head_dim: Option<i32>,
+    pub index_topk: Option<i32>,
+    pub indexer_max_chunk_size: Option<i32>,
+    pub skip_indexer_for_short_seqs: bool,
+    pub enable_heuristic_topk: bool,
+    pub seq_len_threshold: Option<i32>,
 }
 
 /// A parsed user sparse-attention config (`spattn_config`).
@@ -232,19 +386,37 @@ impl Config {
     }
 
     /// The rocket settings (TensorRT-LLM defaults for fields not given).
-    pub fn rocket(&self) -> Result<sys::spattn_rocket_config> {
+    pub fn rocket(&self) -> Result<RocketConfig> {
         let mut r: sys::spattn_rocket_config = unsafe { std::mem::zeroed() };
         r.struct_size = std::mem::size_of::<sys::spattn_rocket_config>() as u32;
         check(unsafe { sys::spattn_config_rocket(self.ptr.as_ptr(), &mut r) })?;
-        Ok(r)
+        Ok(RocketConfig {
+            window_size: r.window_size,
+            kernel_size: r.kernel_size,
+            topr: r.topr,
+            topk: r.topk,
+            prompt_budget: r.prompt_budget,
+            page_size: r.page_size,
+            kt_cache_dtype: r.kt_cache_dtype.into(),
+            seq_len_threshold: if r.has_seq_len_threshold != 0 { Some(r.seq_len_threshold) } else { None },
+        })
     }
 
-    /// The dsa settings (0: unset for the optional positive integers).
-    pub fn dsa(&self) -> Result<sys::spattn_dsa_config> {
+    /// The dsa settings (`None` where not given).
+    pub fn dsa(&self) -> Result<DsaConfig> {
         let mut d: sys::spattn_dsa_config = unsafe { std::mem::zeroed() };
         d.struct_size = std::mem::size_of::<sys::spattn_dsa_config>() as u32;
         check(unsafe { sys::spattn_config_dsa(self.ptr.as_ptr(), &mut d) })?;
-        Ok(d)
+        let set = |v: i32| if v > 0 { Some(v) } else { None }; // 0 means unset in the C struct
+        Ok(DsaConfig {
+            index_n_heads: set(d.index_n_heads),
+            index_head_dim: set(d.index_head_dim),
+            index_topk: set(d.index_topk),
+            indexer_max_chunk_size: set(d.indexer_max_chunk_size),
+            skip_indexer_for_short_seqs: d.skip_indexer_for_short_seqs != 0,
+            enable_heuristic_topk: d.enable_heuristic_topk != 0,
+            seq_len_threshold: set(d.seq_len_threshold),
+        })
     }
 
     pub fn as_ptr(&self) -> *const sys::spattn_config {
@@ -264,50 +436,6 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Where a resolved value came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    None,
-    User,
-    Checkpoint,
-    Formula,
-    Other(u32),
-}
-
-impl From<sys::spattn_source> for Source {
-    fn from(v: sys::spattn_source) -> Self {
-        match v {
-            sys::SPATTN_SOURCE_NONE => Source::None,
-            sys::SPATTN_SOURCE_USER => Source::User,
-            sys::SPATTN_SOURCE_CHECKPOINT => Source::Checkpoint,
-            sys::SPATTN_SOURCE_FORMULA => Source::Formula,
-            other => Source::Other(other as u32),
-        }
-    }
-}
-
-/// Why skip-softmax is off for a layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DisabledReason {
-    NotDisabled,
-    NotConfigured,
-    Ignored,
-    Timestep,
-    Other(u32),
-}
-
-impl From<sys::spattn_disabled_reason> for DisabledReason {
-    fn from(v: sys::spattn_disabled_reason) -> Self {
-        match v {
-            sys::SPATTN_DISABLED_NOT => DisabledReason::NotDisabled,
-            sys::SPATTN_DISABLED_NOT_CONFIGURED => DisabledReason::NotConfigured,
-            sys::SPATTN_DISABLED_IGNORED => DisabledReason::Ignored,
-            sys::SPATTN_DISABLED_TIMESTEP => DisabledReason::Timestep,
-            other => DisabledReason::Other(other as u32),
-        }
-    }
-}
-
 /// The resolved parameters of one attention layer. `raw` is the C struct to hand to the kernel
 /// (`AttentionArgs::layer_params`).
 #[derive(Clone, Copy, Debug)]
@@ -315,8 +443,8 @@ pub struct LayerParams {
     pub algorithm: Algorithm,
     pub enabled: bool,
     pub disabled_reason: DisabledReason,
-    /// false: dense (threshold 0), true: sparse. Part of a CUDA-graph cache key.
-    pub sparse_phase_key: bool,
+    /// Dense or sparse: part of a CUDA-graph cache key.
+    pub phase_key: PhaseKey,
     pub threshold_scale_factor: f64,
     pub threshold_source: Source,
     pub target_sparsity: Option<f64>,
@@ -345,7 +473,7 @@ impl From<sys::spattn_layer_params> for LayerParams {
             algorithm: p.algorithm.into(),
             enabled: p.enabled != 0,
             disabled_reason: p.disabled_reason.into(),
-            sparse_phase_key: p.phase_key == sys::SPATTN_PHASE_KEY_SPARSE,
+            phase_key: p.phase_key.into(),
             threshold_scale_factor: p.threshold_scale_factor,
             threshold_source: p.threshold_source.into(),
             target_sparsity: not_nan(p.target_sparsity),

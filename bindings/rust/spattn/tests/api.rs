@@ -1,7 +1,7 @@
 // Tests of the safe crate against the built library: configs, errors, the sample checkpoints
 // and the shared lookup table (bindings/testdata/lookups.tsv), lifetimes, threads, and the CPU
 // reference attention.
-use spattn::{sys, Algorithm, Config, DisabledReason, Format, Model, Phase, Source};
+use spattn::{sys, Algorithm, Config, ErrorKind, Format, KtCacheDtype, Model, Phase, PhaseKey};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -53,25 +53,27 @@ fn config_files_and_accessors() {
     assert_eq!(r.algorithm(), Algorithm::Rocket);
     let rocket = r.rocket().unwrap();
     assert_eq!((rocket.prompt_budget, rocket.window_size, rocket.topk), (1024, 32, 64));
+    assert_eq!((rocket.kt_cache_dtype, rocket.seq_len_threshold), (KtCacheDtype::Float8E5m2, None));
     let d = Config::parse("algorithm: dsa\nindex_topk: 64\n", Format::Yaml).unwrap();
-    assert_eq!(d.dsa().unwrap().index_topk, 64);
+    let dsa = d.dsa().unwrap();
+    assert_eq!((dsa.index_topk, dsa.index_n_heads, dsa.skip_indexer_for_short_seqs), (Some(64), None, true));
 }
 
 #[test]
 fn errors_carry_status_and_message() {
     let e = Config::parse("sparse_attention_config:\n  algorithm: skip_softmax\n  target_sparsity:\n    prefill: 1.5\n", Format::Auto).unwrap_err();
-    assert_eq!(e.status, sys::SPATTN_ERR_OUT_OF_RANGE);
+    assert_eq!(e.kind, ErrorKind::OutOfRange);
     assert_eq!(e.status_name(), "SPATTN_ERR_OUT_OF_RANGE");
     assert!(e.message.contains("sparse_attention_config.target_sparsity.prefill"), "{}", e.message);
     assert!(e.to_string().starts_with("SPATTN_ERR_OUT_OF_RANGE: "));
-    assert_eq!(Config::parse("{\"algorithm\": ", Format::Json).unwrap_err().status, sys::SPATTN_ERR_SYNTAX);
-    assert_eq!(Config::parse("algorithm: skip_softmax\nthreshold: 1\n", Format::Yaml).unwrap_err().status, sys::SPATTN_ERR_UNKNOWN_KEY);
+    assert_eq!(Config::parse("{\"algorithm\": ", Format::Json).unwrap_err().kind, ErrorKind::Syntax);
+    assert_eq!(Config::parse("algorithm: skip_softmax\nthreshold: 1\n", Format::Yaml).unwrap_err().kind, ErrorKind::UnknownKey);
     let io = Config::from_file("/nonexistent/user.yaml", Format::Auto).unwrap_err();
-    assert_eq!(io.status, sys::SPATTN_ERR_IO);
+    assert_eq!(io.kind, ErrorKind::Io);
     assert!(io.message.contains("/nonexistent/user.yaml"));
     let c = Config::parse(LLM_YAML, Format::Auto).unwrap();
-    assert_eq!(c.rocket().unwrap_err().status, sys::SPATTN_ERR_WRONG_ALGORITHM);
-    assert_eq!(Config::parse("a\0b", Format::Auto).unwrap_err().status, sys::SPATTN_ERR_SYNTAX);
+    assert_eq!(c.rocket().unwrap_err().kind, ErrorKind::WrongAlgorithm);
+    assert_eq!(Config::parse("a\0b", Format::Auto).unwrap_err().kind, ErrorKind::Syntax);
 }
 
 #[test]
@@ -84,34 +86,14 @@ fn model_components_and_errors() {
     assert!(m.ignore_patterns(999).is_empty());
     assert!(m.to_json().unwrap().contains("transformer_2"));
     let e = m.lookup(Some("transformer_9"), "blocks.0.attn1", Phase::Prefill, None).unwrap_err();
-    assert_eq!(e.status, sys::SPATTN_ERR_NOT_FOUND);
+    assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.message.contains("transformer_9"));
     let e = m.lookup(Some("transformer"), "blocks.0.attn1", Phase::Prefill, Some(1.5)).unwrap_err();
-    assert_eq!(e.status, sys::SPATTN_ERR_INVALID_ARGUMENT);
+    assert_eq!(e.kind, ErrorKind::InvalidArgument);
     let e = Model::open(checkpoint("no-such-checkpoint"), None).unwrap_err();
     assert!(e.message.contains("no-such-checkpoint"));
     let llm = Model::open(checkpoint("llm-mini"), None).unwrap();
     assert_eq!(llm.components(), vec![""]);
-}
-
-fn source(name: &str) -> Source {
-    match name {
-        "none" => Source::None,
-        "user" => Source::User,
-        "checkpoint" => Source::Checkpoint,
-        "formula" => Source::Formula,
-        other => panic!("unknown source {}", other),
-    }
-}
-
-fn reason(name: &str) -> DisabledReason {
-    match name {
-        "not" => DisabledReason::NotDisabled,
-        "not_configured" => DisabledReason::NotConfigured,
-        "ignored" => DisabledReason::Ignored,
-        "timestep" => DisabledReason::Timestep,
-        other => panic!("unknown reason {}", other),
-    }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -140,14 +122,15 @@ fn shared_lookup_table() {
         let p = model.lookup(if f[2] == "-" { None } else { Some(f[2]) }, f[3], phase, timestep).unwrap();
         assert_eq!(p.algorithm, Algorithm::SkipSoftmax, "{}", line);
         assert_eq!(p.enabled, f[6] == "1", "{}", line);
-        assert_eq!(p.disabled_reason, reason(f[7]), "{}", line);
-        assert_eq!(p.sparse_phase_key, f[8] == "sparse", "{}", line);
+        assert_eq!(p.disabled_reason, f[7].parse().unwrap(), "{}", line);
+        assert_eq!(p.disabled_reason.to_string(), f[7], "{}", line);
+        assert_eq!(p.phase_key, f[8].parse::<PhaseKey>().unwrap(), "{}", line);
         assert!(close(p.threshold_scale_factor, f[9].parse().unwrap()), "{} got {}", line, p.threshold_scale_factor);
-        assert_eq!(p.threshold_source, source(f[10]), "{}", line);
+        assert_eq!(p.threshold_source, f[10].parse().unwrap(), "{}", line);
         assert!(optional(p.target_sparsity, f[11]), "{} got {:?}", line, p.target_sparsity);
-        assert_eq!(p.target_source, source(f[12]), "{}", line);
+        assert_eq!(p.target_source, f[12].parse().unwrap(), "{}", line);
         assert!(optional(p.disabled_until_timestep, f[13]), "{} got {:?}", line, p.disabled_until_timestep);
-        assert_eq!(p.timestep_source, source(f[14]), "{}", line);
+        assert_eq!(p.timestep_source, f[14].parse().unwrap(), "{}", line);
         rows += 1;
     }
     assert!(rows >= 20, "only {} rows", rows);
@@ -161,7 +144,7 @@ fn lifetimes_and_threads() {
     drop(config);
     let p = model.lookup(Some("transformer"), "blocks.3.attn1", Phase::Prefill, Some(0.5)).unwrap();
     assert!(p.enabled);
-    assert_eq!(p.target_source, Source::User);
+    assert_eq!(p.target_source, spattn::Source::User);
     // Lookups from several threads on one shared model; the model outlives no thread.
     let model = Arc::new(model);
     let handles: Vec<_> = (0..4)
@@ -219,7 +202,7 @@ fn reference_attention_matches_naive() {
     let mut out = vec![0u16; q.len()];
     let mut counters = [0u64; 2];
     let mut a = spattn::attention_args();
-    a.dtype = sys::SPATTN_DTYPE_BFLOAT16;
+    a.dtype = spattn::Dtype::Bfloat16.raw();
     a.batch = 1;
     a.num_heads = heads as i32;
     a.num_kv_heads = heads as i32;
@@ -257,7 +240,7 @@ fn reference_attention_matches_naive() {
     // Bad arguments are refused with a status, not a crash.
     a.head_dim = 48;
     let e = unsafe { spattn::attention_reference(&a) }.unwrap_err();
-    assert!(e.status == sys::SPATTN_ERR_INVALID_ARGUMENT || e.status == sys::SPATTN_ERR_UNSUPPORTED, "{}", e);
+    assert!(e.kind == ErrorKind::InvalidArgument || e.kind == ErrorKind::Unsupported, "{}", e);
     let e = unsafe { spattn::attention_forward(&spattn::attention_args(), std::ptr::null_mut()) }.unwrap_err();
-    assert!(e.status == sys::SPATTN_ERR_INVALID_ARGUMENT || e.status == sys::SPATTN_ERR_UNSUPPORTED, "{}", e);
+    assert!(e.kind == ErrorKind::InvalidArgument || e.kind == ErrorKind::Unsupported, "{}", e);
 }
