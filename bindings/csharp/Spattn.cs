@@ -1,121 +1,129 @@
-// C# bindings of libspattn: P/Invoke declarations mirroring include/spattn/spattn.h (checked
-// against it by tools/check_pinvoke.py), SafeHandle-based Config and Model, SpattnException.
+// C# bindings of libspattn (license: Apache-2.0).
 //
-// The native library is loaded as "spattn": libspattn.so through LD_LIBRARY_PATH (or a Mono
-// <dllmap dll="spattn" target="/path/libspattn.so.0"/> in the program's .config file).
+// Public: PascalCase enums mirroring the header's (Status.OutOfRange, Phase.Prefill; a value's
+// name is the PascalCase of its spelling everywhere in spattn, "out_of_range", "prefill"),
+// SafeHandle-based Config and Model, LayerParams, AttentionArgs/Attention, Library and
+// SpattnException. Internal: the raw struct mirrors and the P/Invoke declarations, checked
+// against include/spattn/spattn.h by tools/check_pinvoke.py.
+//
+// The native library "spattn" resolves to libspattn.so.0, the file a runtime package installs:
+// on Mono through the dllmap in Spattn.dll.config (shipped next to Spattn.dll), on .NET Core
+// 3+ through a NativeLibrary resolver registered at first use. A library of another major
+// version is refused with a DllNotFoundException naming both versions.
 // Compile with -unsafe (spattn_attention_args has fixed-size stride arrays).
 using System;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Spattn
 {
-    public enum spattn_status : int
+    /// <summary>The values of spattn_status.</summary>
+    public enum Status : int
     {
-        SPATTN_OK = 0,
-        SPATTN_ERR_INVALID_ARGUMENT = 1,
-        SPATTN_ERR_OUT_OF_MEMORY = 2,
-        SPATTN_ERR_IO = 3,
-        SPATTN_ERR_SYNTAX = 4,
-        SPATTN_ERR_UNKNOWN_KEY = 5,
-        SPATTN_ERR_TYPE = 6,
-        SPATTN_ERR_OUT_OF_RANGE = 7,
-        SPATTN_ERR_DUPLICATE_KEY = 8,
-        SPATTN_ERR_LIMIT = 9,
-        SPATTN_ERR_MISSING_KEY = 10,
-        SPATTN_ERR_FORMULA = 11,
-        SPATTN_ERR_CALIBRATION_MISSING = 12,
-        SPATTN_ERR_CHECKPOINT = 13,
-        SPATTN_ERR_UNSAFE_PATH = 14,
-        SPATTN_ERR_NOT_FOUND = 15,
-        SPATTN_ERR_UNSUPPORTED = 16,
-        SPATTN_ERR_CUDA = 17,
-        SPATTN_ERR_WRONG_ALGORITHM = 18,
-        SPATTN_ERR_INTERNAL = 19,
-        SPATTN_STATUS_MAX_ENUM = 0x7FFFFFFF,
+        Ok = 0,
+        InvalidArgument = 1,  // NULL pointer, bad struct_size, bad enum
+        OutOfMemory = 2,
+        Io = 3,  // a file could not be opened or read
+        Syntax = 4,  // malformed YAML/JSON text
+        UnknownKey = 5,  // a key the schema does not have
+        Type = 6,  // a value of the wrong type
+        OutOfRange = 7,  // a value outside its allowed range or set
+        DuplicateKey = 8,  // the same key twice in one mapping
+        Limit = 9,  // input too large or too deeply nested
+        MissingKey = 10,  // a required key is absent
+        Formula = 11,  // calibration formula does not parse or evaluate
+        CalibrationMissing = 12,  // target_sparsity requested, no formula to map it
+        Checkpoint = 13,  // checkpoint folder structurally invalid
+        UnsafePath = 14,  // a checkpoint path escapes its folder
+        NotFound = 15,  // no such component / file
+        Unsupported = 16,  // valid request this build or device cannot run
+        Cuda = 17,  // the CUDA runtime reported an error
+        WrongAlgorithm = 18,  // accessor for an algorithm the config is not
+        Internal = 19,
     }
 
-    public enum spattn_log_level : int
+    /// <summary>The values of spattn_log_level.</summary>
+    public enum LogLevel : int
     {
-        SPATTN_LOG_DEBUG = 0,
-        SPATTN_LOG_INFO = 1,
-        SPATTN_LOG_WARNING = 2,
-        SPATTN_LOG_ERROR = 3,
-        SPATTN_LOG_MAX_ENUM = 0x7FFFFFFF,
+        Debug = 0,
+        Info = 1,
+        Warning = 2,
+        Error = 3,
     }
 
-    public enum spattn_algorithm : int
+    /// <summary>The values of spattn_algorithm.</summary>
+    public enum Algorithm : int
     {
-        SPATTN_ALGORITHM_NONE = 0,
-        SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
-        SPATTN_ALGORITHM_ROCKET = 2,
-        SPATTN_ALGORITHM_DSA = 3,
-        SPATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF,
+        None = 0,  // dense attention: nothing configured
+        SkipSoftmax = 1,
+        Rocket = 2,
+        Dsa = 3,
     }
 
-    public enum spattn_phase : int
+    /// <summary>The values of spattn_phase.</summary>
+    public enum Phase : int
     {
-        SPATTN_PHASE_PREFILL = 0,
-        SPATTN_PHASE_DECODE = 1,
-        SPATTN_PHASE_MAX_ENUM = 0x7FFFFFFF,
+        Prefill = 0,  // context phase; diffusion denoising steps use this
+        Decode = 1,  // generation phase
     }
 
-    public enum spattn_format : int
+    /// <summary>The values of spattn_format.</summary>
+    public enum Format : int
     {
-        SPATTN_FORMAT_AUTO = 0,
-        SPATTN_FORMAT_JSON = 1,
-        SPATTN_FORMAT_YAML = 2,
-        SPATTN_FORMAT_MAX_ENUM = 0x7FFFFFFF,
+        Auto = 0,
+        Json = 1,
+        Yaml = 2,
     }
 
-    public enum spattn_kt_cache_dtype : int
+    /// <summary>The values of spattn_kt_cache_dtype.</summary>
+    public enum KtCacheDtype : int
     {
-        SPATTN_KT_CACHE_FLOAT8_E5M2 = 0,
-        SPATTN_KT_CACHE_BFLOAT16 = 1,
-        SPATTN_KT_CACHE_MAX_ENUM = 0x7FFFFFFF,
+        Float8E5m2 = 0,
+        Bfloat16 = 1,
     }
 
-    public enum spattn_source : int
+    /// <summary>The values of spattn_source.</summary>
+    public enum Source : int
     {
-        SPATTN_SOURCE_NONE = 0,
-        SPATTN_SOURCE_USER = 1,
-        SPATTN_SOURCE_CHECKPOINT = 2,
-        SPATTN_SOURCE_FORMULA = 3,
-        SPATTN_SOURCE_MAX_ENUM = 0x7FFFFFFF,
+        None = 0,  // not set anywhere
+        User = 1,  // from the user config
+        Checkpoint = 2,  // from the checkpoint's calibration metadata
+        Formula = 3,  // threshold computed by the checkpoint formula
     }
 
-    public enum spattn_disabled_reason : int
+    /// <summary>The values of spattn_disabled_reason.</summary>
+    public enum DisabledReason : int
     {
-        SPATTN_DISABLED_NOT = 0,
-        SPATTN_DISABLED_NOT_CONFIGURED = 1,
-        SPATTN_DISABLED_IGNORED = 2,
-        SPATTN_DISABLED_TIMESTEP = 3,
-        SPATTN_DISABLED_MAX_ENUM = 0x7FFFFFFF,
+        Not = 0,  // it is enabled
+        NotConfigured = 1,  // no skip_softmax config, or no threshold/target anywhere
+        Ignored = 2,  // layer matches a checkpoint ignore pattern
+        Timestep = 3,  // timestep >= disabled_until_timestep
     }
 
-    public enum spattn_phase_key : int
+    /// <summary>The values of spattn_phase_key.</summary>
+    public enum PhaseKey : int
     {
-        SPATTN_PHASE_KEY_DENSE = 0,
-        SPATTN_PHASE_KEY_SPARSE = 1,
-        SPATTN_PHASE_KEY_MAX_ENUM = 0x7FFFFFFF,
+        Dense = 0,  // no sparsity: skip-softmax off, no N:M
+        Sparse = 1,  // skip-softmax or N:M sparse softmax on
     }
 
-    public enum spattn_dtype : int
+    /// <summary>The values of spattn_dtype.</summary>
+    public enum Dtype : int
     {
-        SPATTN_DTYPE_FLOAT16 = 1,
-        SPATTN_DTYPE_BFLOAT16 = 2,
-        SPATTN_DTYPE_MAX_ENUM = 0x7FFFFFFF,
+        Float16 = 1,
+        Bfloat16 = 2,
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct spattn_phase_values
+    internal struct spattn_phase_values
     {
         public double prefill;
         public double decode;
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct spattn_skip_softmax_config
+    internal struct spattn_skip_softmax_config
     {
         public uint struct_size;
         public int has_threshold_scale_factor;
@@ -132,7 +140,7 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct spattn_rocket_config
+    internal struct spattn_rocket_config
     {
         public uint struct_size;
         public int window_size;
@@ -141,13 +149,13 @@ namespace Spattn
         public int topk;
         public int prompt_budget;
         public int page_size;
-        public spattn_kt_cache_dtype kt_cache_dtype;
+        public KtCacheDtype kt_cache_dtype;
         public int has_seq_len_threshold;
         public int seq_len_threshold;
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct spattn_dsa_config
+    internal struct spattn_dsa_config
     {
         public uint struct_size;
         public int index_n_heads;
@@ -160,33 +168,34 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct spattn_layer_params
+    internal struct spattn_layer_params
     {
         public uint struct_size;
-        public spattn_algorithm algorithm;
+        public Algorithm algorithm;
         public int enabled;
-        public spattn_disabled_reason disabled_reason;
-        public spattn_phase_key phase_key;
+        public DisabledReason disabled_reason;
+        public PhaseKey phase_key;
+        public int reserved0;
         public double threshold_scale_factor;
-        public spattn_source threshold_source;
+        public Source threshold_source;
+        public int reserved1;
         public double target_sparsity;
-        public spattn_source target_source;
+        public Source target_source;
+        public int reserved2;
         public double disabled_until_timestep;
-        public spattn_source timestep_source;
+        public Source timestep_source;
         public int sparsity_n;
         public int sparsity_m;
         public int num_sink_tokens;
         public int dense_window_size;
         public int quantize_p;
-
-        public bool Enabled { get { return enabled != 0; } }
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public unsafe struct spattn_attention_args
+    internal unsafe struct spattn_attention_args
     {
         public uint struct_size;
-        public spattn_dtype dtype;
+        public Dtype dtype;
         public int batch;
         public int num_heads;
         public int num_kv_heads;
@@ -214,49 +223,51 @@ namespace Spattn
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    public delegate void spattn_log_fn(spattn_log_level level, IntPtr message, IntPtr user_data);
+    internal delegate void spattn_log_fn(LogLevel level, IntPtr message, IntPtr user_data);
 
     /// <summary>The C functions, one to one. Strings in: NUL-terminated UTF-8 byte arrays
-    /// (Native.Utf8); strings out: IntPtr (Native.FromUtf8).</summary>
-    public static class Native
+    /// (Utf8); strings out: IntPtr (FromUtf8).</summary>
+    internal static class Native
     {
-        const string Lib = "spattn";
+        internal const string Lib = "spattn";
         const CallingConvention Cdecl = CallingConvention.Cdecl;
 
-        public const int SPATTN_VERSION_MAJOR = 0;
-        public const double SPATTN_NO_TIMESTEP = -1.0;
+        internal const int SPATTN_VERSION_MAJOR = 0;
+        internal const double SPATTN_NO_TIMESTEP = -1.0;
+
+        static Native() { Loader.RegisterResolver(); }
 
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern uint spattn_version();
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_version_string();
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_status_string(spattn_status status);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_status_string(Status status);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_last_error();
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern void spattn_free(IntPtr ptr);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_set_log_callback(spattn_log_fn fn, spattn_log_level min_level, IntPtr user_data);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_algorithm_name(spattn_algorithm algorithm);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_set_log_callback(spattn_log_fn fn, LogLevel min_level, IntPtr user_data);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_algorithm_name(Algorithm algorithm);
 
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_config_parse(byte[] text, UIntPtr length, spattn_format format, out Config out_config);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_config_parse_file(byte[] path, spattn_format format, out Config out_config);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_config_parse(byte[] text, UIntPtr length, Format format, out Config out_config);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_config_parse_file(byte[] path, Format format, out Config out_config);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern void spattn_config_destroy(IntPtr config);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_algorithm spattn_config_algorithm(Config config);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Algorithm spattn_config_algorithm(Config config);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_config_backend(Config config);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_config_to_json(Config config, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_config_skip_softmax(Config config, ref spattn_skip_softmax_config @out);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_config_rocket(Config config, ref spattn_rocket_config @out);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_config_dsa(Config config, ref spattn_dsa_config @out);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_config_to_json(Config config, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_config_skip_softmax(Config config, ref spattn_skip_softmax_config @out);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_config_rocket(Config config, ref spattn_rocket_config @out);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_config_dsa(Config config, ref spattn_dsa_config @out);
 
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_model_open(byte[] checkpoint_dir, Config user_config, out Model out_model);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_model_open(byte[] checkpoint_dir, Config user_config, out Model out_model);
         // The same with user_config NULL (the marshaler refuses a null SafeHandle).
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_model_open(byte[] checkpoint_dir, IntPtr user_config, out Model out_model);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_model_open(byte[] checkpoint_dir, IntPtr user_config, out Model out_model);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern void spattn_model_destroy(IntPtr model);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern UIntPtr spattn_model_component_count(Model model);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_model_component_name(Model model, UIntPtr index);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern UIntPtr spattn_model_ignore_count(Model model, UIntPtr component_index);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr spattn_model_ignore_pattern(Model model, UIntPtr component_index, UIntPtr pattern_index);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_model_lookup(Model model, byte[] component, byte[] layer_name, spattn_phase phase, double timestep, ref spattn_layer_params @out);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_model_to_json(Model model, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_model_lookup(Model model, byte[] component, byte[] layer_name, Phase phase, double timestep, ref spattn_layer_params @out);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_model_to_json(Model model, out IntPtr out_json);
 
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_forward(ref spattn_attention_args args, IntPtr stream);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_reference(ref spattn_attention_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_forward(ref spattn_attention_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_reference(ref spattn_attention_args args);
 
         /// <summary>NUL-terminated UTF-8 bytes of `text`; null stays null (a C NULL).</summary>
         public static byte[] Utf8(string text)
@@ -285,28 +296,201 @@ namespace Spattn
             finally { spattn_free(ptr); }
         }
 
-        /// <summary>Throws SpattnException with the thread's last message unless `status` is OK.</summary>
-        public static void Check(spattn_status status)
+        /// <summary>Throws SpattnException with the thread's last message unless `status` is Ok.</summary>
+        public static void Check(Status status)
         {
-            if (status != spattn_status.SPATTN_OK)
+            if (status != Status.Ok)
                 throw new SpattnException(status, FromUtf8(spattn_last_error()));
         }
     }
 
-    /// <summary>A failed spattn call: Status, StatusName and the library's Message.</summary>
+    /// <summary>Finds libspattn.so.0 for DllImport("spattn") on .NET Core 3+ (NativeLibrary,
+    /// looked up by reflection: this assembly targets netstandard2.0). Mono reads the dllmap of
+    /// Spattn.dll.config instead, and has no NativeLibrary: there this does nothing.</summary>
+    internal static class Loader
+    {
+        static readonly string[] Names = { "libspattn.so." + Native.SPATTN_VERSION_MAJOR, "spattn" };
+        static MethodInfo tryLoad;
+
+        internal static void RegisterResolver()
+        {
+            Type nativeLibrary = Type.GetType("System.Runtime.InteropServices.NativeLibrary");
+            Type resolverType = Type.GetType("System.Runtime.InteropServices.DllImportResolver");
+            if (nativeLibrary == null || resolverType == null) return;
+            tryLoad = nativeLibrary.GetMethod("TryLoad", new[] { typeof(string), typeof(Assembly), typeof(DllImportSearchPath?), typeof(IntPtr).MakeByRefType() });
+            MethodInfo setResolver = nativeLibrary.GetMethod("SetDllImportResolver");
+            if (tryLoad == null || setResolver == null) return;
+            Delegate resolver = Delegate.CreateDelegate(resolverType, typeof(Loader).GetMethod("Resolve", BindingFlags.NonPublic | BindingFlags.Static));
+            try { setResolver.Invoke(null, new object[] { typeof(Loader).Assembly, resolver }); }
+            catch (TargetInvocationException) { } // a resolver was set already: keep it
+        }
+
+        static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+        {
+            if (name != Native.Lib) return IntPtr.Zero;
+            foreach (string candidate in Names)
+            {
+                var args = new object[] { candidate, assembly, searchPath, IntPtr.Zero };
+                if ((bool)tryLoad.Invoke(null, args)) return (IntPtr)args[3];
+            }
+            return IntPtr.Zero;
+        }
+    }
+
+    /// <summary>The loaded library: version, compatibility check and log callback.</summary>
+    public static class Library
+    {
+        /// <summary>The major version these bindings were written for.</summary>
+        public const int MajorVersion = Native.SPATTN_VERSION_MAJOR;
+        static volatile bool compatible;
+        // Keeps the installed delegate alive while the library may call it.
+        internal static LogCallbackHolder logCallback;
+
+        internal sealed class LogCallbackHolder
+        {
+            internal readonly spattn_log_fn Fn;
+
+            internal LogCallbackHolder(Action<LogLevel, string> callback)
+            {
+                // An exception cannot cross into C: a throwing callback loses that message only.
+                Fn = (level, message, userData) =>
+                {
+                    try { callback(level, Native.FromUtf8(message)); }
+                    catch (Exception) { }
+                };
+            }
+        }
+
+        /// <summary>The loaded library's version string, "MAJOR.MINOR.PATCH".</summary>
+        public static string VersionString { get { EnsureLoaded(); return Native.FromUtf8(Native.spattn_version_string()); } }
+
+        /// <summary>The loaded library's version, MAJOR * 10000 + MINOR * 100 + PATCH.</summary>
+        public static uint Version { get { EnsureLoaded(); return Native.spattn_version(); } }
+
+        /// <summary>Loads the library and checks its major version (once): DllNotFoundException
+        /// when it cannot be loaded or is of another major version. Every entry point calls it.</summary>
+        public static void EnsureLoaded()
+        {
+            if (compatible) return;
+            uint version;
+            try { version = Native.spattn_version(); }
+            catch (DllNotFoundException e)
+            {
+                throw new DllNotFoundException("spattn: libspattn.so." + MajorVersion + " not found: install it, put its folder on " +
+                                               "LD_LIBRARY_PATH, or place it next to the application (" + e.Message + ")", e);
+            }
+            if (version / 10000 != MajorVersion)
+                throw new DllNotFoundException("spattn: the library found is version " + Native.FromUtf8(Native.spattn_version_string()) +
+                                               ", these bindings need major " + MajorVersion);
+            compatible = true;
+        }
+
+        /// <summary>Installs (or, with null, removes) the process-wide log callback; messages below
+        /// minLevel are dropped. Without one the library is silent.</summary>
+        public static void SetLogCallback(Action<LogLevel, string> callback, LogLevel minLevel = LogLevel.Warning)
+        {
+            EnsureLoaded();
+            var holder = callback == null ? null : new LogCallbackHolder(callback);
+            Native.Check(Native.spattn_set_log_callback(holder == null ? null : holder.Fn, minLevel, IntPtr.Zero));
+            logCallback = holder;
+        }
+    }
+
+    /// <summary>A failed spattn call: Status, StatusName and the library's Message (naming the
+    /// file, line:column and key path where known).</summary>
     public class SpattnException : Exception
     {
-        public spattn_status Status { get; private set; }
+        /// <summary>What kind of failure.</summary>
+        public Status Status { get; private set; }
+
+        /// <summary>The C name of the status, e.g. "SPATTN_ERR_OUT_OF_RANGE".</summary>
         public string StatusName { get { return Native.FromUtf8(Native.spattn_status_string(Status)); } }
 
-        public SpattnException(spattn_status status, string message) : base(message)
+        /// <summary>An exception with a status and the library's message.</summary>
+        public SpattnException(Status status, string message) : base(message)
         {
             Status = status;
         }
 
+        /// <summary>"STATUS_NAME: message".</summary>
         public override string ToString()
         {
             return StatusName + ": " + Message;
+        }
+    }
+
+    /// <summary>A value for each phase; a scalar in a config sets both.</summary>
+    public struct PhaseValues
+    {
+        /// <summary>The prefill (context) value.</summary>
+        public double Prefill { get; private set; }
+        /// <summary>The decode (generation) value.</summary>
+        public double Decode { get; private set; }
+
+        internal PhaseValues(spattn_phase_values raw) : this() { Prefill = raw.prefill; Decode = raw.decode; }
+    }
+
+    /// <summary>skip_softmax settings of a user config, with the Model Optimizer extras; null
+    /// where a setting is not given.</summary>
+    public sealed class SkipSoftmaxConfig
+    {
+        public PhaseValues? ThresholdScaleFactor { get; private set; }
+        public PhaseValues? TargetSparsity { get; private set; }
+        public double? DisabledUntilTimestep { get; private set; }
+        public int SparsityN { get; private set; }
+        public int SparsityM { get; private set; }
+        public int NumSinkTokens { get; private set; }
+        public int DenseWindowSize { get; private set; }
+        public bool QuantizeP { get; private set; }
+
+        internal SkipSoftmaxConfig(spattn_skip_softmax_config s)
+        {
+            ThresholdScaleFactor = s.has_threshold_scale_factor != 0 ? new PhaseValues(s.threshold_scale_factor) : (PhaseValues?)null;
+            TargetSparsity = s.has_target_sparsity != 0 ? new PhaseValues(s.target_sparsity) : (PhaseValues?)null;
+            DisabledUntilTimestep = s.has_disabled_until_timestep != 0 ? s.disabled_until_timestep : (double?)null;
+            SparsityN = s.sparsity_n; SparsityM = s.sparsity_m; NumSinkTokens = s.num_sink_tokens;
+            DenseWindowSize = s.dense_window_size; QuantizeP = s.quantize_p != 0;
+        }
+    }
+
+    /// <summary>rocket (RocketKV) settings; TensorRT-LLM's defaults where not given.</summary>
+    public sealed class RocketConfig
+    {
+        public int WindowSize { get; private set; }
+        public int KernelSize { get; private set; }
+        public double Topr { get; private set; }
+        public int Topk { get; private set; }
+        public int PromptBudget { get; private set; }
+        public int PageSize { get; private set; }
+        public KtCacheDtype KtCacheDtype { get; private set; }
+        public int? SeqLenThreshold { get; private set; }
+
+        internal RocketConfig(spattn_rocket_config r)
+        {
+            WindowSize = r.window_size; KernelSize = r.kernel_size; Topr = r.topr; Topk = r.topk;
+            PromptBudget = r.prompt_budget; PageSize = r.page_size; KtCacheDtype = r.kt_cache_dtype;
+            SeqLenThreshold = r.has_seq_len_threshold != 0 ? r.seq_len_threshold : (int?)null;
+        }
+    }
+
+    /// <summary>dsa (DeepSeek Sparse Attention) settings; null where not given.</summary>
+    public sealed class DsaConfig
+    {
+        public int? IndexNHeads { get; private set; }
+        public int? IndexHeadDim { get; private set; }
+        public int? IndexTopk { get; private set; }
+        public int? IndexerMaxChunkSize { get; private set; }
+        public bool SkipIndexerForShortSeqs { get; private set; }
+        public bool EnableHeuristicTopk { get; private set; }
+        public int? SeqLenThreshold { get; private set; }
+
+        static int? Set(int v) { return v > 0 ? v : (int?)null; } // 0 means unset in the C struct
+
+        internal DsaConfig(spattn_dsa_config d)
+        {
+            IndexNHeads = Set(d.index_n_heads); IndexHeadDim = Set(d.index_head_dim); IndexTopk = Set(d.index_topk);
+            IndexerMaxChunkSize = Set(d.indexer_max_chunk_size); SkipIndexerForShortSeqs = d.skip_indexer_for_short_seqs != 0;
+            EnableHeuristicTopk = d.enable_heuristic_topk != 0; SeqLenThreshold = Set(d.seq_len_threshold);
         }
     }
 
@@ -315,36 +499,48 @@ namespace Spattn
     /// config throw ObjectDisposedException.</summary>
     public sealed class Config : SafeHandle
     {
+        static int released;
+
         Config() : base(IntPtr.Zero, true) { }
 
+        /// <summary>True for a handle that holds no config.</summary>
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
 
         protected override bool ReleaseHandle()
         {
             Native.spattn_config_destroy(handle);
+            System.Threading.Interlocked.Increment(ref released);
             return true;
         }
 
-        public static Config Parse(string text, spattn_format format = spattn_format.SPATTN_FORMAT_AUTO)
+        /// <summary>Parses YAML or JSON text.</summary>
+        public static Config Parse(string text, Format format = Format.Auto)
         {
+            if (text == null) throw new ArgumentNullException("text");
+            Library.EnsureLoaded();
             byte[] bytes = Encoding.UTF8.GetBytes(text);
             Config config;
             Native.Check(Native.spattn_config_parse(bytes, (UIntPtr)bytes.Length, format, out config));
             return config;
         }
 
-        public static Config FromFile(string path, spattn_format format = spattn_format.SPATTN_FORMAT_AUTO)
+        /// <summary>Parses a config file; with Format.Auto its extension decides.</summary>
+        public static Config FromFile(string path, Format format = Format.Auto)
         {
+            if (path == null) throw new ArgumentNullException("path");
+            Library.EnsureLoaded();
             Config config;
             Native.Check(Native.spattn_config_parse_file(Native.Utf8(path), format, out config));
             return config;
         }
 
-        public spattn_algorithm Algorithm { get { return Native.spattn_config_algorithm(this); } }
+        /// <summary>The configured algorithm (Algorithm.None when none).</summary>
+        public Algorithm Algorithm { get { return Native.spattn_config_algorithm(this); } }
 
         /// <summary>The VisualGen attention_config.backend, or null.</summary>
         public string Backend { get { return Native.FromUtf8(Native.spattn_config_backend(this)); } }
 
+        /// <summary>Canonical JSON of what was understood.</summary>
         public string ToJson()
         {
             IntPtr json;
@@ -352,39 +548,83 @@ namespace Spattn
             return Native.TakeString(json);
         }
 
-        public spattn_skip_softmax_config SkipSoftmax()
+        /// <summary>The skip_softmax settings; SpattnException (WrongAlgorithm) otherwise.</summary>
+        public SkipSoftmaxConfig SkipSoftmax()
         {
             var s = new spattn_skip_softmax_config { struct_size = (uint)Marshal.SizeOf(typeof(spattn_skip_softmax_config)) };
             Native.Check(Native.spattn_config_skip_softmax(this, ref s));
-            return s;
+            return new SkipSoftmaxConfig(s);
         }
 
-        public spattn_rocket_config Rocket()
+        /// <summary>The rocket settings; SpattnException (WrongAlgorithm) otherwise.</summary>
+        public RocketConfig Rocket()
         {
             var r = new spattn_rocket_config { struct_size = (uint)Marshal.SizeOf(typeof(spattn_rocket_config)) };
             Native.Check(Native.spattn_config_rocket(this, ref r));
-            return r;
+            return new RocketConfig(r);
         }
 
-        public spattn_dsa_config Dsa()
+        /// <summary>The dsa settings; SpattnException (WrongAlgorithm) otherwise.</summary>
+        public DsaConfig Dsa()
         {
             var d = new spattn_dsa_config { struct_size = (uint)Marshal.SizeOf(typeof(spattn_dsa_config)) };
             Native.Check(Native.spattn_config_dsa(this, ref d));
-            return d;
+            return new DsaConfig(d);
         }
+
+        /// <summary>"Config(skip_softmax)", or "Config(disposed)".</summary>
+        public override string ToString()
+        {
+            return IsClosed ? "Config(disposed)" : "Config(" + Algorithm + ")";
+        }
+    }
+
+    /// <summary>The resolved parameters of one attention layer (spattn_layer_params): a plain
+    /// value that outlives the model.</summary>
+    public struct LayerParams
+    {
+        internal spattn_layer_params Raw;
+
+        internal LayerParams(spattn_layer_params raw) { Raw = raw; }
+
+        static double? NotNaN(double x) { return double.IsNaN(x) ? (double?)null : x; }
+
+        public Algorithm Algorithm { get { return Raw.algorithm; } }
+        /// <summary>Skip-softmax is on: launches use ThresholdScaleFactor.</summary>
+        public bool Enabled { get { return Raw.enabled != 0; } }
+        public DisabledReason DisabledReason { get { return Raw.disabled_reason; } }
+        /// <summary>Dense or sparse: part of a CUDA-graph cache key.</summary>
+        public PhaseKey PhaseKey { get { return Raw.phase_key; } }
+        public double ThresholdScaleFactor { get { return Raw.threshold_scale_factor; } }
+        public Source ThresholdSource { get { return Raw.threshold_source; } }
+        /// <summary>The target mapped through the formula, or null.</summary>
+        public double? TargetSparsity { get { return NotNaN(Raw.target_sparsity); } }
+        public Source TargetSource { get { return Raw.target_source; } }
+        /// <summary>The timestep cutoff in force, or null.</summary>
+        public double? DisabledUntilTimestep { get { return NotNaN(Raw.disabled_until_timestep); } }
+        public Source TimestepSource { get { return Raw.timestep_source; } }
+        public int SparsityN { get { return Raw.sparsity_n; } }
+        public int SparsityM { get { return Raw.sparsity_m; } }
+        public int NumSinkTokens { get { return Raw.num_sink_tokens; } }
+        public int DenseWindowSize { get { return Raw.dense_window_size; } }
+        public bool QuantizeP { get { return Raw.quantize_p != 0; } }
     }
 
     /// <summary>A checkpoint's calibration merged with a user config, resolved per layer
     /// (spattn_model). Immutable and thread-safe; released by Dispose() or the finalizer.</summary>
     public sealed class Model : SafeHandle
     {
+        static int released;
+
         Model() : base(IntPtr.Zero, true) { }
 
+        /// <summary>True for a handle that holds no model.</summary>
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
 
         protected override bool ReleaseHandle()
         {
             Native.spattn_model_destroy(handle);
+            System.Threading.Interlocked.Increment(ref released);
             return true;
         }
 
@@ -392,6 +632,8 @@ namespace Spattn
         /// model copies what it needs: the config may be disposed afterwards.</summary>
         public static Model Open(string checkpointDir, Config config = null)
         {
+            if (checkpointDir == null) throw new ArgumentNullException("checkpointDir");
+            Library.EnsureLoaded();
             Model model;
             byte[] path = Native.Utf8(checkpointDir);
             if (config == null)
@@ -401,6 +643,7 @@ namespace Spattn
             return model;
         }
 
+        /// <summary>Component names ("" for a plain checkpoint).</summary>
         public string[] Components
         {
             get
@@ -413,6 +656,8 @@ namespace Spattn
             }
         }
 
+        /// <summary>The checkpoint's ignore patterns of component `componentIndex` (empty when
+        /// out of range).</summary>
         public string[] IgnorePatterns(int componentIndex)
         {
             int count = (int)Native.spattn_model_ignore_count(this, (UIntPtr)componentIndex);
@@ -424,42 +669,95 @@ namespace Spattn
 
         /// <summary>Resolves one layer. component: null for a plain checkpoint; timestep in
         /// [0, 1], or null (no timestep, LLMs).</summary>
-        public spattn_layer_params Lookup(string component, string layer,
-                                          spattn_phase phase = spattn_phase.SPATTN_PHASE_PREFILL,
-                                          double? timestep = null)
+        public LayerParams Lookup(string component, string layer, Phase phase = Phase.Prefill, double? timestep = null)
         {
+            if (layer == null) throw new ArgumentNullException("layer");
             var p = new spattn_layer_params { struct_size = (uint)Marshal.SizeOf(typeof(spattn_layer_params)) };
             Native.Check(Native.spattn_model_lookup(this, Native.Utf8(component), Native.Utf8(layer), phase,
                                                     timestep ?? Native.SPATTN_NO_TIMESTEP, ref p));
-            return p;
+            return new LayerParams(p);
         }
 
+        /// <summary>The resolved table as JSON.</summary>
         public string ToJson()
         {
             IntPtr json;
             Native.Check(Native.spattn_model_to_json(this, out json));
             return Native.TakeString(json);
         }
+
+        /// <summary>"Model(transformer, transformer_2)", or "Model(disposed)".</summary>
+        public override string ToString()
+        {
+            return IsClosed ? "Model(disposed)" : "Model(" + string.Join(", ", Components) + ")";
+        }
     }
 
+    /// <summary>The arguments of one attention forward pass (spattn_attention_args): shapes,
+    /// pointers (device memory for Forward, pinned host memory for Reference), strides in
+    /// elements (batch, token, head). Defaults: dense, no optional outputs.</summary>
+    public sealed class AttentionArgs
+    {
+        public Dtype Dtype = Dtype.Bfloat16;
+        public int Batch, NumHeads, NumKvHeads, HeadDim, SeqlenQ, SeqlenKv;
+        public IntPtr Q, K, V, Out;
+        public long[] QStrides = new long[3], KStrides = new long[3], VStrides = new long[3], OutStrides = new long[3];
+        /// <summary>Packed batches: batch + 1 int32 offsets each (IntPtr.Zero: fixed lengths).</summary>
+        public IntPtr CuSeqlensQ, CuSeqlensKv;
+        /// <summary>0: 1/sqrt(HeadDim).</summary>
+        public float SoftmaxScale;
+        public bool Causal;
+        /// <summary>A lookup's parameters (its threshold and extras apply), or null.</summary>
+        public LayerParams? Layer;
+        /// <summary>The skip threshold when Layer is null; 0 is dense.</summary>
+        public float ThresholdScaleFactor;
+        /// <summary>Optional float32 log-sum-exp output and two uint64 tile counters.</summary>
+        public IntPtr Lse, TileCounters;
+        /// <summary>Packed batches: token totals (0: unknown).</summary>
+        public int TotalQ, TotalKv;
+
+        internal delegate Status RawCall(ref spattn_attention_args args);
+
+        internal unsafe Status Call(RawCall call)
+        {
+            var a = new spattn_attention_args { struct_size = (uint)Marshal.SizeOf(typeof(spattn_attention_args)) };
+            a.dtype = Dtype; a.batch = Batch; a.num_heads = NumHeads; a.num_kv_heads = NumKvHeads; a.head_dim = HeadDim;
+            a.seqlen_q = SeqlenQ; a.seqlen_kv = SeqlenKv; a.q = Q; a.k = K; a.v = V; a.@out = Out;
+            Copy(QStrides, a.q_strides, "QStrides"); Copy(KStrides, a.k_strides, "KStrides");
+            Copy(VStrides, a.v_strides, "VStrides"); Copy(OutStrides, a.out_strides, "OutStrides");
+            a.cu_seqlens_q = CuSeqlensQ; a.cu_seqlens_kv = CuSeqlensKv; a.softmax_scale = SoftmaxScale;
+            a.causal = Causal ? 1 : 0; a.threshold_scale_factor = ThresholdScaleFactor; a.lse = Lse;
+            a.tile_counters = TileCounters; a.total_q = TotalQ; a.total_kv = TotalKv;
+            spattn_layer_params layer = Layer.HasValue ? Layer.Value.Raw : default(spattn_layer_params);
+            if (Layer.HasValue) a.layer_params = (IntPtr)(&layer);
+            return call(ref a);
+        }
+
+        static unsafe void Copy(long[] from, long* to, string name)
+        {
+            if (from == null || from.Length != 3) throw new ArgumentException(name + " must have 3 elements", name);
+            for (int i = 0; i < 3; i++) to[i] = from[i];
+        }
+    }
+
+    /// <summary>Attention forward passes.</summary>
     public static class Attention
     {
-        /// <summary>Arguments with struct_size set and everything else zero (dense).</summary>
-        public static spattn_attention_args Args()
+        /// <summary>spattn_attention_forward on device pointers, on `stream` (a cudaStream_t;
+        /// IntPtr.Zero: the default stream). Asynchronous.</summary>
+        public static void Forward(AttentionArgs args, IntPtr stream)
         {
-            return new spattn_attention_args { struct_size = (uint)Marshal.SizeOf(typeof(spattn_attention_args)) };
+            if (args == null) throw new ArgumentNullException("args");
+            Library.EnsureLoaded();
+            Native.Check(args.Call((ref spattn_attention_args a) => Native.spattn_attention_forward(ref a, stream)));
         }
 
-        /// <summary>spattn_attention_forward on device pointers, on `stream` (a cudaStream_t).</summary>
-        public static void Forward(ref spattn_attention_args args, IntPtr stream)
+        /// <summary>The CPU reference of the same pass on host pointers (pinned by the caller).</summary>
+        public static void Reference(AttentionArgs args)
         {
-            Native.Check(Native.spattn_attention_forward(ref args, stream));
-        }
-
-        /// <summary>The CPU reference on host pointers (pinned by the caller).</summary>
-        public static void Reference(ref spattn_attention_args args)
-        {
-            Native.Check(Native.spattn_attention_reference(ref args));
+            if (args == null) throw new ArgumentNullException("args");
+            Library.EnsureLoaded();
+            Native.Check(args.Call((ref spattn_attention_args a) => Native.spattn_attention_reference(ref a)));
         }
     }
 }

@@ -1,5 +1,6 @@
 // Opens a checkpoint with an optional user config and prints a few layer lookups.
 //   mcs -unsafe -target:library -out:Spattn.dll bindings/csharp/Spattn.cs
+//   cp bindings/csharp/Spattn.dll.config .       # Mono: "spattn" is libspattn.so.0
 //   mcs -r:Spattn.dll -out:Lookup.exe examples/csharp/Lookup.cs
 //   LD_LIBRARY_PATH=build mono Lookup.exe examples/checkpoints/wan-mini examples/configs/visualgen_target.yaml 0.5
 using System;
@@ -22,7 +23,7 @@ static class Lookup
             using (Model model = Model.Open(args[0], config))
             {
                 if (config != null) config.Dispose(); // the model keeps what it needs
-                Console.WriteLine("spattn {0}; components: {1}", Native.FromUtf8(Native.spattn_version_string()),
+                Console.WriteLine("spattn {0}; components: {1}", Library.VersionString,
                                   string.Join(", ", model.Components));
                 Console.WriteLine("{0,-14} {1,-26} {2,-8} {3,14}  {4}", "component", "layer", "enabled", "threshold", "reason");
                 foreach (string name in model.Components)
@@ -36,9 +37,9 @@ static class Lookup
                     {
                         foreach (string layer in layers)
                         {
-                            spattn_layer_params p = model.Lookup(component, layer, spattn_phase.SPATTN_PHASE_PREFILL, timestep);
+                            LayerParams p = model.Lookup(component, layer, Phase.Prefill, timestep);
                             Console.WriteLine("{0,-14} {1,-26} {2,-8} {3,14:F6}  {4}", name, layer, p.Enabled,
-                                              p.threshold_scale_factor, p.disabled_reason);
+                                              p.ThresholdScaleFactor, p.DisabledReason);
                         }
                     }
                     catch (SpattnException e)

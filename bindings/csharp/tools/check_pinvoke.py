@@ -1,69 +1,52 @@
 #!/usr/bin/env python3
-"""Checks the C# P/Invoke declarations (Spattn.cs) against the public C header.
+"""Checks the C# bindings (Spattn.cs) against the public C header.
 
 usage: check_pinvoke.py HEADER SPATTN_CS [--layout-c OUT.c]
 
 Fails (exit 1, listing every difference) unless:
   - the C# `static extern` functions are exactly the header's SPATTN_API functions, each
     with the header's number of parameters;
-  - every C enum has a C# enum of the same name with the same members and values;
-  - every C struct with a body has a C# struct of the same name with the same fields in the
-    same order, each of the C# type that the C type maps to (uint32_t -> uint, int32_t -> int,
-    double, float, enums and nested structs by name, pointers -> IntPtr, int64_t[N] -> fixed long[N]).
+  - every C enum has a public C# enum named after it in PascalCase (spattn_disabled_reason ->
+    DisabledReason) whose members are the PascalCase of the values' spellings (the vocabulary
+    of bindings/tools/c_header.py: SPATTN_DISABLED_IGNORED -> Ignored), with the C values and
+    without the _MAX_ENUM sentinel;
+  - every C struct with a body has a C# struct of the same name (the internal raw mirror) with
+    the same fields in the same order, each of the C# type that the C type maps to (uint32_t ->
+    uint, int32_t -> int, double, float, enums by their C# name, nested structs by name,
+    pointers -> IntPtr, int64_t[N] -> fixed long[N]).
 With --layout-c, also writes a C program that prints `struct size` and `struct.field offset`
 lines for every header struct; the C# test compares them with Marshal.SizeOf/OffsetOf.
+To add a C function: declare it in Native (and wrap it in the public API); a new enum value: a
+member in the enum; a new struct field: the field in the raw struct, in order.
 """
+import os
 import re
 import sys
 
-
-def strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    return re.sub(r"//[^\n]*", "", text)
-
-
-def split_params(params):
-    params = params.strip()
-    if params in ("", "void"):
-        return []
-    return [p.strip() for p in params.split(",")]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import c_header  # noqa: E402  (bindings/tools/c_header.py)
 
 
 def parse_header(text):
-    text = strip_comments(text)
-    enums = {}
-    for name, body, alias in re.findall(r"typedef\s+enum\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
-        enums[alias] = [(m, int(v, 0)) for m, v in re.findall(r"(\w+)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|\d+))", body)]
-    structs = {}
-    for name, body, alias in re.findall(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
-        fields = []
-        for decl in body.split(";"):
-            decl = " ".join(decl.split())
-            if not decl:
-                continue
-            m = re.match(r"(.*?)(\w+)\s*(\[(\d+)\])?$", decl)
-            ctype = m.group(1).replace("const ", "").strip()
-            fields.append((m.group(2), ctype, m.group(4)))
-        structs[alias] = fields
-    functions = {}
-    flat = " ".join(text.split())
-    for ret, name, params in re.findall(r"SPATTN_API\s+([^;()]*?)\b(spattn_\w+)\s*\(([^)]*)\)\s*;", flat):
-        functions[name] = len(split_params(params))
+    enums = {e.name: e for e in c_header.enums(text)}
+    structs = {name: [(f.name, f.ctype, f.array) for f in fields]
+               for name, fields in c_header.structs(text).items()}
+    functions = {name: len(f.params) for name, f in c_header.functions(text).items()}
     return enums, structs, functions
 
 
 def parse_csharp(text):
-    text = strip_comments(text)
+    text = c_header.strip_comments(text)
     enums = {}
     for name, body in re.findall(r"public\s+enum\s+(\w+)\s*:\s*int\s*\{(.*?)\}", text, re.S):
         enums[name] = [(m, int(v, 0)) for m, v in re.findall(r"(\w+)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|\d+))", body)]
     structs = {}
-    for name, body in re.findall(r"public\s+(?:unsafe\s+)?struct\s+(\w+)\s*\{(.*?)\n    \}", text, re.S):
+    for name, body in re.findall(r"(?:public|internal)\s+(?:unsafe\s+)?struct\s+(spattn_\w+)\s*\{(.*?)\n    \}", text, re.S):
         fields = re.findall(r"^\s*public\s+(fixed\s+)?(\w+)\s+@?(\w+)\s*(?:\[(\d+)\])?\s*;", body, re.M)
         structs[name] = [(f[2], (f[0].strip() + " " + f[1]).strip(), f[3] or None) for f in fields]
     functions = {}
     for name, params in re.findall(r"static\s+extern\s+[\w\[\]]+\s+(spattn_\w+)\s*\(([^)]*)\)\s*;", text):
-        functions.setdefault(name, set()).add(len(split_params(params)))
+        functions.setdefault(name, set()).add(len(c_header.split_params(params)))
     return enums, structs, functions
 
 
@@ -72,7 +55,9 @@ def csharp_type(ctype, array, enums, structs):
         return "IntPtr"
     base = {"uint32_t": "uint", "int32_t": "int", "double": "double", "float": "float",
             "int64_t": "long"}.get(ctype)
-    if base is None and (ctype in enums or ctype in structs):
+    if base is None and ctype in enums:
+        base = c_header.type_name(ctype)
+    if base is None and ctype in structs:
         base = ctype
     if array:
         return "fixed " + (base or "?" + ctype)
@@ -91,9 +76,12 @@ def check(header_text, cs_text):
         if c_functions[name] != {h_functions[name]}:
             problems.append("function %s takes %d parameters in the header, %s in C#"
                             % (name, h_functions[name], sorted(c_functions[name])))
-    for name, members in sorted(h_enums.items()):
-        if c_enums.get(name) != members:
-            problems.append("enum %s: header %s, C# %s" % (name, members, c_enums.get(name)))
+    for name, enum in sorted(h_enums.items()):
+        cs_name = c_header.type_name(name)
+        expected = [(c_header.pascal(c_header.spelling(enum, c)), v) for c, v in c_header.values(enum)]
+        if c_enums.get(cs_name) != expected:
+            problems.append("enum %s -> C# %s:\n  header wants %s\n  C# has       %s"
+                            % (name, cs_name, expected, c_enums.get(cs_name)))
     for name, fields in sorted(h_structs.items()):
         expected = [(f, csharp_type(t, n, h_enums, h_structs), n) for f, t, n in fields]
         if c_structs.get(name) != expected:
