@@ -43,7 +43,9 @@
 #include "attention/sparse_softmax.hpp"
 #include "prefill/attention_forward_sm90.hpp"
 #include "core/error.hpp"
+#include "common/cuda_check.hpp"
 #include "common/kernel_common.cuh"
+#include "common/mma_sync.cuh"
 
 namespace spattn::attention {
 namespace {
@@ -79,71 +81,6 @@ struct KernelParams {
   NmRule nm;
   int32_t quantize_p;
 };
-
-// ---------------------------------------------------------------------------
-// Small PTX wrappers
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16-byte async copy; src_bytes 0 fills the destination with zeros.
-__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
-template <bool kBf16>
-struct Elem;
-
-template <>
-struct Elem<true> {
-  __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-template <>
-struct Elem<false> {
-  __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-// ---------------------------------------------------------------------------
-// Shared-memory tiles: [128 rows][D] of 16-bit elements, 16-byte chunks of a
-// row XOR-swizzled by (row & 7) so ldmatrix phases hit distinct banks.
-
-template <int D>
-__device__ __forceinline__ int swizzled(int row, int col) {
-  return row * D + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
-}
 
 // Async copy of rows [0, valid_rows) of a strided tile into smem; rows past
 // valid_rows are zero-filled.
@@ -433,31 +370,11 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
 // ---------------------------------------------------------------------------
 // Launcher
 
-void check(cudaError_t error, const char* function, const char* what) {
-  if (error != cudaSuccess) {
-    fail(SPATTN_ERR_CUDA, std::string(function) + ": " + what + ": " + cudaGetErrorString(error));
-  }
-}
-
-void require_device(const char* function) {
-  int count = 0;
-  const cudaError_t error = cudaGetDeviceCount(&count);
-  if (error == cudaErrorNoDevice || error == cudaErrorInsufficientDriver || count == 0) {
-    (void)cudaGetLastError();
-    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": no CUDA device is available (" +
-                                     cudaGetErrorString(error) + ")");
-  }
-  check(error, function, "cudaGetDeviceCount");
-}
-
 template <bool kBf16, int D, bool kExtras>
 void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const char* function) {
   constexpr int kSmemBytes = 5 * 128 * D * 2;
-  auto kernel = attention_forward_kernel<kBf16, D, kExtras>;
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
-        function, "cudaFuncSetAttribute");
-  kernel<<<grid, kThreads, kSmemBytes, stream>>>(params);
-  check(cudaGetLastError(), function, "kernel launch");
+  launch_checked(attention_forward_kernel<kBf16, D, kExtras>, grid, dim3(kThreads), kSmemBytes, stream, function,
+                 params);
 }
 
 // The instantiation for the problem's element type and head dimension.
@@ -474,11 +391,11 @@ void launch_for_problem(const Problem& pr, const KernelParams& params, dim3 grid
 }  // namespace
 
 void launch_forward_cuda(const Problem& pr, void* stream, const char* function, KernelPath path) {
-  require_device(function);
+  require_cuda_device(function);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   if (path != KernelPath::kMmaSync) {
     int device = 0;
-    check(cudaGetDevice(&device), function, "cudaGetDevice");
+    cuda_check(cudaGetDevice(&device), function, "cudaGetDevice");
     if (sm90::device_supported(device) && sm90::try_launch(pr, s, function)) return;
     if (path == KernelPath::kSm90) {
       fail(SPATTN_ERR_UNSUPPORTED,

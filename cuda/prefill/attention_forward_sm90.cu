@@ -58,6 +58,7 @@
 #include "attention/skip_rule.hpp"
 #include "prefill/attention_forward_sm90.hpp"
 #include "core/error.hpp"
+#include "common/cuda_check.hpp"
 #include "common/kernel_common.cuh"
 #include "common/sm90_ptx.cuh"
 
@@ -519,17 +520,8 @@ bool make_map(CUtensorMap* map, const TensorView& t, bool bf16, int dim, int tok
 template <bool kBf16, int D, bool kExtras>
 void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, const Params& p,
             dim3 grid, cudaStream_t stream, const char* function) {
-  auto kernel = attention_forward_sm90_kernel<kBf16, D, kExtras>;
-  constexpr int kSmem = Layout<D>::kAlloc;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-  if (e != cudaSuccess) {
-    fail(SPATTN_ERR_CUDA, std::string(function) + ": cudaFuncSetAttribute: " + cudaGetErrorString(e));
-  }
-  kernel<<<grid, kThreads, kSmem, stream>>>(q, k, v, p);
-  e = cudaGetLastError();
-  if (e != cudaSuccess) {
-    fail(SPATTN_ERR_CUDA, std::string(function) + ": kernel launch: " + cudaGetErrorString(e));
-  }
+  launch_checked(attention_forward_sm90_kernel<kBf16, D, kExtras>, grid, dim3(kThreads), Layout<D>::kAlloc, stream,
+                 function, q, k, v, p);
 }
 
 // The instantiation for the problem's element type and head dimension.

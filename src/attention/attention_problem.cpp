@@ -32,17 +32,6 @@ void require_pointer(const void* ptr, const char* field, const char* function) {
   if (ptr == nullptr) invalid(function, std::string("args.") + field + " is NULL");
 }
 
-void require_strides(const int64_t strides[3], const char* field, const char* function) {
-  static const char* const kNames[3] = {"batch", "token", "head"};
-  for (int i = 0; i < 3; ++i) {
-    if (strides[i] < 0) {
-      invalid(function, std::string("args.") + field + "[" + std::to_string(i) + "] (" +
-                            kNames[i] + " stride) is " + std::to_string(strides[i]) +
-                            "; strides must be >= 0");
-    }
-  }
-}
-
 TensorView view(const void* data, const int64_t strides[3]) {
   TensorView v;
   v.data = data;
@@ -85,27 +74,6 @@ void read_extras(const spattn_layer_params& lp, Problem& p, const char* function
   p.quantize_p = lp.quantize_p != 0;
 }
 
-// The skip threshold, and the extras when layer_params is given.
-double resolve_layer(const spattn_attention_args& a, Problem& problem, const char* function) {
-  if (a.layer_params == nullptr) {
-    if (!std::isfinite(a.threshold_scale_factor) || a.threshold_scale_factor < 0.0f) {
-      invalid(function, "args.threshold_scale_factor is " +
-                            std::to_string(a.threshold_scale_factor) +
-                            "; must be finite and >= 0");
-    }
-    return a.threshold_scale_factor;
-  }
-  const spattn_layer_params& p = *a.layer_params;
-  require_struct_size(p.struct_size, kLayerParamsV1Size, function, "spattn_layer_params");
-  read_extras(p, problem, function);
-  if (!p.enabled) return 0.0;
-  if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
-    invalid(function, "args.layer_params->threshold_scale_factor is " +
-                          std::to_string(p.threshold_scale_factor) + "; must be finite and >= 0");
-  }
-  return p.threshold_scale_factor;
-}
-
 // total_q / total_kv, appended to the struct after version 1: read only when
 // the caller's struct_size covers them, otherwise 0 (unknown).
 void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* function) {
@@ -124,6 +92,50 @@ void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* 
 }
 
 }  // namespace
+
+void require_nonnegative_strides(const int64_t strides[3], const char* field, const char* function) {
+  static const char* const kNames[3] = {"batch", "token", "head"};
+  for (int i = 0; i < 3; ++i) {
+    if (strides[i] < 0) {
+      invalid(function, std::string("args.") + field + "[" + std::to_string(i) + "] (" +
+                            kNames[i] + " stride) is " + std::to_string(strides[i]) +
+                            "; strides must be >= 0");
+    }
+  }
+}
+
+void require_aligned_rows(const void* data, const int64_t strides[3], const char* name, const char* function) {
+  if (reinterpret_cast<uintptr_t>(data) % 16 != 0) {
+    invalid(function, std::string("args.") + name + " is not 16-byte aligned; the kernel loads 16-byte rows");
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (strides[i] % 8 != 0) {
+      invalid(function, std::string("args.") + name + "_strides[" + std::to_string(i) + "] is " +
+                            std::to_string(strides[i]) +
+                            "; the kernel needs multiples of 8 elements (16-byte rows)");
+    }
+  }
+}
+
+double resolve_threshold(const spattn_layer_params* layer_params, float threshold_scale_factor,
+                         const char* function, Problem* extras) {
+  if (layer_params == nullptr) {
+    if (!std::isfinite(threshold_scale_factor) || threshold_scale_factor < 0.0f) {
+      invalid(function, "args.threshold_scale_factor is " + std::to_string(threshold_scale_factor) +
+                            "; must be finite and >= 0");
+    }
+    return threshold_scale_factor;
+  }
+  const spattn_layer_params& p = *layer_params;
+  require_struct_size(p.struct_size, kLayerParamsV1Size, function, "spattn_layer_params");
+  if (extras != nullptr) read_extras(p, *extras, function);
+  if (!p.enabled) return 0.0;
+  if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
+    invalid(function, "args.layer_params->threshold_scale_factor is " +
+                          std::to_string(p.threshold_scale_factor) + "; must be finite and >= 0");
+  }
+  return p.threshold_scale_factor;
+}
 
 Problem resolve_problem(const spattn_attention_args* args, const char* function) {
   require_arg(args, function, "args");
@@ -153,10 +165,10 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
   require_pointer(a.k, "k", function);
   require_pointer(a.v, "v", function);
   require_pointer(a.out, "out", function);
-  require_strides(a.q_strides, "q_strides", function);
-  require_strides(a.k_strides, "k_strides", function);
-  require_strides(a.v_strides, "v_strides", function);
-  require_strides(a.out_strides, "out_strides", function);
+  require_nonnegative_strides(a.q_strides, "q_strides", function);
+  require_nonnegative_strides(a.k_strides, "k_strides", function);
+  require_nonnegative_strides(a.v_strides, "v_strides", function);
+  require_nonnegative_strides(a.out_strides, "out_strides", function);
   if ((a.cu_seqlens_q == nullptr) != (a.cu_seqlens_kv == nullptr)) {
     invalid(function, std::string("args.") +
                           (a.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_kv") +
@@ -191,7 +203,7 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
                         ? a.softmax_scale
                         : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
   p.causal = a.causal != 0;
-  p.threshold_scale_factor = resolve_layer(a, p, function);
+  p.threshold_scale_factor = resolve_threshold(a.layer_params, a.threshold_scale_factor, function, &p);
   p.lse = a.lse;
   p.tile_counters = a.tile_counters;
   read_packed_totals(a, p, function);
@@ -199,31 +211,13 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
 }
 
 void check_kernel_alignment(const Problem& p, const char* function) {
-  struct Item {
-    const void* data;
-    const int64_t* strides;
-    const char* name;
-  };
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
   const int64_t k_s[3] = {p.k.batch_stride, p.k.token_stride, p.k.head_stride};
   const int64_t v_s[3] = {p.v.batch_stride, p.v.token_stride, p.v.head_stride};
-  const Item items[4] = {{p.q.data, q_s, "q"},
-                         {p.k.data, k_s, "k"},
-                         {p.v.data, v_s, "v"},
-                         {p.out, p.out_strides, "out"}};
-  for (const Item& item : items) {
-    if (reinterpret_cast<uintptr_t>(item.data) % 16 != 0) {
-      invalid(function, std::string("args.") + item.name +
-                            " is not 16-byte aligned; the kernel loads 16-byte rows");
-    }
-    for (int i = 0; i < 3; ++i) {
-      if (item.strides[i] % 8 != 0) {
-        invalid(function, std::string("args.") + item.name + "_strides[" + std::to_string(i) +
-                              "] is " + std::to_string(item.strides[i]) +
-                              "; the kernel needs multiples of 8 elements (16-byte rows)");
-      }
-    }
-  }
+  require_aligned_rows(p.q.data, q_s, "q", function);
+  require_aligned_rows(p.k.data, k_s, "k", function);
+  require_aligned_rows(p.v.data, v_s, "v", function);
+  require_aligned_rows(p.out, p.out_strides, "out", function);
   if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
     invalid(function, "args.lse is not 4-byte aligned");
   }

@@ -57,6 +57,17 @@ struct Problem {
 // offending field. Pointer contents (cu_seqlens) are not read here.
 Problem resolve_problem(const spattn_attention_args* args, const char* function);
 
+// Helpers every attention entry point shares.
+// Strides of a [batch][token][head] view must be >= 0 (`field`: "q_strides").
+void require_nonnegative_strides(const int64_t strides[3], const char* field, const char* function);
+// A kernel's 16-byte rows: `data` 16-byte aligned, 16-bit element strides
+// multiples of 8 (`name`: "q", messages say args.q / args.q_strides[i]).
+void require_aligned_rows(const void* data, const int64_t strides[3], const char* name, const char* function);
+// The skip threshold from layer_params (its extras into *extras when not
+// NULL) or, without layer_params, the direct value.
+double resolve_threshold(const spattn_layer_params* layer_params, float threshold_scale_factor,
+                         const char* function, Problem* extras);
+
 // Extra requirements of the CUDA kernel: 16-byte aligned rows for cp.async
 // (q/k/v/out pointers 16-byte aligned, strides multiples of 8 elements), and
 // batch and heads within CUDA's grid limits (65535).

@@ -71,7 +71,7 @@ def csharp_type(ctype, array, enums, structs):
     if ctype.endswith("*"):
         return "IntPtr"
     base = {"uint32_t": "uint", "int32_t": "int", "double": "double", "float": "float",
-            "int64_t": "long"}.get(ctype)
+            "int64_t": "long", "size_t": "UIntPtr"}.get(ctype)
     if base is None and (ctype in enums or ctype in structs):
         base = ctype
     if array:
