@@ -7,15 +7,11 @@
 #include <string>
 
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
 namespace {
-
-// Smallest struct_size accepted: version 1 of each struct ends at its last field.
-constexpr size_t kArgsV1Size = offsetof(spattn_attention_args, tile_counters) + sizeof(void*);
-constexpr size_t kLayerParamsV1Size =
-    offsetof(spattn_layer_params, quantize_p) + sizeof(int32_t);
 
 [[noreturn]] void invalid(const char* function, const std::string& what) {
   fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
@@ -95,8 +91,7 @@ double resolve_layer(const spattn_attention_args& a, Problem& problem, const cha
     }
     return a.threshold_scale_factor;
   }
-  const spattn_layer_params& p = *a.layer_params;
-  require_struct_size(p.struct_size, kLayerParamsV1Size, function, "spattn_layer_params");
+  const spattn_layer_params p = read_struct(a.layer_params, function, "args.layer_params");
   read_extras(p, problem, function);
   if (!p.enabled) return 0.0;
   if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
@@ -106,10 +101,10 @@ double resolve_layer(const spattn_attention_args& a, Problem& problem, const cha
   return p.threshold_scale_factor;
 }
 
-// total_q / total_kv, appended to the struct after version 1: read only when
-// the caller's struct_size covers them, otherwise 0 (unknown).
+// total_q / total_kv (appended after the first layout: 0, unknown, for a
+// caller whose struct predates them; read_struct sees to that).
 void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* function) {
-  if (a.struct_size < offsetof(spattn_attention_args, total_kv) + sizeof(int32_t) || !p.packed()) return;
+  if (!p.packed()) return;
   if (a.total_q < 0 || a.total_kv < 0 || (a.total_q == 0) != (a.total_kv == 0)) {
     invalid(function, "args.total_q is " + std::to_string(a.total_q) + " and args.total_kv is " +
                           std::to_string(a.total_kv) + "; give both token totals of the packed batch, or 0 for both");
@@ -127,8 +122,7 @@ void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* 
 
 Problem resolve_problem(const spattn_attention_args* args, const char* function) {
   require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kArgsV1Size, function, "spattn_attention_args");
-  const spattn_attention_args& a = *args;
+  const spattn_attention_args a = read_struct(args, function, "args");
 
   if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
     invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
