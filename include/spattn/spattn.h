@@ -20,7 +20,16 @@
  *    spattn_free().
  *  - Extensible structs start with `uint32_t struct_size`, which the caller
  *    sets to sizeof(the struct) before the call. Fields are only ever
- *    appended, so a caller built against an older header keeps working.
+ *    appended, so a caller built against an older header keeps working:
+ *    every call accepts any struct_size from the struct's first published
+ *    layout up and uses exactly the fields of the newest published layout
+ *    that fits in struct_size (never part of a field). Input fields an
+ *    older caller's struct lacks read as 0, and an appended field's 0 always
+ *    means the behavior from before it existed; output fields it lacks are
+ *    not written. Bytes past the library's own layout (a caller built
+ *    against a newer header) are neither read nor written: check
+ *    spattn_version() before relying on newer fields. A struct_size below
+ *    the first layout is SPATTN_ERR_INVALID_ARGUMENT.
  *  - No call writes to stdout/stderr, aborts, exits, or lets a C++
  *    exception escape.
  *

@@ -5,13 +5,12 @@
 #include <string>
 
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
 namespace {
 
-constexpr size_t kDecodeArgsV1Size = offsetof(spattn_decode_args, num_splits) + sizeof(int32_t);
-constexpr float kLog2e = 1.4426950408889634f;
 
 [[noreturn]] void invalid(const char* function, const std::string& what) {
   fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
@@ -45,12 +44,9 @@ DecodePlan plan(const spattn_decode_args& a, const KvCache& kv) {
 
 }  // namespace
 
-float decode_scale_log2(float softmax_scale, float k_scale) { return softmax_scale * k_scale * kLog2e; }
-
 DecodeProblem resolve_decode(const spattn_decode_args* args, const char* function) {
   require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kDecodeArgsV1Size, function, "spattn_decode_args");
-  const spattn_decode_args& a = *args;
+  const spattn_decode_args a = read_struct(args, function, "args");
   if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
     invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
                           "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");

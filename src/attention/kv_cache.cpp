@@ -8,12 +8,11 @@
 #include "attention/fp8.hpp"
 #include "attention/half_float.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
 namespace {
-
-constexpr size_t kKvCacheV1Size = offsetof(spattn_kv_cache, max_pages_per_seq) + sizeof(int32_t);
 
 [[noreturn]] void invalid(const char* function, const std::string& what) {
   fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
@@ -50,8 +49,7 @@ void check_strides(const int64_t strides[3], const char* function, const std::st
 KvCache resolve_kv_cache(const spattn_kv_cache* cache, int32_t batch, spattn_dtype query_dtype,
                          const char* function, const char* field) {
   require_arg(cache, function, field);
-  require_struct_size(cache->struct_size, kKvCacheV1Size, function, "spattn_kv_cache");
-  const spattn_kv_cache& a = *cache;
+  const spattn_kv_cache a = read_struct(cache, function, field);
   KvCache c;
   if (a.layout != SPATTN_KV_LAYOUT_CONTIGUOUS && a.layout != SPATTN_KV_LAYOUT_PAGED) {
     invalid(function, name(field, "layout") + " is " + std::to_string(int(a.layout)) +

@@ -11,12 +11,11 @@
 #include "attention/attention_problem.hpp"
 #include "attention/half_float.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
 namespace {
-
-constexpr size_t kMergeArgsV1Size = offsetof(spattn_merge_args, lse) + sizeof(float*);
 
 [[noreturn]] void invalid(const char* function, const std::string& what) {
   fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
@@ -55,8 +54,7 @@ void store(void* base, int64_t offset, spattn_dtype dtype, double value) {
 
 MergeProblem resolve_merge(const spattn_merge_args* args, const char* function) {
   require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kMergeArgsV1Size, function, "spattn_merge_args");
-  const spattn_merge_args& a = *args;
+  const spattn_merge_args a = read_struct(args, function, "args");
   require_range(a.num_parts, 1, SPATTN_MERGE_MAX_PARTS, "num_parts", function);
   require_range(a.batch, 1, INT32_MAX, "batch", function);
   require_range(a.seqlen, 1, INT32_MAX, "seqlen", function);
