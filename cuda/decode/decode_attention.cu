@@ -64,6 +64,8 @@ struct DecodeParams {
   unsigned long long* counters;
   float* ws_o;  // splits > 1: [batch * heads * seqlen_q][splits][D]
   float* ws_lse;
+  uint8_t* decisions;  // tests only: DecodeProblem::debug_decisions
+  int32_t num_kv_heads, max_tiles;
 };
 
 // Shared-memory layout of one instantiation (bytes).
@@ -279,6 +281,9 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
       if (kKG > 1 && (lane % 4) == 0) partial_max[key_group * L::kRows + my_row[i]] = pm[i];
     }
     const bool skip = __syncthreads_and(allow) != 0;
+    if (p.decisions != nullptr && threadIdx.x == 0) {
+      p.decisions[decision_index(p.num_kv_heads, p.row_tiles, p.max_tiles, b, kv_head, row_block, t)] = skip ? 2 : 1;
+    }
     float tile_max[2] = {pm[0], pm[1]};
     if constexpr (kKG > 1) {
 #pragma unroll
@@ -458,7 +463,7 @@ void launch_decode_cuda(const DecodeProblem& pr, void* stream, const char* funct
   params.num_splits = pr.plan.num_splits;
   params.tiles_per_split = pr.plan.tiles_per_split;
   params.causal = pr.causal ? 1 : 0;
-  params.scale_log2 = decode_scale_log2(pr.softmax_scale, pr.kv.k_scale);
+  params.scale_log2 = logit_scale_log2(pr.softmax_scale, pr.kv.k_scale);
   params.v_scale = pr.kv.v_scale;
   params.threshold = pr.threshold_scale_factor;
   params.skip_seqlen_kv = pr.skip_seqlen_kv;
@@ -466,6 +471,9 @@ void launch_decode_cuda(const DecodeProblem& pr, void* stream, const char* funct
   params.counters = pr.tile_counters;
   params.ws_o = nullptr;
   params.ws_lse = nullptr;
+  params.decisions = pr.debug_decisions;
+  params.num_kv_heads = pr.kv.num_kv_heads;
+  params.max_tiles = pr.plan.max_tiles;
   if (pr.plan.num_splits > 1) {
     const size_t rows = size_t(pr.batch) * pr.num_heads * pr.seqlen_q * pr.plan.num_splits;
     params.ws_o = static_cast<float*>(pr.workspace);

@@ -48,7 +48,18 @@ struct DecodeProblem {
   void* workspace = nullptr;
   size_t workspace_size = 0;
   DecodePlan plan;
+  // Tests only (not in the C API): when set, each visited key tile's decision
+  // is written here, 1 kept or 2 skipped, at
+  // [batch][num_kv_heads][row_tiles][max_tiles] (tiles never visited are left
+  // as they were). Host memory for the reference, device memory for the kernel.
+  uint8_t* debug_decisions = nullptr;
 };
+
+// Index of tile t of (b, kv_head, row_tile) in DecodeProblem::debug_decisions.
+SPATTN_HOST_DEVICE inline int64_t decision_index(int32_t num_kv_heads, int32_t row_tiles, int32_t max_tiles,
+                                                 int32_t b, int32_t kv_head, int32_t row_tile, int32_t tile) {
+  return ((int64_t(b) * num_kv_heads + kv_head) * row_tiles + row_tile) * max_tiles + tile;
+}
 
 // Checks every field of `args` and plans the launch. Throws spattn::Error
 // naming `function` and the field. Device contents are not read.
@@ -60,9 +71,5 @@ size_t decode_workspace_bytes(const DecodeProblem& problem);
 // The kernels' extra needs (alignment, grid limits, a large enough
 // workspace). Throws SPATTN_ERR_INVALID_ARGUMENT / _UNSUPPORTED.
 void check_decode_launch(const DecodeProblem& problem, const char* function);
-
-// The factor from raw logits (q . stored key) to log2-scaled logits:
-// softmax_scale * k_scale * log2(e), rounded the same way on every path.
-float decode_scale_log2(float softmax_scale, float k_scale);
 
 }  // namespace spattn::attention

@@ -7,7 +7,7 @@
 //    skipped when every row allows it (skip_rule.hpp), with lambda from the
 //    sequence's key count (or skip_seqlen_kv) and off when lambda >= 1;
 //  - raw logits are float32 dot products of the query with the stored key
-//    (FP8 keys unscaled), scaled by decode_scale_log2, exactly as the kernel;
+//    (FP8 keys unscaled), scaled by logit_scale_log2, exactly as the kernel;
 //    the online softmax accumulates in double;
 //  - each split gives O = acc / sum * v_scale and LSE = ln(sum) + m ln 2;
 //    the splits are merged by their LSE in double.
@@ -38,7 +38,7 @@ class GroupRunner {
   GroupRunner(const DecodeProblem& p, const KvCacheReader& kv, int32_t b, int32_t g)
       : p_(p), b_(b), g_(g), dim_(p.kv.head_dim), dim_v_(p.kv.head_dim_v),
         lk_(kv.seqlen(b)), keys_(kv.keys(b, g)), values_(kv.values(b, g)) {
-    scale_log2_ = decode_scale_log2(p.softmax_scale, p.kv.k_scale);
+    scale_log2_ = logit_scale_log2(p.softmax_scale, p.kv.k_scale);
     log2_lambda_ = decode_skip_log2_lambda(p.threshold_scale_factor, p.skip_seqlen_kv > 0 ? p.skip_seqlen_kv : lk_);
   }
 
@@ -102,6 +102,11 @@ class GroupRunner {
       bool skip = t > t0;
       for (int32_t r = 0; r < rows && skip; ++r) {
         skip = row_allows_skip(row_max[size_t(r)] * scale_log2_, float(m[size_t(r)]), log2_lambda_);
+      }
+      if (p_.debug_decisions != nullptr) {
+        p_.debug_decisions[decision_index(p_.kv.num_kv_heads, p_.plan.row_tiles, p_.plan.max_tiles, b_, g_,
+                                        r0 / kDecodeTileRows, t)] =
+            skip ? 2 : 1;
       }
       if (skip) {
         counters[1] += 1;
