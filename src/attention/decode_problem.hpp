@@ -19,6 +19,9 @@ constexpr int32_t kDecodeTileRows = 128;
 // The automatic split rule aims at this many CTAs (a constant, so that the
 // splits, and with them the skip decisions, never depend on the device).
 constexpr int32_t kDecodeTargetCtas = 256;
+// ... with at least this many key tiles per split (a split's first tile is
+// never skipped: shorter splits would leave skip-softmax little to skip).
+constexpr int32_t kDecodeMinTilesPerSplit = 4;
 constexpr int32_t kDecodeMaxSplits = 1024;
 
 struct DecodePlan {
