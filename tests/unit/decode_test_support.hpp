@@ -99,6 +99,13 @@ struct DecodeHost {
     pool[2 * element] = uint8_t(bits & 0xff);
     pool[2 * element + 1] = uint8_t(bits >> 8);
   }
+  // Whether key j of sequence b lives on a page in [0, num_pages) (the
+  // kernels mask keys on other pages; tests plant such pages on purpose).
+  bool key_valid(int b, int j) const {
+    if (c.page_size == 0) return true;
+    const int page = block_table[size_t(b) * max_pages + j / c.page_size];
+    return page >= 0 && page < num_pages;
+  }
   // Stored values (FP8 unscaled), as the model reads them.
   double key(int b, int j, int g, int d) const { return stored(k, kv_offset(k_layout, b, j, g) + d); }
   double value(int b, int j, int g, int d) const { return stored(v, kv_offset(v_layout, b, j, g) + d); }
@@ -243,6 +250,124 @@ inline void apply_input_mutations(spattn_decode_args& a, spattn_kv_cache& cache)
 }
 
 // ---------------------------------------------------------------------------
+// The cases of the CPU reference tests and of the GPU tests.
+
+inline DecodeCase base(const char* name) {
+  DecodeCase c;
+  c.name = name;
+  return c;
+}
+
+inline std::vector<DecodeCase> decode_cases() {
+  std::vector<DecodeCase> cases;
+  {
+    DecodeCase c = base("dense_contiguous_bf16");
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("dense_paged16_fp16_empty_sequence");
+    c.dtype = SPATTN_DTYPE_FLOAT16;
+    c.batch = 3;
+    c.lens = {1, 777, 0};
+    c.max_len = 800;
+    c.page_size = 16;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("dense_paged64_group8_four_queries_d64");
+    c.dim = 64;
+    c.heads = 32;
+    c.kv_heads = 4;
+    c.lq = 4;
+    c.lens = {500, 129};
+    c.max_len = 512;
+    c.page_size = 64;
+    c.softmax_scale = 0.07f;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("dense_rows_over_128_mqa");
+    c.batch = 1;
+    c.heads = 32;
+    c.kv_heads = 1;
+    c.lq = 8;
+    c.lens = {400};
+    c.max_len = 400;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("dense_more_queries_than_keys");
+    c.batch = 2;
+    c.lq = 8;
+    c.lens = {3, 130};
+    c.max_len = 130;
+    c.page_size = 32;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("dense_fp8_paged32_not_causal");
+    c.fp8 = true;
+    c.causal = false;
+    c.lens = {1500, 2048};
+    c.max_len = 2048;
+    c.page_size = 32;
+    c.lq = 2;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("skip_contiguous_auto_splits");
+    c.peaked = true;
+    c.lens = {2048, 1500};
+    c.max_len = 2048;
+    c.threshold = 277.0;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("skip_paged16_three_splits_lq2");
+    c.peaked = true;
+    c.lq = 2;
+    c.lens = {1900, 2048};
+    c.max_len = 2048;
+    c.page_size = 16;
+    c.splits = 3;
+    c.threshold = 277.0;
+    c.seed = 2;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("skip_fp8_paged128_fp16");
+    c.dtype = SPATTN_DTYPE_FLOAT16;
+    c.fp8 = true;
+    c.peaked = true;
+    c.lens = {2048, 1200};
+    c.max_len = 2048;
+    c.page_size = 128;
+    c.threshold = 277.0;
+    c.seed = 3;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("skip_global_length");
+    c.peaked = true;
+    c.lens = {2048, 1024};
+    c.max_len = 2048;
+    c.threshold = 2000.0;
+    c.skip_len = 15000;  // lambda from the global length, the same for both sequences
+    c.seed = 4;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("skip_off_when_lambda_at_least_one");
+    c.peaked = true;
+    c.lens = {1024, 900};
+    c.max_len = 1024;
+    c.threshold = 1024.0;  // lambda >= 1 for both sequences: nothing is skipped
+    cases.push_back(c);
+  }
+  return cases;
+}
+
+// ---------------------------------------------------------------------------
 // The float64 model, re-derived from spattn.h.
 
 struct DecodePlanModel {
@@ -309,6 +434,7 @@ inline DecodeModel decode_model(const DecodeHost& hst, bool with_skip) {
           const int last = c.causal ? std::min(len - 1, i + len - c.lq) : len - 1;
           double amax = 0.0;
           for (int j = 0; j <= last; ++j) {
+            if (!hst.key_valid(b, j)) continue;  // masked: -inf
             double dot = 0.0, dabs = 0.0;
             for (int d = 0; d < c.dim; ++d) {
               const double x = hst.query(b, i, h, d) * hst.key(b, j, g, d);

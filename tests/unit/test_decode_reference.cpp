@@ -52,124 +52,6 @@ DecodeResult run_reference(const DecodeHost& h) {
   return r;
 }
 
-// ---------------------------------------------------------------------------
-// Cases, shared in spirit with the GPU tests (tests/gpu/test_decode_gpu.cpp).
-
-DecodeCase base(const char* name) {
-  DecodeCase c;
-  c.name = name;
-  return c;
-}
-
-std::vector<DecodeCase> reference_cases() {
-  std::vector<DecodeCase> cases;
-  {
-    DecodeCase c = base("dense_contiguous_bf16");
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("dense_paged16_fp16_empty_sequence");
-    c.dtype = SPATTN_DTYPE_FLOAT16;
-    c.batch = 3;
-    c.lens = {1, 777, 0};
-    c.max_len = 800;
-    c.page_size = 16;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("dense_paged64_group8_four_queries_d64");
-    c.dim = 64;
-    c.heads = 32;
-    c.kv_heads = 4;
-    c.lq = 4;
-    c.lens = {500, 129};
-    c.max_len = 512;
-    c.page_size = 64;
-    c.softmax_scale = 0.07f;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("dense_rows_over_128_mqa");
-    c.batch = 1;
-    c.heads = 32;
-    c.kv_heads = 1;
-    c.lq = 8;
-    c.lens = {400};
-    c.max_len = 400;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("dense_more_queries_than_keys");
-    c.batch = 2;
-    c.lq = 8;
-    c.lens = {3, 130};
-    c.max_len = 130;
-    c.page_size = 32;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("dense_fp8_paged32_not_causal");
-    c.fp8 = true;
-    c.causal = false;
-    c.lens = {1500, 2048};
-    c.max_len = 2048;
-    c.page_size = 32;
-    c.lq = 2;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("skip_contiguous_auto_splits");
-    c.peaked = true;
-    c.lens = {2048, 1500};
-    c.max_len = 2048;
-    c.threshold = 277.0;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("skip_paged16_three_splits_lq2");
-    c.peaked = true;
-    c.lq = 2;
-    c.lens = {1900, 2048};
-    c.max_len = 2048;
-    c.page_size = 16;
-    c.splits = 3;
-    c.threshold = 277.0;
-    c.seed = 2;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("skip_fp8_paged128_fp16");
-    c.dtype = SPATTN_DTYPE_FLOAT16;
-    c.fp8 = true;
-    c.peaked = true;
-    c.lens = {2048, 1200};
-    c.max_len = 2048;
-    c.page_size = 128;
-    c.threshold = 277.0;
-    c.seed = 3;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("skip_global_length");
-    c.peaked = true;
-    c.lens = {2048, 1024};
-    c.max_len = 2048;
-    c.threshold = 2000.0;
-    c.skip_len = 15000;  // lambda from the global length, the same for both sequences
-    c.seed = 4;
-    cases.push_back(c);
-  }
-  {
-    DecodeCase c = base("skip_off_when_lambda_at_least_one");
-    c.peaked = true;
-    c.lens = {1024, 900};
-    c.max_len = 1024;
-    c.threshold = 1024.0;  // lambda >= 1 for both sequences: nothing is skipped
-    cases.push_back(c);
-  }
-  return cases;
-}
-
 class DecodeReference : public ::testing::TestWithParam<DecodeCase> {};
 
 TEST_P(DecodeReference, MatchesFloat64ModelAndItsDecisions) {
@@ -194,10 +76,10 @@ TEST_P(DecodeReference, MatchesFloat64ModelAndItsDecisions) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, DecodeReference, ::testing::ValuesIn(reference_cases()), kernel_check::CaseName());
+INSTANTIATE_TEST_SUITE_P(Cases, DecodeReference, ::testing::ValuesIn(decode_cases()), kernel_check::CaseName());
 
 TEST(DecodeReference, SkipCasesSkipSomeTilesAndKeepOthers) {
-  for (const DecodeCase& c : reference_cases()) {
+  for (const DecodeCase& c : decode_cases()) {
     if (c.threshold == 0.0 || std::string(c.name) == "skip_off_when_lambda_at_least_one") continue;
     const DecodeModel m = decode_model(make_decode_host(c), true);
     EXPECT_GT(m.skipped, 0u) << c.name;
@@ -218,7 +100,7 @@ class DecodeReferenceMutation : public ::testing::TestWithParam<MutationCase> {}
 
 TEST_P(DecodeReferenceMutation, FailsTheCheck) {
   const MutationCase& mc = GetParam();
-  for (const DecodeCase& c : reference_cases()) {
+  for (const DecodeCase& c : decode_cases()) {
     if (std::string(c.name) != mc.case_name) continue;
     const DecodeHost h = make_decode_host(c);
     const DecodeModel model = decode_model(h, true);
