@@ -113,6 +113,15 @@ namespace Spattn
     {
         Float16 = 1,
         Bfloat16 = 2,
+        Float8E4m3 = 3,  // KV caches only: OCP FP8 E4M3 (max 448), with a float scale
+        Float32 = 4,  // partial outputs of spattn_attention_merge
+    }
+
+    /// <summary>The values of spattn_kv_layout.</summary>
+    public enum KvLayout : int
+    {
+        Contiguous = 0,  // [batch][token][head][dim] by strides
+        Paged = 1,  // page pools + block table
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -220,6 +229,75 @@ namespace Spattn
         public IntPtr tile_counters;
         public int total_q;
         public int total_kv;
+        public IntPtr kv_cache;
+        public int skip_seqlen_kv;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct spattn_kv_cache
+    {
+        public uint struct_size;
+        public KvLayout layout;
+        public Dtype dtype;
+        public int num_kv_heads;
+        public int head_dim;
+        public int head_dim_v;
+        public IntPtr k;
+        public IntPtr v;
+        public fixed long k_strides[3];
+        public fixed long v_strides[3];
+        public float k_scale;
+        public float v_scale;
+        public IntPtr seqlens_kv;
+        public int max_seqlen_kv;
+        public int page_size;
+        public int num_pages;
+        public IntPtr block_table;
+        public int max_pages_per_seq;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct spattn_decode_args
+    {
+        public uint struct_size;
+        public Dtype dtype;
+        public int batch;
+        public int num_heads;
+        public int seqlen_q;
+        public IntPtr q;
+        public fixed long q_strides[3];
+        public IntPtr @out;
+        public fixed long out_strides[3];
+        public IntPtr kv_cache;
+        public float softmax_scale;
+        public int causal;
+        public IntPtr layer_params;
+        public float threshold_scale_factor;
+        public int skip_seqlen_kv;
+        public IntPtr lse;
+        public IntPtr tile_counters;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+        public int num_splits;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct spattn_merge_args
+    {
+        public uint struct_size;
+        public int num_parts;
+        public int batch;
+        public int seqlen;
+        public int num_heads;
+        public int head_dim;
+        public Dtype parts_dtype;
+        public IntPtr parts;
+        public fixed long part_strides[3];
+        public IntPtr part_lse;
+        public Dtype out_dtype;
+        public IntPtr @out;
+        public fixed long out_strides[3];
+        public IntPtr lse;
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -268,6 +346,12 @@ namespace Spattn
 
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_forward(ref spattn_attention_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_reference(ref spattn_attention_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_decode_num_splits(ref spattn_decode_args args, out int out_splits);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_decode_workspace_size(ref spattn_decode_args args, out UIntPtr out_bytes);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_decode(ref spattn_decode_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_decode_reference(ref spattn_decode_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge(ref spattn_merge_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge_reference(ref spattn_merge_args args);
 
         /// <summary>NUL-terminated UTF-8 bytes of `text`; null stays null (a C NULL).</summary>
         public static byte[] Utf8(string text)

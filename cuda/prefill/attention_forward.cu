@@ -43,7 +43,10 @@
 #include "attention/sparse_softmax.hpp"
 #include "prefill/attention_forward_sm90.hpp"
 #include "core/error.hpp"
+#include "common/cuda_check.hpp"
 #include "common/kernel_common.cuh"
+#include "common/kv_cache.cuh"
+#include "common/mma_sync.cuh"
 
 namespace spattn::attention {
 namespace {
@@ -52,7 +55,6 @@ constexpr int kTileQ = SPATTN_SKIP_TILE_QUERIES;
 constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
 constexpr int kWarps = kTileQ / 16;
 constexpr int kThreads = kWarps * 32;
-constexpr float kLog2e = 1.4426950408889634f;
 
 struct KernelParams {
   const uint16_t* q;
@@ -74,76 +76,16 @@ struct KernelParams {
   double threshold;
   float* lse;
   unsigned long long* counters;
+  int32_t skip_seqlen_kv;  // > 0: the L_kv of lambda (skip_length)
+  // Chunked prefill over a 16-bit KV cache: K/V rows and each sequence's key
+  // count come from `kv` (k, v, cu_kv unused).
+  int32_t has_cache;
+  KvDevice kv;
   // Extras (read by the kExtras instantiations only).
   int32_t nm_m;  // N:M sparse softmax: 0 (off), 4 or 8
   NmRule nm;
   int32_t quantize_p;
 };
-
-// ---------------------------------------------------------------------------
-// Small PTX wrappers
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16-byte async copy; src_bytes 0 fills the destination with zeros.
-__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
-template <bool kBf16>
-struct Elem;
-
-template <>
-struct Elem<true> {
-  __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-template <>
-struct Elem<false> {
-  __device__ __forceinline__ static void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-// ---------------------------------------------------------------------------
-// Shared-memory tiles: [128 rows][D] of 16-bit elements, 16-byte chunks of a
-// row XOR-swizzled by (row & 7) so ldmatrix phases hit distinct banks.
-
-template <int D>
-__device__ __forceinline__ int swizzled(int row, int col) {
-  return row * D + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
-}
 
 // Async copy of rows [0, valid_rows) of a strided tile into smem; rows past
 // valid_rows are zero-filled.
@@ -173,7 +115,15 @@ __device__ __forceinline__ Sequence sequence_of(const KernelParams& p, int b, in
   Sequence s;
   const int kv_head = head / p.heads_per_kv;
   int64_t q_tok = 0, kv_tok = 0, q_b = b, kv_b = b;
-  if (p.cu_q != nullptr) {
+  if (p.has_cache) {  // keys from the cache; queries fixed or packed
+    s.lk = kv_seqlen(p.kv, b);
+    s.lq = p.seqlen_q;
+    if (p.cu_q != nullptr) {
+      q_tok = p.cu_q[b];
+      s.lq = min(p.cu_q[b + 1] - p.cu_q[b], p.seqlen_q);
+      q_b = 0;
+    }
+  } else if (p.cu_q != nullptr) {
     const PackedSequence packed = packed_sequence(p.cu_q, p.cu_kv, b, p.seqlen_q, p.seqlen_kv);
     q_tok = packed.q_token0;
     kv_tok = packed.kv_token0;
@@ -207,6 +157,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   uint16_t* q_smem = smem;
   auto k_smem = [&](int b) { return smem + (1 + b) * 128 * D; };
   auto v_smem = [&](int b) { return smem + (3 + b) * 128 * D; };
+  uint8_t* key_ok = reinterpret_cast<uint8_t*>(smem + 5 * 128 * D);  // [2][128], cache mode: bad pages
 
   const int q_tile = gridDim.x - 1 - blockIdx.x;  // longest (causal) tiles first
   const int head = blockIdx.y;
@@ -218,7 +169,25 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   const int causal_shift = seq.lk - seq.lq;  // row i sees keys <= i + shift
   const int visible = p.causal ? min(seq.lk, q0 + rows + causal_shift) : seq.lk;
   const int n_tiles = visible > 0 ? (visible + kTileK - 1) / kTileK : 0;
-  const float log2_lambda = skip_log2_lambda(p.threshold, seq.lk);
+  const float log2_lambda = skip_log2_lambda(p.threshold, skip_length(p.skip_seqlen_kv, seq.lk));
+  const int kv_head = head / p.heads_per_kv;
+  // K or V rows [key0, key0 + 128) into a buffer: strided, or from the cache.
+  auto load_keys = [&](int buf, int key0) {
+    if (p.has_cache) {
+      load_kv_tile<D, 2, kThreads, false>(p.kv, batch, kv_head, key0, seq.lk,
+                                          reinterpret_cast<uint8_t*>(k_smem(buf)), key_ok + buf * kTileK);
+    } else {
+      load_tile<D>(k_smem(buf), p.k + seq.k_offset + key0 * p.k_stride[1], p.k_stride[1], seq.lk - key0);
+    }
+  };
+  auto load_values = [&](int buf, int key0) {
+    if (p.has_cache) {
+      load_kv_tile<D, 2, kThreads, true>(p.kv, batch, kv_head, key0, seq.lk,
+                                         reinterpret_cast<uint8_t*>(v_smem(buf)), nullptr);
+    } else {
+      load_tile<D>(v_smem(buf), p.v + seq.v_offset + key0 * p.v_stride[1], p.v_stride[1], seq.lk - key0);
+    }
+  };
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -232,10 +201,10 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   // count uniform).
   if (n_tiles > 0) {
     load_tile<D>(q_smem, p.q + seq.q_offset + q0 * p.q_stride[1], p.q_stride[1], rows);
-    load_tile<D>(k_smem(0), p.k + seq.k_offset, p.k_stride[1], seq.lk);
+    load_keys(0, 0);
   }
   cp_async_commit();
-  if (n_tiles > 0) load_tile<D>(v_smem(0), p.v + seq.v_offset, p.v_stride[1], seq.lk);
+  if (n_tiles > 0) load_values(0, 0);
   cp_async_commit();
 
   uint32_t qa[kKChunks][4];
@@ -254,10 +223,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
     const int k0n = (t + 1) * kTileK;  // first key of the next tile
     // K buffer buf^1 held K[t-1]: every warp finished reading it before the
     // previous vote barrier.
-    if (t + 1 < n_tiles) {
-      load_tile<D>(k_smem(buf ^ 1), p.k + seq.k_offset + k0n * p.k_stride[1], p.k_stride[1],
-                   seq.lk - k0n);
-    }
+    if (t + 1 < n_tiles) load_keys(buf ^ 1, k0n);
     cp_async_commit();
     cp_async_wait<2>();  // all but {V[t]} and {K[t+1]}: K[t] (and Q) landed
     __syncthreads();
@@ -290,18 +256,22 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
       }
     }
 
-    // Mask keys past the sequence end and (causal) above the diagonal.
+    // Mask keys past the sequence end, (causal) above the diagonal, and
+    // (cache) on a bad page.
     const int k0 = t * kTileK;
-    if (k0 + kTileK > seq.lk || (p.causal && k0 + kTileK - 1 > q0 + causal_shift)) {
+    if (p.has_cache || k0 + kTileK > seq.lk || (p.causal && k0 + kTileK - 1 > q0 + causal_shift)) {
       const int limit0 = p.causal ? min(seq.lk - 1, row0 + causal_shift) : seq.lk - 1;
       const int limit1 = p.causal ? min(seq.lk - 1, row1 + causal_shift) : seq.lk - 1;
+      const uint8_t* ok = key_ok + buf * kTileK;
 #pragma unroll
       for (int nt = 0; nt < kNTiles; ++nt) {
-        const int key = k0 + nt * 8 + col_in_quad;
-        if (key > limit0) s[nt][0] = -INFINITY;
-        if (key + 1 > limit0) s[nt][1] = -INFINITY;
-        if (key > limit1) s[nt][2] = -INFINITY;
-        if (key + 1 > limit1) s[nt][3] = -INFINITY;
+        const int j = nt * 8 + col_in_quad;
+        const int key = k0 + j;
+        const bool bad0 = p.has_cache && !ok[j], bad1 = p.has_cache && !ok[j + 1];
+        if (key > limit0 || bad0) s[nt][0] = -INFINITY;
+        if (key + 1 > limit0 || bad1) s[nt][1] = -INFINITY;
+        if (key > limit1 || bad0) s[nt][2] = -INFINITY;
+        if (key + 1 > limit1 || bad1) s[nt][3] = -INFINITY;
       }
     }
 
@@ -327,10 +297,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
     const bool skip = __syncthreads_and(vote) != 0;
     // V buffer buf^1 held V[t-1]: every warp passed the barrier above, so
     // finished P.V of tile t-1.
-    if (t + 1 < n_tiles) {
-      load_tile<D>(v_smem(buf ^ 1), p.v + seq.v_offset + k0n * p.v_stride[1], p.v_stride[1],
-                   seq.lk - k0n);
-    }
+    if (t + 1 < n_tiles) load_values(buf ^ 1, k0n);
     cp_async_commit();
 
     if (skip) {
@@ -433,31 +400,11 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
 // ---------------------------------------------------------------------------
 // Launcher
 
-void check(cudaError_t error, const char* function, const char* what) {
-  if (error != cudaSuccess) {
-    fail(SPATTN_ERR_CUDA, std::string(function) + ": " + what + ": " + cudaGetErrorString(error));
-  }
-}
-
-void require_device(const char* function) {
-  int count = 0;
-  const cudaError_t error = cudaGetDeviceCount(&count);
-  if (error == cudaErrorNoDevice || error == cudaErrorInsufficientDriver || count == 0) {
-    (void)cudaGetLastError();
-    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": no CUDA device is available (" +
-                                     cudaGetErrorString(error) + ")");
-  }
-  check(error, function, "cudaGetDeviceCount");
-}
-
 template <bool kBf16, int D, bool kExtras>
 void launch(const KernelParams& params, dim3 grid, cudaStream_t stream, const char* function) {
-  constexpr int kSmemBytes = 5 * 128 * D * 2;
-  auto kernel = attention_forward_kernel<kBf16, D, kExtras>;
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
-        function, "cudaFuncSetAttribute");
-  kernel<<<grid, kThreads, kSmemBytes, stream>>>(params);
-  check(cudaGetLastError(), function, "kernel launch");
+  constexpr int kSmemBytes = 5 * 128 * D * 2 + 2 * kTileK;  // tiles, then the cache's key masks
+  launch_checked(attention_forward_kernel<kBf16, D, kExtras>, grid, dim3(kThreads), kSmemBytes, stream, function,
+                 params);
 }
 
 // The instantiation for the problem's element type and head dimension.
@@ -474,11 +421,16 @@ void launch_for_problem(const Problem& pr, const KernelParams& params, dim3 grid
 }  // namespace
 
 void launch_forward_cuda(const Problem& pr, void* stream, const char* function, KernelPath path) {
-  require_device(function);
+  require_cuda_device(function);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
+  if (pr.has_kv_cache && pr.kv.fp8()) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) +
+                                     ": prefill over an FP8 KV cache is not supported by the kernels yet "
+                                     "(spattn_attention_decode reads FP8 caches; the CPU reference runs it)");
+  }
   if (path != KernelPath::kMmaSync) {
     int device = 0;
-    check(cudaGetDevice(&device), function, "cudaGetDevice");
+    cuda_check(cudaGetDevice(&device), function, "cudaGetDevice");
     if (sm90::device_supported(device) && sm90::try_launch(pr, s, function)) return;
     if (path == KernelPath::kSm90) {
       fail(SPATTN_ERR_UNSUPPORTED,
@@ -510,7 +462,10 @@ void launch_forward_cuda(const Problem& pr, void* stream, const char* function, 
   params.seqlen_q = pr.seqlen_q;
   params.seqlen_kv = pr.seqlen_kv;
   params.causal = pr.causal ? 1 : 0;
-  params.scale_log2 = pr.softmax_scale * kLog2e;
+  params.scale_log2 = logit_scale_log2(pr.softmax_scale, 1.0f);
+  params.skip_seqlen_kv = pr.skip_seqlen_kv;
+  params.has_cache = pr.has_kv_cache ? 1 : 0;
+  if (pr.has_kv_cache) params.kv = kv_device(pr.kv);
   params.threshold = pr.threshold_scale_factor;
   params.lse = pr.lse;
   params.counters = pr.tile_counters;

@@ -58,6 +58,7 @@
 #include "attention/skip_rule.hpp"
 #include "prefill/attention_forward_sm90.hpp"
 #include "core/error.hpp"
+#include "common/cuda_check.hpp"
 #include "common/kernel_common.cuh"
 #include "common/sm90_ptx.cuh"
 
@@ -78,7 +79,6 @@ constexpr int kThreads = 384;           // producer warpgroup + 2 consumer warpg
 constexpr int kVoteBarrier0 = 1;        // named barriers 1 and 2: one per consumer warpgroup
 constexpr int kProducerRegs = 24;       // 128 * 24 + 256 * 240 <= 65536 registers per SM
 constexpr int kConsumerRegs = 240;
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr int kBlockBytes = kTileK * 128;  // one 64-column block of a 128-row tile
 
 template <int D>
@@ -108,6 +108,7 @@ struct Params {
   int32_t causal;
   float scale_log2;
   double threshold;  // each CTA derives lambda = threshold / Lk of its sequence
+  int32_t skip_seqlen_kv;  // > 0: the Lk of lambda instead (skip_length)
   float* lse;
   unsigned long long* counters;
   // Packed batches (cu_q != nullptr): sequence offsets on the packed token
@@ -195,7 +196,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     lk = packed.lk;
     tma_batch = 0;
   }
-  const float log2_lambda = skip_log2_lambda(p.threshold, lk);
+  const float log2_lambda = skip_log2_lambda(p.threshold, skip_length(p.skip_seqlen_kv, lk));
   const int q0 = q_tile * kTileQ;
   if (q0 >= lq) return;  // packed: this sequence is shorter than the grid (CTA-uniform)
   const int rows = min(kTileQ, lq - q0);
@@ -519,17 +520,8 @@ bool make_map(CUtensorMap* map, const TensorView& t, bool bf16, int dim, int tok
 template <bool kBf16, int D, bool kExtras>
 void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, const Params& p,
             dim3 grid, cudaStream_t stream, const char* function) {
-  auto kernel = attention_forward_sm90_kernel<kBf16, D, kExtras>;
-  constexpr int kSmem = Layout<D>::kAlloc;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-  if (e != cudaSuccess) {
-    fail(SPATTN_ERR_CUDA, std::string(function) + ": cudaFuncSetAttribute: " + cudaGetErrorString(e));
-  }
-  kernel<<<grid, kThreads, kSmem, stream>>>(q, k, v, p);
-  e = cudaGetLastError();
-  if (e != cudaSuccess) {
-    fail(SPATTN_ERR_CUDA, std::string(function) + ": kernel launch: " + cudaGetErrorString(e));
-  }
+  launch_checked(attention_forward_sm90_kernel<kBf16, D, kExtras>, grid, dim3(kThreads), Layout<D>::kAlloc, stream,
+                 function, q, k, v, p);
 }
 
 // The instantiation for the problem's element type and head dimension.
@@ -576,6 +568,7 @@ TensorView packed_view(const TensorView& t, int tokens, int heads) {
 
 bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   if (pr.batch > 65535 || pr.num_heads > 65535) return false;
+  if (pr.has_kv_cache) return false;  // caches are read by the mma.sync kernel
   // Packed batches need the token totals to bound the maps; without them
   // (0: unknown) the mma.sync kernel runs them.
   const bool packed = pr.packed();
@@ -601,7 +594,8 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   p.seqlen_q = pr.seqlen_q;
   p.seqlen_kv = pr.seqlen_kv;
   p.causal = pr.causal ? 1 : 0;
-  p.scale_log2 = pr.softmax_scale * kLog2e;
+  p.scale_log2 = logit_scale_log2(pr.softmax_scale, 1.0f);
+  p.skip_seqlen_kv = pr.skip_seqlen_kv;
   p.lse = pr.lse;
   p.counters = pr.tile_counters;
   p.cu_q = packed ? pr.cu_seqlens_q : nullptr;

@@ -21,7 +21,16 @@
  *    spattn_free().
  *  - Extensible structs start with `uint32_t struct_size`, which the caller
  *    sets to sizeof(the struct) before the call. Fields are only ever
- *    appended, so a caller built against an older header keeps working.
+ *    appended, so a caller built against an older header keeps working:
+ *    every call accepts any struct_size from the struct's first published
+ *    layout up and uses exactly the fields of the newest published layout
+ *    that fits in struct_size (never part of a field). Input fields an
+ *    older caller's struct lacks read as 0, and an appended field's 0 always
+ *    means the behavior from before it existed; output fields it lacks are
+ *    not written. Bytes past the library's own layout (a caller built
+ *    against a newer header) are neither read nor written: check
+ *    spattn_version() before relying on newer fields. A struct_size below
+ *    the first layout is SPATTN_ERR_INVALID_ARGUMENT.
  *  - No call writes to stdout/stderr, aborts, exits, or lets a C++
  *    exception escape.
  *
@@ -467,8 +476,63 @@ SPATTN_API spattn_status spattn_model_to_json(const spattn_model *model, char **
 typedef enum spattn_dtype {
   SPATTN_DTYPE_FLOAT16 = 1,
   SPATTN_DTYPE_BFLOAT16 = 2,
+  SPATTN_DTYPE_FLOAT8_E4M3 = 3, /* KV caches only: OCP FP8 E4M3 (max 448), with a float scale */
+  SPATTN_DTYPE_FLOAT32 = 4,     /* partial outputs of spattn_attention_merge */
   SPATTN_DTYPE_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_dtype;
+
+/* KV caches. */
+
+typedef enum spattn_kv_layout {
+  /* k/v [batch][max_seqlen_kv][num_kv_heads][head_dim] by strides (batch, token, head) */
+  SPATTN_KV_LAYOUT_CONTIGUOUS = 0,
+  /* page pools k/v [num_pages][page_size][num_kv_heads][head_dim] by strides
+   * (page, token in page, head); token j of sequence b lives in page
+   * block_table[b * max_pages_per_seq + j / page_size] at slot j % page_size */
+  SPATTN_KV_LAYOUT_PAGED = 1,
+  SPATTN_KV_LAYOUT_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
+} spattn_kv_layout;
+
+/* Where an attention call reads its keys and values: the caller's KV cache,
+ * contiguous or paged, in device memory. Everything that changes from one
+ * step to the next (seqlens_kv, block_table) is read by the kernels on the
+ * device, so a launch captured in a CUDA graph stays valid when they change.
+ * Strides are in elements; the head dimension is contiguous.
+ *
+ * Values: bf16/fp16 (the queries' dtype), or SPATTN_DTYPE_FLOAT8_E4M3, whose
+ * dequantized value is stored * k_scale (keys) or stored * v_scale (values),
+ * one float scale per tensor (0 means 1; 16-bit caches take 0 or 1). E4M3 NaN
+ * bytes (0x7F, 0xFF) are not values; the result is undefined where one is read.
+ *
+ * Kernels need k, v 16-byte aligned and strides that keep every row 16-byte
+ * aligned (multiples of 8 elements for 16-bit caches, of 16 for FP8).
+ *
+ * Device-side values the host cannot check: a seqlens_kv[b] above
+ * max_seqlen_kv is read as max_seqlen_kv and a negative one as 0; a key whose
+ * block_table entry is outside [0, num_pages) is masked (it takes no part in
+ * the softmax). The CPU references, which can read them, refuse both with
+ * SPATTN_ERR_INVALID_ARGUMENT naming the sequence and the entry. */
+typedef struct spattn_kv_cache {
+  uint32_t struct_size;
+  spattn_kv_layout layout;
+  spattn_dtype dtype;          /* FLOAT16, BFLOAT16 or FLOAT8_E4M3 */
+  int32_t num_kv_heads;
+  int32_t head_dim;            /* of the keys: 64 or 128 */
+  int32_t head_dim_v;          /* of the values; 0: head_dim */
+  const void *k;
+  const void *v;
+  int64_t k_strides[3];        /* contiguous: batch, token, head; paged: page, slot, head */
+  int64_t v_strides[3];
+  float k_scale;               /* FP8 dequantization scales (0: 1) */
+  float v_scale;
+  const int32_t *seqlens_kv;   /* device [batch]: keys of each sequence; NULL: all max_seqlen_kv */
+  int32_t max_seqlen_kv;       /* host: bound of every seqlens_kv[b]; sizes the launch */
+  /* Paged only (ignored for contiguous caches): */
+  int32_t page_size;           /* 16, 32, 64 or 128 tokens */
+  int32_t num_pages;           /* pages in each pool */
+  const int32_t *block_table;  /* device [batch][max_pages_per_seq] page ids */
+  int32_t max_pages_per_seq;   /* >= ceil(max_seqlen_kv / page_size) */
+} spattn_kv_cache;
 
 /* KV tile size of the skip decisions, and query tile size they apply to. */
 #define SPATTN_SKIP_TILE_KEYS 128
@@ -536,6 +600,19 @@ typedef struct spattn_attention_args {
    * a wrong tensor size: results are undefined. Ignored for fixed lengths. */
   int32_t total_q;
   int32_t total_kv;
+  /* Chunked prefill over a cached prefix (appended in 0.2): when not NULL, K
+   * and V come from this cache (see spattn_kv_cache) and k, v, k_strides,
+   * v_strides, num_kv_heads and seqlen_kv above are ignored; each sequence's
+   * key count is kv_cache->seqlens_kv[b] (read on the device), its queries
+   * the last ones of it (bottom-right). Fixed-length queries or packed
+   * queries (cu_seqlens_q, with cu_seqlens_kv NULL). Runs on the portable
+   * mma.sync kernel; the Hopper kernel does not read caches yet. */
+  const spattn_kv_cache *kv_cache;
+  /* > 0: the key count L_kv of lambda = threshold / L_kv for every sequence,
+   * instead of each sequence's own: a sequence-parallel caller whose call
+   * sees a shard of the keys gives the global length, so every shard skips
+   * by the same lambda (appended in 0.2). 0: each sequence's own. */
+  int32_t skip_seqlen_kv;
 } spattn_attention_args;
 
 /* Launches the forward pass on `stream` (a cudaStream_t; NULL: default
@@ -552,6 +629,132 @@ SPATTN_API spattn_status spattn_attention_forward(const spattn_attention_args *a
  * same N:M and NVFP4 P rules), on host pointers, synchronously. Slow; for tests and for checking a
  * kernel. Same errors, minus CUDA ones. */
 SPATTN_API spattn_status spattn_attention_reference(const spattn_attention_args *args);
+
+/* ------------------------------------------------------------------------ */
+/* Decode: few queries per sequence against a KV cache                       */
+/* ------------------------------------------------------------------------ */
+
+/* Longest query run per sequence of one decode step (speculative decoding,
+ * multi-token prediction). */
+#define SPATTN_DECODE_MAX_QUERIES 16
+/* Most partial results spattn_attention_merge combines at once. */
+#define SPATTN_MERGE_MAX_PARTS 32
+
+/* One decode step of attention: each sequence b has seqlen_q new queries (the
+ * last seqlen_q positions of its kv_cache->seqlens_kv[b] keys) for each of
+ * num_heads query heads.
+ *
+ * Rows and the skip rule. The query heads of one KV head (the GQA group of
+ * num_heads / num_kv_heads heads) and the step's queries form the rows of one
+ * tile, so each key and value is read once for all of them; a group of more
+ * than 128 rows is cut into tiles of 128 (row = query * group + head in the
+ * group). Keys are visited in tiles of SPATTN_SKIP_TILE_KEYS from key 0. With
+ * lambda = threshold_scale_factor / L (L: skip_seqlen_kv when > 0, else the
+ * sequence's key count), a key tile is skipped when every row of the tile has
+ * exp(tile_max - running_max) < lambda on softmax-scaled logits; a skipped
+ * tile's values are never read. Skipping is off when lambda >= 1 (as in
+ * TensorRT-LLM's decode kernel, which skips only when the sequence is longer
+ * than the threshold).
+ *
+ * Splits (flash-decoding). The keys of a sequence may be cut into splits,
+ * each a run of whole key tiles processed by its own CTA with its own running
+ * maximum, whose first tile is never skipped; the splits are merged by their
+ * log-sum-exp. The number of splits is a documented function of the shape
+ * only, never of the device, so results and skip decisions are reproducible
+ * and the CPU reference makes the same ones (spattn_decode_num_splits).
+ *
+ * Causal: query i of the step (0-based, of seqlen_q) sees keys
+ * j <= i + L_kv - seqlen_q. A row that sees no key gets zeros and LSE -inf. */
+typedef struct spattn_decode_args {
+  uint32_t struct_size;
+  spattn_dtype dtype;          /* q and out: FLOAT16 or BFLOAT16 */
+  int32_t batch;
+  int32_t num_heads;           /* a multiple of kv_cache->num_kv_heads */
+  int32_t seqlen_q;            /* 1 .. SPATTN_DECODE_MAX_QUERIES */
+  const void *q;               /* [batch][seqlen_q][num_heads][head_dim] by q_strides */
+  int64_t q_strides[3];        /* batch, token, head */
+  void *out;                   /* [batch][seqlen_q][num_heads][head_dim_v] by out_strides */
+  int64_t out_strides[3];
+  const spattn_kv_cache *kv_cache;
+  float softmax_scale;         /* 0: 1/sqrt(head_dim) */
+  int32_t causal;              /* 0 or 1 */
+  /* Skip threshold, as in spattn_attention_args (layer_params wins; its
+   * threshold for SPATTN_PHASE_DECODE). N:M and NVFP4 P do not apply to
+   * decode and are refused when set. */
+  const spattn_layer_params *layer_params;
+  float threshold_scale_factor;
+  int32_t skip_seqlen_kv;      /* > 0: L of lambda for every sequence (sequence-parallel shards) */
+  float *lse;                  /* optional float32 [batch][num_heads][seqlen_q], natural log */
+  unsigned long long *tile_counters; /* optional [2]: key tiles visited, skipped (per row tile) */
+  /* Scratch for the splits, from spattn_decode_workspace_size (device memory,
+   * 16-byte aligned; may be NULL when that size is 0). */
+  void *workspace;
+  size_t workspace_size;
+  int32_t num_splits;          /* 0: spattn_decode_num_splits; else this many (1 .. 1024) */
+} spattn_decode_args;
+
+/* The number of splits a decode call with these args uses. With
+ * T = ceil(max_seqlen_kv / SPATTN_SKIP_TILE_KEYS) key tiles and
+ * C = batch * num_kv_heads * ceil(rows / 128) tiles of rows, the asked number
+ * is num_splits when it is > 0, else min(ceil(T / 4), ceil(256 / C)) (about
+ * 256 CTAs, with at least 4 tiles per split so that skipping has tiles to
+ * skip); it is clamped to [1, max(T, 1)], each split gets
+ * ceil(T / asked) tiles (the last one what remains), and the result is the
+ * number of splits that then hold tiles. */
+SPATTN_API spattn_status spattn_decode_num_splits(const spattn_decode_args *args, int32_t *out_splits);
+
+/* Bytes of device workspace spattn_attention_decode needs for these args (0
+ * when there is a single split). Depends on the shape and num_splits only. */
+SPATTN_API spattn_status spattn_decode_workspace_size(const spattn_decode_args *args, size_t *out_bytes);
+
+/* Launches one decode step on `stream`. Asynchronous, allocates nothing,
+ * capturable in a CUDA graph (seqlens_kv and block_table may change between
+ * replays; the shape, pointers and max_seqlen_kv may not). Errors:
+ * SPATTN_ERR_INVALID_ARGUMENT (a field out of range, misaligned pointers or
+ * strides, workspace too small; the message names the field),
+ * SPATTN_ERR_UNSUPPORTED (head_dim, dtype pairs; built without CUDA; no
+ * device), SPATTN_ERR_CUDA. */
+SPATTN_API spattn_status spattn_attention_decode(const spattn_decode_args *args, void *stream);
+
+/* The CPU reference of the same step (same tiles, splits and skip decisions),
+ * on host pointers (the cache, block table and seqlens too), synchronously.
+ * workspace is not used. */
+SPATTN_API spattn_status spattn_attention_decode_reference(const spattn_decode_args *args);
+
+/* ------------------------------------------------------------------------ */
+/* Merging partial attention by log-sum-exp                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Combines num_parts partial attention results over disjoint key sets (KV
+ * splits, sequence-parallel shards) into one: with lse = log(sum_p
+ * exp(lse_p)), out = sum_p exp(lse_p - lse) * out_p. A part whose LSE is
+ * -inf contributes nothing; a row with every LSE -inf gets zeros and -inf. */
+typedef struct spattn_merge_args {
+  uint32_t struct_size;
+  int32_t num_parts;           /* 1 .. SPATTN_MERGE_MAX_PARTS */
+  int32_t batch;
+  int32_t seqlen;              /* query tokens per sequence */
+  int32_t num_heads;
+  int32_t head_dim;            /* 1 .. 1024 */
+  spattn_dtype parts_dtype;    /* FLOAT32, FLOAT16 or BFLOAT16 */
+  /* Host arrays of num_parts pointers to [batch][seqlen][num_heads][head_dim]
+   * by part_strides, and to LSEs [batch][num_heads][seqlen] (natural log, the
+   * layout spattn_attention_forward and spattn_attention_decode write). */
+  const void *const *parts;
+  int64_t part_strides[3];     /* batch, token, head */
+  const float *const *part_lse;
+  spattn_dtype out_dtype;      /* FLOAT32, FLOAT16 or BFLOAT16 */
+  void *out;
+  int64_t out_strides[3];
+  float *lse;                  /* optional merged LSE [batch][num_heads][seqlen] */
+} spattn_merge_args;
+
+/* Launches the merge on `stream`: asynchronous, capturable. Errors as
+ * spattn_attention_decode. */
+SPATTN_API spattn_status spattn_attention_merge(const spattn_merge_args *args, void *stream);
+
+/* The CPU version, on host pointers. */
+SPATTN_API spattn_status spattn_attention_merge_reference(const spattn_merge_args *args);
 
 /* ------------------------------------------------------------------------ */
 /* Function-pointer types, for hosts that load the library with dlopen       */
@@ -588,6 +791,12 @@ typedef spattn_status (*PFN_spattn_model_lookup)(const spattn_model *model, cons
 typedef spattn_status (*PFN_spattn_model_to_json)(const spattn_model *model, char **out_json);
 typedef spattn_status (*PFN_spattn_attention_forward)(const spattn_attention_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_attention_reference)(const spattn_attention_args *args);
+typedef spattn_status (*PFN_spattn_decode_num_splits)(const spattn_decode_args *args, int32_t *out_splits);
+typedef spattn_status (*PFN_spattn_decode_workspace_size)(const spattn_decode_args *args, size_t *out_bytes);
+typedef spattn_status (*PFN_spattn_attention_decode)(const spattn_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_attention_decode_reference)(const spattn_decode_args *args);
+typedef spattn_status (*PFN_spattn_attention_merge)(const spattn_merge_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_attention_merge_reference)(const spattn_merge_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

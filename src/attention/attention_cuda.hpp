@@ -1,8 +1,10 @@
-// The entry into the CUDA launcher (cuda/prefill/attention_forward.cu), defined only
-// when the library is built with CUDA (SPATTN_HAVE_CUDA=1). No CUDA types.
+// The entries into the CUDA launchers (cuda/prefill/, cuda/decode/), defined
+// only when the library is built with CUDA (SPATTN_HAVE_CUDA=1). No CUDA types.
 #pragma once
 
 #include "attention/attention_problem.hpp"
+#include "attention/decode_problem.hpp"
+#include "attention/merge.hpp"
 
 namespace spattn::attention {
 
@@ -18,5 +20,12 @@ enum class KernelPath { kAuto, kMmaSync, kSm90 };
 // call fails. Asynchronous: allocates nothing and never synchronizes.
 void launch_forward_cuda(const Problem& problem, void* stream, const char* function,
                          KernelPath path = KernelPath::kAuto);
+
+// Enqueues a validated decode step (the split kernel, then, with more than
+// one split, the merge of the splits from the workspace). Same errors.
+void launch_decode_cuda(const DecodeProblem& problem, void* stream, const char* function);
+
+// Enqueues a validated merge. Same errors.
+void launch_merge_cuda(const MergeProblem& problem, void* stream, const char* function);
 
 }  // namespace spattn::attention

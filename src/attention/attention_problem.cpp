@@ -7,15 +7,11 @@
 #include <string>
 
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
 namespace {
-
-// Smallest struct_size accepted: version 1 of each struct ends at its last field.
-constexpr size_t kArgsV1Size = offsetof(spattn_attention_args, tile_counters) + sizeof(void*);
-constexpr size_t kLayerParamsV1Size =
-    offsetof(spattn_layer_params, quantize_p) + sizeof(int32_t);
 
 [[noreturn]] void invalid(const char* function, const std::string& what) {
   fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
@@ -30,17 +26,6 @@ void require_positive(int32_t value, const char* field, const char* function) {
 
 void require_pointer(const void* ptr, const char* field, const char* function) {
   if (ptr == nullptr) invalid(function, std::string("args.") + field + " is NULL");
-}
-
-void require_strides(const int64_t strides[3], const char* field, const char* function) {
-  static const char* const kNames[3] = {"batch", "token", "head"};
-  for (int i = 0; i < 3; ++i) {
-    if (strides[i] < 0) {
-      invalid(function, std::string("args.") + field + "[" + std::to_string(i) + "] (" +
-                            kNames[i] + " stride) is " + std::to_string(strides[i]) +
-                            "; strides must be >= 0");
-    }
-  }
 }
 
 TensorView view(const void* data, const int64_t strides[3]) {
@@ -85,31 +70,10 @@ void read_extras(const spattn_layer_params& lp, Problem& p, const char* function
   p.quantize_p = lp.quantize_p != 0;
 }
 
-// The skip threshold, and the extras when layer_params is given.
-double resolve_layer(const spattn_attention_args& a, Problem& problem, const char* function) {
-  if (a.layer_params == nullptr) {
-    if (!std::isfinite(a.threshold_scale_factor) || a.threshold_scale_factor < 0.0f) {
-      invalid(function, "args.threshold_scale_factor is " +
-                            std::to_string(a.threshold_scale_factor) +
-                            "; must be finite and >= 0");
-    }
-    return a.threshold_scale_factor;
-  }
-  const spattn_layer_params& p = *a.layer_params;
-  require_struct_size(p.struct_size, kLayerParamsV1Size, function, "spattn_layer_params");
-  read_extras(p, problem, function);
-  if (!p.enabled) return 0.0;
-  if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
-    invalid(function, "args.layer_params->threshold_scale_factor is " +
-                          std::to_string(p.threshold_scale_factor) + "; must be finite and >= 0");
-  }
-  return p.threshold_scale_factor;
-}
-
-// total_q / total_kv, appended to the struct after version 1: read only when
-// the caller's struct_size covers them, otherwise 0 (unknown).
+// total_q / total_kv (appended after the first layout: 0, unknown, for a
+// caller whose struct predates them; read_struct sees to that).
 void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* function) {
-  if (a.struct_size < offsetof(spattn_attention_args, total_kv) + sizeof(int32_t) || !p.packed()) return;
+  if (!p.packed()) return;
   if (a.total_q < 0 || a.total_kv < 0 || (a.total_q == 0) != (a.total_kv == 0)) {
     invalid(function, "args.total_q is " + std::to_string(a.total_q) + " and args.total_kv is " +
                           std::to_string(a.total_kv) + "; give both token totals of the packed batch, or 0 for both");
@@ -123,12 +87,76 @@ void read_packed_totals(const spattn_attention_args& a, Problem& p, const char* 
   p.total_kv = a.total_kv;
 }
 
+// Where the keys come from: args.k/v (fixed or packed lengths), or the
+// caller's KV cache (lengths from its seqlens_kv), which the kernels and the
+// reference read through KvCache.
+void read_keys(const spattn_attention_args& a, Problem& p, const char* function) {
+  if (a.kv_cache == nullptr) {
+    p.num_kv_heads = a.num_kv_heads;
+    p.seqlen_kv = a.seqlen_kv;
+    p.k = view(a.k, a.k_strides);
+    p.v = view(a.v, a.v_strides);
+    return;
+  }
+  p.has_kv_cache = true;
+  p.kv = resolve_kv_cache(a.kv_cache, a.batch, a.dtype, function, "args.kv_cache");
+  if (p.kv.head_dim != a.head_dim || p.kv.head_dim_v != a.head_dim) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.kv_cache->head_dim / head_dim_v (" +
+                                     std::to_string(p.kv.head_dim) + " / " + std::to_string(p.kv.head_dim_v) +
+                                     ") differ from args.head_dim " + std::to_string(a.head_dim));
+  }
+  p.num_kv_heads = p.kv.num_kv_heads;
+  p.seqlen_kv = p.kv.max_seqlen_kv;
+}
+
 }  // namespace
+
+void require_nonnegative_strides(const int64_t strides[3], const char* field, const char* function) {
+  static const char* const kNames[3] = {"batch", "token", "head"};
+  for (int i = 0; i < 3; ++i) {
+    if (strides[i] < 0) {
+      invalid(function, std::string("args.") + field + "[" + std::to_string(i) + "] (" +
+                            kNames[i] + " stride) is " + std::to_string(strides[i]) +
+                            "; strides must be >= 0");
+    }
+  }
+}
+
+void require_aligned_rows(const void* data, const int64_t strides[3], const char* name, const char* function) {
+  if (reinterpret_cast<uintptr_t>(data) % 16 != 0) {
+    invalid(function, std::string("args.") + name + " is not 16-byte aligned; the kernel loads 16-byte rows");
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (strides[i] % 8 != 0) {
+      invalid(function, std::string("args.") + name + "_strides[" + std::to_string(i) + "] is " +
+                            std::to_string(strides[i]) +
+                            "; the kernel needs multiples of 8 elements (16-byte rows)");
+    }
+  }
+}
+
+double resolve_threshold(const spattn_layer_params* layer_params, float threshold_scale_factor,
+                         const char* function, Problem* extras) {
+  if (layer_params == nullptr) {
+    if (!std::isfinite(threshold_scale_factor) || threshold_scale_factor < 0.0f) {
+      invalid(function, "args.threshold_scale_factor is " + std::to_string(threshold_scale_factor) +
+                            "; must be finite and >= 0");
+    }
+    return threshold_scale_factor;
+  }
+  const spattn_layer_params p = read_struct(layer_params, function, "args.layer_params");
+  if (extras != nullptr) read_extras(p, *extras, function);
+  if (!p.enabled) return 0.0;
+  if (!std::isfinite(p.threshold_scale_factor) || p.threshold_scale_factor < 0.0) {
+    invalid(function, "args.layer_params->threshold_scale_factor is " +
+                          std::to_string(p.threshold_scale_factor) + "; must be finite and >= 0");
+  }
+  return p.threshold_scale_factor;
+}
 
 Problem resolve_problem(const spattn_attention_args* args, const char* function) {
   require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kArgsV1Size, function, "spattn_attention_args");
-  const spattn_attention_args& a = *args;
+  const spattn_attention_args a = read_struct(args, function, "args");
 
   if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
     invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
@@ -136,33 +164,36 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
   }
   require_positive(a.batch, "batch", function);
   require_positive(a.num_heads, "num_heads", function);
-  require_positive(a.num_kv_heads, "num_kv_heads", function);
   require_positive(a.head_dim, "head_dim", function);
   require_positive(a.seqlen_q, "seqlen_q", function);
-  require_positive(a.seqlen_kv, "seqlen_kv", function);
   if (a.head_dim != 64 && a.head_dim != 128) {
     fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.head_dim is " +
                                      std::to_string(a.head_dim) + "; supported: 64, 128");
   }
-  if (a.num_heads % a.num_kv_heads != 0) {
-    invalid(function, "args.num_heads (" + std::to_string(a.num_heads) +
-                          ") is not a multiple of args.num_kv_heads (" +
-                          std::to_string(a.num_kv_heads) + ")");
-  }
   require_pointer(a.q, "q", function);
-  require_pointer(a.k, "k", function);
-  require_pointer(a.v, "v", function);
   require_pointer(a.out, "out", function);
-  require_strides(a.q_strides, "q_strides", function);
-  require_strides(a.k_strides, "k_strides", function);
-  require_strides(a.v_strides, "v_strides", function);
-  require_strides(a.out_strides, "out_strides", function);
-  if ((a.cu_seqlens_q == nullptr) != (a.cu_seqlens_kv == nullptr)) {
-    invalid(function, std::string("args.") +
-                          (a.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_kv") +
-                          " is NULL but " +
-                          (a.cu_seqlens_q == nullptr ? "cu_seqlens_kv" : "cu_seqlens_q") +
-                          " is not; give both (packed batch) or neither");
+  require_nonnegative_strides(a.q_strides, "q_strides", function);
+  require_nonnegative_strides(a.out_strides, "out_strides", function);
+  if (a.kv_cache == nullptr) {
+    require_positive(a.num_kv_heads, "num_kv_heads", function);
+    require_positive(a.seqlen_kv, "seqlen_kv", function);
+    require_pointer(a.k, "k", function);
+    require_pointer(a.v, "v", function);
+    require_nonnegative_strides(a.k_strides, "k_strides", function);
+    require_nonnegative_strides(a.v_strides, "v_strides", function);
+    if ((a.cu_seqlens_q == nullptr) != (a.cu_seqlens_kv == nullptr)) {
+      invalid(function, std::string("args.") +
+                            (a.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_kv") +
+                            " is NULL but " +
+                            (a.cu_seqlens_q == nullptr ? "cu_seqlens_kv" : "cu_seqlens_q") +
+                            " is not; give both (packed batch) or neither");
+    }
+  } else if (a.cu_seqlens_kv != nullptr) {
+    invalid(function, "args.cu_seqlens_kv is set with args.kv_cache; the cache's seqlens_kv gives the key counts");
+  }
+  if (a.skip_seqlen_kv < 0) {
+    invalid(function, "args.skip_seqlen_kv is " + std::to_string(a.skip_seqlen_kv) +
+                          "; must be >= 0 (0: each sequence's own)");
   }
   if (!std::isfinite(a.softmax_scale) || a.softmax_scale < 0.0f) {
     invalid(function, "args.softmax_scale is " + std::to_string(a.softmax_scale) +
@@ -176,13 +207,15 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
   p.dtype = a.dtype;
   p.batch = a.batch;
   p.num_heads = a.num_heads;
-  p.num_kv_heads = a.num_kv_heads;
   p.head_dim = a.head_dim;
   p.seqlen_q = a.seqlen_q;
-  p.seqlen_kv = a.seqlen_kv;
   p.q = view(a.q, a.q_strides);
-  p.k = view(a.k, a.k_strides);
-  p.v = view(a.v, a.v_strides);
+  read_keys(a, p, function);
+  if (p.num_heads % p.num_kv_heads != 0) {
+    invalid(function, "args.num_heads (" + std::to_string(p.num_heads) + ") is not a multiple of " +
+                          (p.has_kv_cache ? "args.kv_cache->num_kv_heads (" : "args.num_kv_heads (") +
+                          std::to_string(p.num_kv_heads) + ")");
+  }
   p.out = a.out;
   for (int i = 0; i < 3; ++i) p.out_strides[i] = a.out_strides[i];
   p.cu_seqlens_q = a.cu_seqlens_q;
@@ -191,39 +224,26 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
                         ? a.softmax_scale
                         : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
   p.causal = a.causal != 0;
-  p.threshold_scale_factor = resolve_layer(a, p, function);
+  p.threshold_scale_factor = resolve_threshold(a.layer_params, a.threshold_scale_factor, function, &p);
   p.lse = a.lse;
   p.tile_counters = a.tile_counters;
-  read_packed_totals(a, p, function);
+  p.skip_seqlen_kv = a.skip_seqlen_kv;
+  if (!p.has_kv_cache) read_packed_totals(a, p, function);
   return p;
 }
 
 void check_kernel_alignment(const Problem& p, const char* function) {
-  struct Item {
-    const void* data;
-    const int64_t* strides;
-    const char* name;
-  };
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
   const int64_t k_s[3] = {p.k.batch_stride, p.k.token_stride, p.k.head_stride};
   const int64_t v_s[3] = {p.v.batch_stride, p.v.token_stride, p.v.head_stride};
-  const Item items[4] = {{p.q.data, q_s, "q"},
-                         {p.k.data, k_s, "k"},
-                         {p.v.data, v_s, "v"},
-                         {p.out, p.out_strides, "out"}};
-  for (const Item& item : items) {
-    if (reinterpret_cast<uintptr_t>(item.data) % 16 != 0) {
-      invalid(function, std::string("args.") + item.name +
-                            " is not 16-byte aligned; the kernel loads 16-byte rows");
-    }
-    for (int i = 0; i < 3; ++i) {
-      if (item.strides[i] % 8 != 0) {
-        invalid(function, std::string("args.") + item.name + "_strides[" + std::to_string(i) +
-                              "] is " + std::to_string(item.strides[i]) +
-                              "; the kernel needs multiples of 8 elements (16-byte rows)");
-      }
-    }
+  require_aligned_rows(p.q.data, q_s, "q", function);
+  if (p.has_kv_cache) {
+    check_kv_cache_alignment(p.kv, function, "args.kv_cache");
+  } else {
+    require_aligned_rows(p.k.data, k_s, "k", function);
+    require_aligned_rows(p.v.data, v_s, "v", function);
   }
+  require_aligned_rows(p.out, p.out_strides, "out", function);
   if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
     invalid(function, "args.lse is not 4-byte aligned");
   }

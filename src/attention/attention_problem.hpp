@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "attention/kv_cache.hpp"
 #include "attention/skip_rule.hpp"
 
 namespace spattn::attention {
@@ -45,8 +46,13 @@ struct Problem {
   int32_t num_sink_tokens = 0;    // N:M only
   int32_t dense_window_size = 0;  // N:M only
   bool quantize_p = false;        // NVFP4 P before P.V
+  int32_t skip_seqlen_kv = 0;     // > 0: the L_kv of lambda for every sequence (skip_length)
+  // Chunked prefill over a cache: K/V (and each sequence's key count) come
+  // from `kv`; k, v and cu_seqlens_kv are unused.
+  bool has_kv_cache = false;
+  KvCache kv;
 
-  bool packed() const { return cu_seqlens_q != nullptr; }
+  bool packed() const { return cu_seqlens_q != nullptr; }  // packed queries (and keys, without a cache)
   bool nm_sparse() const { return sparsity_m != 0; }
   // Needs the kernels' variants with the extras.
   bool extras() const { return nm_sparse() || quantize_p; }
@@ -56,6 +62,24 @@ struct Problem {
 // threshold and the N:M / NVFP4 P extras from layer_params). Throws spattn::Error naming `function` and the
 // offending field. Pointer contents (cu_seqlens) are not read here.
 Problem resolve_problem(const spattn_attention_args* args, const char* function);
+
+// Helpers every attention entry point shares.
+// Strides of a [batch][token][head] view must be >= 0 (`field`: "q_strides").
+void require_nonnegative_strides(const int64_t strides[3], const char* field, const char* function);
+// A kernel's 16-byte rows: `data` 16-byte aligned, 16-bit element strides
+// multiples of 8 (`name`: "q", messages say args.q / args.q_strides[i]).
+void require_aligned_rows(const void* data, const int64_t strides[3], const char* name, const char* function);
+// The skip threshold from layer_params (its extras into *extras when not
+// NULL) or, without layer_params, the direct value.
+double resolve_threshold(const spattn_layer_params* layer_params, float threshold_scale_factor,
+                         const char* function, Problem* extras);
+
+// The factor from raw logits (q . stored key) to log2-scaled logits:
+// softmax_scale * k_scale * log2(e) (k_scale 1 without an FP8 cache),
+// computed the same way on every path (kernels and references).
+SPATTN_HOST_DEVICE inline float logit_scale_log2(float softmax_scale, float k_scale) {
+  return softmax_scale * k_scale * 1.4426950408889634f;
+}
 
 // Extra requirements of the CUDA kernel: 16-byte aligned rows for cp.async
 // (q/k/v/out pointers 16-byte aligned, strides multiples of 8 elements), and

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,6 @@ namespace {
 
 constexpr int kTileQ = SPATTN_SKIP_TILE_QUERIES;
 constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct Sequence {
@@ -56,10 +56,26 @@ std::vector<float> read_rows(const TensorView& t, bool bf16, int64_t batch, int6
   return rows;
 }
 
-std::vector<Sequence> sequences(const Problem& p, const char* function) {
+std::vector<Sequence> sequences(const Problem& p, const KvCacheReader* cache, const char* function) {
   std::vector<Sequence> seqs(size_t(p.batch));
   for (int32_t b = 0; b < p.batch; ++b) {
     Sequence& s = seqs[size_t(b)];
+    if (cache != nullptr) {  // keys from the cache: its lengths; queries fixed or packed
+      s.lk = cache->seqlen(b);
+      s.lq = p.seqlen_q;
+      s.q_batch = b;
+      if (!p.packed()) continue;
+      const int32_t q0 = p.cu_seqlens_q[b], q1 = p.cu_seqlens_q[b + 1];
+      if ((b == 0 && q0 != 0) || q1 < q0 || q1 - q0 > p.seqlen_q) {
+        fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": args.cu_seqlens_q entry " + std::to_string(b) +
+                                              " is inconsistent (offsets must start at 0, not decrease, and give "
+                                              "lengths <= args.seqlen_q)");
+      }
+      s.q_token0 = q0;
+      s.lq = q1 - q0;
+      s.q_batch = 0;
+      continue;
+    }
     if (!p.packed()) {
       s.lq = p.seqlen_q;
       s.lk = p.seqlen_kv;
@@ -82,7 +98,7 @@ std::vector<Sequence> sequences(const Problem& p, const char* function) {
     s.lk = k1 - k0;
   }
   // Given totals must be what the offsets say (the GPU cannot check this).
-  if (p.packed() && p.total_q != 0 &&
+  if (cache == nullptr && p.packed() && p.total_q != 0 &&
       (p.total_q != p.cu_seqlens_q[p.batch] || p.total_kv != p.cu_seqlens_kv[p.batch])) {
     fail(SPATTN_ERR_INVALID_ARGUMENT,
          std::string(function) + ": args.total_q " + std::to_string(p.total_q) + " / total_kv " +
@@ -102,14 +118,20 @@ struct TileState {
 
 class HeadRunner {
  public:
-  HeadRunner(const Problem& p, const Sequence& s, int32_t batch_index, int32_t head)
+  HeadRunner(const Problem& p, const Sequence& s, const KvCacheReader* cache, int32_t batch_index, int32_t head)
       : p_(p), s_(s), b_(batch_index), h_(head), dim_(p.head_dim), bf16_(p.dtype == SPATTN_DTYPE_BFLOAT16) {
     const int32_t kv_head = head / (p.num_heads / p.num_kv_heads);
     q_ = read_rows(p.q, bf16_, s.q_batch, s.q_token0, s.lq, head, dim_);
-    k_ = read_rows(p.k, bf16_, s.q_batch, s.kv_token0, s.lk, kv_head, dim_);
-    v_ = read_rows(p.v, bf16_, s.q_batch, s.kv_token0, s.lk, kv_head, dim_);
-    scale_log2_ = p.softmax_scale * kLog2e;
-    log2_lambda_ = skip_log2_lambda(p.threshold_scale_factor, s.lk);
+    if (cache != nullptr) {  // stored values; the FP8 scales are applied below, as the kernel does
+      k_ = cache->keys(batch_index, kv_head);
+      v_ = cache->values(batch_index, kv_head);
+      v_scale_ = p.kv.v_scale;
+    } else {
+      k_ = read_rows(p.k, bf16_, s.q_batch, s.kv_token0, s.lk, kv_head, dim_);
+      v_ = read_rows(p.v, bf16_, s.q_batch, s.kv_token0, s.lk, kv_head, dim_);
+    }
+    scale_log2_ = logit_scale_log2(p.softmax_scale, p.has_kv_cache ? p.kv.k_scale : 1.0f);
+    log2_lambda_ = skip_log2_lambda(p.threshold_scale_factor, skip_length(p.skip_seqlen_kv, s.lk));
   }
 
   void run(unsigned long long counters[2]) {
@@ -243,7 +265,7 @@ class HeadRunner {
                     int64_t(h_) * p_.out_strides[2];
       const double sum = st.sum[size_t(r)];
       for (int32_t d = 0; d < dim_; ++d) {
-        const double value = sum > 0.0 ? st.acc[size_t(r) * dim_ + d] / sum : 0.0;
+        const double value = sum > 0.0 ? st.acc[size_t(r) * dim_ + d] / sum * v_scale_ : 0.0;
         o[d] = float_to_storage(float(value), bf16_);
       }
       if (p_.lse != nullptr) {
@@ -267,16 +289,19 @@ class HeadRunner {
   std::vector<float> q_, k_, v_;
   float scale_log2_ = 0.0f;
   float log2_lambda_ = 0.0f;
+  double v_scale_ = 1.0;
 };
 
 }  // namespace
 
 void reference_forward(const Problem& p, const char* function) {
-  const std::vector<Sequence> seqs = sequences(p, function);
+  std::unique_ptr<KvCacheReader> cache;
+  if (p.has_kv_cache) cache = std::make_unique<KvCacheReader>(p.kv, p.batch, function, "args.kv_cache");
+  const std::vector<Sequence> seqs = sequences(p, cache.get(), function);
   unsigned long long counters[2] = {0, 0};
   for (int32_t b = 0; b < p.batch; ++b) {
     for (int32_t h = 0; h < p.num_heads; ++h) {
-      HeadRunner runner(p, seqs[size_t(b)], b, h);
+      HeadRunner runner(p, seqs[size_t(b)], cache.get(), b, h);
       runner.run(counters);
     }
   }

@@ -33,4 +33,17 @@ SPATTN_HOST_DEVICE inline bool row_allows_skip(float tile_max, float running_max
   return tile_max == -INFINITY || tile_max - running_max < log2_lambda;
 }
 
+// The key count lambda divides by: the caller's global length when it gives
+// one (skip_seqlen_kv > 0: a sequence-parallel shard), else the sequence's own.
+SPATTN_HOST_DEVICE inline int32_t skip_length(int32_t skip_seqlen_kv, int32_t kv_len) {
+  return skip_seqlen_kv > 0 ? skip_seqlen_kv : kv_len;
+}
+
+// The decode form (the KV range of a few queries): the same lambda, but no
+// skipping at all when lambda >= 1, as in TensorRT-LLM's decode kernel.
+SPATTN_HOST_DEVICE inline float decode_skip_log2_lambda(double threshold_scale_factor, int32_t kv_len) {
+  const float log2_lambda = skip_log2_lambda(threshold_scale_factor, kv_len);
+  return log2_lambda >= 0.0f ? -INFINITY : log2_lambda;
+}
+
 }  // namespace spattn::attention

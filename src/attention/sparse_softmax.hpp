@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "attention/fp8.hpp"  // round_e4m3
 #include "attention/skip_rule.hpp"  // SPATTN_HOST_DEVICE
 
 namespace spattn::attention {
@@ -54,37 +55,6 @@ SPATTN_HOST_DEVICE inline bool nm_keeps(int rank, int n, bool dense) { return de
 
 // ---------------------------------------------------------------------------
 // NVFP4 P quantization
-
-SPATTN_HOST_DEVICE inline uint32_t nvfp4_float_bits(float x) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(x);
-#else
-  uint32_t u;
-  memcpy(&u, &x, sizeof u);
-  return u;
-#endif
-}
-
-SPATTN_HOST_DEVICE inline float nvfp4_bits_float(uint32_t u) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(u);
-#else
-  float x;
-  memcpy(&x, &u, sizeof x);
-  return x;
-#endif
-}
-
-// FP8 E4M3 (the "fn" variant: max 448, subnormal step 2^-9) of a finite
-// x >= 0, round to nearest even, saturated at 448.
-SPATTN_HOST_DEVICE inline float round_e4m3(float x) {
-  x = fminf(x, 448.0f);
-  const float subnormal = rintf(x * 512.0f) * (1.0f / 512.0f);  // below 2^-6: fixed step 2^-9
-  uint32_t u = nvfp4_float_bits(x);
-  u += 0x7FFFFu + ((u >> 20) & 1u);  // round the 23-bit mantissa to 3 bits, ties to even
-  const float normal = nvfp4_bits_float(u & 0xFFF00000u);
-  return x < 0.015625f ? subnormal : normal;  // both computed: no branch in the kernel
-}
 
 // The per-tensor global scale of P: its amax bound 1 over (6 * 448).
 constexpr float kNvfp4PGlobalScale = 1.0f / 2688.0f;

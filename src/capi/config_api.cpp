@@ -6,6 +6,7 @@
 
 #include "capi/config_handle.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "value/document.hpp"
 #include "value/json_writer.hpp"
 
@@ -29,15 +30,14 @@ spattn_config* make_config(std::string_view text, spattn_format format, const st
   return handle.release();
 }
 
-// The accessors' common checks: a config, an out struct of sufficient size,
-// and the expected algorithm.
+// The accessors' common checks: a config, an out struct of a published
+// layout (struct_size.hpp), and the expected algorithm.
 template <class Struct>
 const spattn::SparseConfig& accessor_config(const spattn_config* config, Struct* out,
-                                            spattn_algorithm expected, const char* function,
-                                            const char* type_name) {
+                                            spattn_algorithm expected, const char* function) {
   require_arg(config, function, "config");
   require_arg(out, function, "out");
-  spattn::require_struct_size(out->struct_size, sizeof(Struct), function, type_name);
+  spattn::require_struct(out, function, "out");
   if (config->config.algorithm != expected) {
     fail(SPATTN_ERR_WRONG_ALGORITHM, std::string(function) + ": the config's algorithm is '" +
                                          spattn_algorithm_name(config->config.algorithm) + "', not '" +
@@ -96,11 +96,11 @@ spattn_status spattn_config_to_json(const spattn_config* config, char** out_json
 
 spattn_status spattn_config_skip_softmax(const spattn_config* config, spattn_skip_softmax_config* out) {
   return guarded([&] {
-    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_SKIP_SOFTMAX,
-                                    "spattn_config_skip_softmax", "spattn_skip_softmax_config");
+    static const char* const function = "spattn_config_skip_softmax";
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_SKIP_SOFTMAX, function);
     const spattn::SkipSoftmaxSettings& s = c.skip_softmax;
     spattn_skip_softmax_config r{};
-    r.struct_size = out->struct_size;
+    r.struct_size = sizeof r;
     r.has_threshold_scale_factor = s.threshold_scale_factor.has_value();
     if (s.threshold_scale_factor) r.threshold_scale_factor = {s.threshold_scale_factor->prefill, s.threshold_scale_factor->decode};
     r.has_target_sparsity = s.target_sparsity.has_value();
@@ -112,17 +112,17 @@ spattn_status spattn_config_skip_softmax(const spattn_config* config, spattn_ski
     r.num_sink_tokens = s.num_sink_tokens;
     r.dense_window_size = s.dense_window_size;
     r.quantize_p = s.quantize_p;
-    *out = r;
+    spattn::write_struct(out, r, function, "out");
   });
 }
 
 spattn_status spattn_config_rocket(const spattn_config* config, spattn_rocket_config* out) {
   return guarded([&] {
-    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_ROCKET, "spattn_config_rocket",
-                                    "spattn_rocket_config");
+    static const char* const function = "spattn_config_rocket";
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_ROCKET, function);
     const spattn::RocketSettings& s = c.rocket;
     spattn_rocket_config r{};
-    r.struct_size = out->struct_size;
+    r.struct_size = sizeof r;
     r.window_size = s.window_size;
     r.kernel_size = s.kernel_size;
     r.topr = s.topr;
@@ -132,16 +132,17 @@ spattn_status spattn_config_rocket(const spattn_config* config, spattn_rocket_co
     r.kt_cache_dtype = s.kt_cache_dtype;
     r.has_seq_len_threshold = c.seq_len_threshold.has_value();
     r.seq_len_threshold = c.seq_len_threshold.value_or(0);
-    *out = r;
+    spattn::write_struct(out, r, function, "out");
   });
 }
 
 spattn_status spattn_config_dsa(const spattn_config* config, spattn_dsa_config* out) {
   return guarded([&] {
-    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_DSA, "spattn_config_dsa", "spattn_dsa_config");
+    static const char* const function = "spattn_config_dsa";
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_DSA, function);
     const spattn::DsaSettings& s = c.dsa;
     spattn_dsa_config r{};
-    r.struct_size = out->struct_size;
+    r.struct_size = sizeof r;
     r.index_n_heads = s.index_n_heads.value_or(0);
     r.index_head_dim = s.index_head_dim.value_or(0);
     r.index_topk = s.index_topk.value_or(0);
@@ -149,7 +150,7 @@ spattn_status spattn_config_dsa(const spattn_config* config, spattn_dsa_config* 
     r.skip_indexer_for_short_seqs = s.skip_indexer_for_short_seqs;
     r.enable_heuristic_topk = s.enable_heuristic_topk;
     r.seq_len_threshold = c.seq_len_threshold.value_or(0);
-    *out = r;
+    spattn::write_struct(out, r, function, "out");
   });
 }
 

@@ -40,18 +40,6 @@ inline void require_arg(const void* ptr, const char* function, const char* argum
   }
 }
 
-// Checks the struct_size of a caller-provided extensible struct: it must at
-// least cover the fields of version 1 of that struct.
-inline void require_struct_size(uint32_t struct_size, size_t minimum, const char* function,
-                                const char* type_name) {
-  if (struct_size < minimum) {
-    fail(SPATTN_ERR_INVALID_ARGUMENT,
-         std::string(function) + ": " + type_name + ".struct_size is " +
-             std::to_string(struct_size) + ", expected at least " + std::to_string(minimum) +
-             " (set it to sizeof(" + type_name + "))");
-  }
-}
-
 }  // namespace spattn
 
 #include <cstdlib>

@@ -9,6 +9,7 @@
 #include "capi/config_handle.hpp"
 #include "capi/guard.hpp"
 #include "capi/model_handle.hpp"
+#include "capi/struct_size.hpp"
 #include "value/json_writer.hpp"
 
 using spattn::fail;
@@ -76,16 +77,16 @@ spattn_status spattn_model_lookup(const spattn_model* model, const char* compone
                                   const char* layer_name, spattn_phase phase, double timestep,
                                   spattn_layer_params* out) {
   return guarded([&] {
-    require_arg(model, "spattn_model_lookup", "model");
-    require_arg(layer_name, "spattn_model_lookup", "layer_name");
-    require_arg(out, "spattn_model_lookup", "out");
-    spattn::require_struct_size(out->struct_size, sizeof(spattn_layer_params), "spattn_model_lookup",
-                                "spattn_layer_params");
+    static const char* const function = "spattn_model_lookup";
+    require_arg(model, function, "model");
+    require_arg(layer_name, function, "layer_name");
+    require_arg(out, function, "out");
+    spattn::require_struct(out, function, "out");
     require_lookup_arguments(phase, timestep);
     spattn_layer_params result;
-    result.struct_size = out->struct_size;
+    result.struct_size = sizeof result;
     spattn::lookup_layer(model->model.component(component), layer_name, phase, timestep, result);
-    *out = result;  // only on success: out-parameters stay untouched on failure
+    spattn::write_struct(out, result, function, "out");  // only on success: untouched on failure
   });
 }
 

@@ -54,7 +54,7 @@ def csharp_type(ctype, array, enums, structs):
     if ctype.endswith("*"):
         return "IntPtr"
     base = {"uint32_t": "uint", "int32_t": "int", "double": "double", "float": "float",
-            "int64_t": "long"}.get(ctype)
+            "int64_t": "long", "size_t": "UIntPtr"}.get(ctype)
     if base is None and ctype in enums:
         base = c_header.type_name(ctype)
     if base is None and ctype in structs:

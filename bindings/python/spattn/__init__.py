@@ -16,15 +16,15 @@ values are the spellings used everywhere in spattn ("prefill", "ignored"): a mem
 spelling, and functions take either.
 """
 from ._cdef import CONSTANTS
-from ._enums import (Algorithm, DisabledReason, Dtype, Format, KtCacheDtype, LogLevel, Phase,
-                     PhaseKey, Source, Status)
+from ._enums import (Algorithm, DisabledReason, Dtype, Format, KtCacheDtype, KvLayout, LogLevel,
+                     Phase, PhaseKey, Source, Status)
 from ._lib import Error, ffi, lib, library_path
 from ._handles import (Config, DsaConfig, LayerParams, Model, PhaseValues, RocketConfig,
                        SkipSoftmaxConfig)
 from ._attention import attention_forward, attention_reference, torch_attention
 
 __all__ = ["CONSTANTS", "Algorithm", "Config", "DisabledReason", "DsaConfig", "Dtype", "Error",
-           "Format", "KtCacheDtype", "LayerParams", "LogLevel", "Model", "Phase", "PhaseKey",
+           "Format", "KtCacheDtype", "KvLayout", "LayerParams", "LogLevel", "Model", "Phase", "PhaseKey",
            "PhaseValues", "RocketConfig", "SkipSoftmaxConfig", "Source", "Status",
            "attention_forward", "attention_reference", "torch_attention", "version",
            "library_path", "ffi", "lib"]

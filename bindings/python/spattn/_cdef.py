@@ -174,8 +174,35 @@ spattn_status spattn_model_to_json(const spattn_model *model, char **out_json);
 typedef enum spattn_dtype {
  SPATTN_DTYPE_FLOAT16 = 1,
  SPATTN_DTYPE_BFLOAT16 = 2,
+ SPATTN_DTYPE_FLOAT8_E4M3 = 3,
+ SPATTN_DTYPE_FLOAT32 = 4,
  SPATTN_DTYPE_MAX_ENUM = 0x7FFFFFFF
 } spattn_dtype;
+typedef enum spattn_kv_layout {
+ SPATTN_KV_LAYOUT_CONTIGUOUS = 0,
+ SPATTN_KV_LAYOUT_PAGED = 1,
+ SPATTN_KV_LAYOUT_MAX_ENUM = 0x7FFFFFFF
+} spattn_kv_layout;
+typedef struct spattn_kv_cache {
+ uint32_t struct_size;
+ spattn_kv_layout layout;
+ spattn_dtype dtype;
+ int32_t num_kv_heads;
+ int32_t head_dim;
+ int32_t head_dim_v;
+ const void *k;
+ const void *v;
+ int64_t k_strides[3];
+ int64_t v_strides[3];
+ float k_scale;
+ float v_scale;
+ const int32_t *seqlens_kv;
+ int32_t max_seqlen_kv;
+ int32_t page_size;
+ int32_t num_pages;
+ const int32_t *block_table;
+ int32_t max_pages_per_seq;
+} spattn_kv_cache;
 typedef struct spattn_attention_args {
  uint32_t struct_size;
  spattn_dtype dtype;
@@ -203,9 +230,55 @@ typedef struct spattn_attention_args {
  unsigned long long *tile_counters;
  int32_t total_q;
  int32_t total_kv;
+ const spattn_kv_cache *kv_cache;
+ int32_t skip_seqlen_kv;
 } spattn_attention_args;
 spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);
 spattn_status spattn_attention_reference(const spattn_attention_args *args);
+typedef struct spattn_decode_args {
+ uint32_t struct_size;
+ spattn_dtype dtype;
+ int32_t batch;
+ int32_t num_heads;
+ int32_t seqlen_q;
+ const void *q;
+ int64_t q_strides[3];
+ void *out;
+ int64_t out_strides[3];
+ const spattn_kv_cache *kv_cache;
+ float softmax_scale;
+ int32_t causal;
+ const spattn_layer_params *layer_params;
+ float threshold_scale_factor;
+ int32_t skip_seqlen_kv;
+ float *lse;
+ unsigned long long *tile_counters;
+ void *workspace;
+ size_t workspace_size;
+ int32_t num_splits;
+} spattn_decode_args;
+spattn_status spattn_decode_num_splits(const spattn_decode_args *args, int32_t *out_splits);
+spattn_status spattn_decode_workspace_size(const spattn_decode_args *args, size_t *out_bytes);
+spattn_status spattn_attention_decode(const spattn_decode_args *args, void *stream);
+spattn_status spattn_attention_decode_reference(const spattn_decode_args *args);
+typedef struct spattn_merge_args {
+ uint32_t struct_size;
+ int32_t num_parts;
+ int32_t batch;
+ int32_t seqlen;
+ int32_t num_heads;
+ int32_t head_dim;
+ spattn_dtype parts_dtype;
+ const void *const *parts;
+ int64_t part_strides[3];
+ const float *const *part_lse;
+ spattn_dtype out_dtype;
+ void *out;
+ int64_t out_strides[3];
+ float *lse;
+} spattn_merge_args;
+spattn_status spattn_attention_merge(const spattn_merge_args *args, void *stream);
+spattn_status spattn_attention_merge_reference(const spattn_merge_args *args);
 typedef uint32_t (*PFN_spattn_version)(void);
 typedef const char *(*PFN_spattn_version_string)(void);
 typedef const char *(*PFN_spattn_status_string)(spattn_status status);
@@ -232,6 +305,12 @@ typedef spattn_status (*PFN_spattn_model_lookup)(const spattn_model *model, cons
 typedef spattn_status (*PFN_spattn_model_to_json)(const spattn_model *model, char **out_json);
 typedef spattn_status (*PFN_spattn_attention_forward)(const spattn_attention_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_attention_reference)(const spattn_attention_args *args);
+typedef spattn_status (*PFN_spattn_decode_num_splits)(const spattn_decode_args *args, int32_t *out_splits);
+typedef spattn_status (*PFN_spattn_decode_workspace_size)(const spattn_decode_args *args, size_t *out_bytes);
+typedef spattn_status (*PFN_spattn_attention_decode)(const spattn_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_attention_decode_reference)(const spattn_decode_args *args);
+typedef spattn_status (*PFN_spattn_attention_merge)(const spattn_merge_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_attention_merge_reference)(const spattn_merge_args *args);
 '''
 
 CONSTANTS = {
@@ -249,4 +328,6 @@ CONSTANTS = {
     'SPATTN_NO_TIMESTEP': -1.0,
     'SPATTN_SKIP_TILE_KEYS': 128,
     'SPATTN_SKIP_TILE_QUERIES': 128,
+    'SPATTN_DECODE_MAX_QUERIES': 16,
+    'SPATTN_MERGE_MAX_PARTS': 32,
 }

@@ -103,6 +103,15 @@ class Dtype(CEnum):
 
     FLOAT16 = 'float16', 1
     BFLOAT16 = 'bfloat16', 2
+    FLOAT8_E4M3 = 'float8_e4m3', 3  # KV caches only: OCP FP8 E4M3 (max 448), with a float scale
+    FLOAT32 = 'float32', 4  # partial outputs of spattn_attention_merge
 
 
-__all__ = ['Status', 'LogLevel', 'Algorithm', 'Phase', 'Format', 'KtCacheDtype', 'Source', 'DisabledReason', 'PhaseKey', 'Dtype']
+class KvLayout(CEnum):
+    """The values of spattn_kv_layout."""
+
+    CONTIGUOUS = 'contiguous', 0
+    PAGED = 'paged', 1
+
+
+__all__ = ['Status', 'LogLevel', 'Algorithm', 'Phase', 'Format', 'KtCacheDtype', 'Source', 'DisabledReason', 'PhaseKey', 'Dtype', 'KvLayout']

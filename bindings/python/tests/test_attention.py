@@ -142,8 +142,9 @@ class Reference(unittest.TestCase):
             spattn.attention_reference(None, None, None, None, dtype="float16", batch=1, num_heads=2,
                                        head_dim=64, seqlen_q=8)
         self.assertEqual(ctx.exception.status, spattn.Status.INVALID_ARGUMENT)
-        with self.assertRaisesRegex(ValueError, "dtype: 'float32' is not one of 'float16', 'bfloat16'"):
-            spattn.attention_reference(None, None, None, None, dtype="float32", batch=1, num_heads=2,
+        with self.assertRaisesRegex(ValueError, "dtype: 'int8' is not one of 'float16', 'bfloat16', "
+                                                "'float8_e4m3', 'float32'"):
+            spattn.attention_reference(None, None, None, None, dtype="int8", batch=1, num_heads=2,
                                        head_dim=64, seqlen_q=8)
 
     def test_forward_refuses_bad_arguments(self):

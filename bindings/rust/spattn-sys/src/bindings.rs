@@ -16,6 +16,8 @@ pub const SPATTN_MAX_COMPONENTS: u32 = 64;
 pub const SPATTN_NO_TIMESTEP: f64 = -1.0;
 pub const SPATTN_SKIP_TILE_KEYS: u32 = 128;
 pub const SPATTN_SKIP_TILE_QUERIES: u32 = 128;
+pub const SPATTN_DECODE_MAX_QUERIES: u32 = 16;
+pub const SPATTN_MERGE_MAX_PARTS: u32 = 32;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -1222,8 +1224,355 @@ extern "C" {
 }
 pub const SPATTN_DTYPE_FLOAT16: spattn_dtype = 1;
 pub const SPATTN_DTYPE_BFLOAT16: spattn_dtype = 2;
+pub const SPATTN_DTYPE_FLOAT8_E4M3: spattn_dtype = 3;
+pub const SPATTN_DTYPE_FLOAT32: spattn_dtype = 4;
 pub const SPATTN_DTYPE_MAX_ENUM: spattn_dtype = 2147483647;
 pub type spattn_dtype = ::std::os::raw::c_uint;
+pub const SPATTN_KV_LAYOUT_CONTIGUOUS: spattn_kv_layout = 0;
+pub const SPATTN_KV_LAYOUT_PAGED: spattn_kv_layout = 1;
+pub const SPATTN_KV_LAYOUT_MAX_ENUM: spattn_kv_layout = 2147483647;
+pub type spattn_kv_layout = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_kv_cache {
+    pub struct_size: u32,
+    pub layout: spattn_kv_layout,
+    pub dtype: spattn_dtype,
+    pub num_kv_heads: i32,
+    pub head_dim: i32,
+    pub head_dim_v: i32,
+    pub k: *const ::std::os::raw::c_void,
+    pub v: *const ::std::os::raw::c_void,
+    pub k_strides: [i64; 3usize],
+    pub v_strides: [i64; 3usize],
+    pub k_scale: f32,
+    pub v_scale: f32,
+    pub seqlens_kv: *const i32,
+    pub max_seqlen_kv: i32,
+    pub page_size: i32,
+    pub num_pages: i32,
+    pub block_table: *const i32,
+    pub max_pages_per_seq: i32,
+}
+#[test]
+fn bindgen_test_layout_spattn_kv_cache() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_kv_cache>(),
+        136usize,
+        concat!("Size of: ", stringify!(spattn_kv_cache))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_kv_cache>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_kv_cache))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_layout() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).layout) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(layout)
+            )
+        );
+    }
+    test_field_layout();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_num_kv_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_kv_heads) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(num_kv_heads)
+            )
+        );
+    }
+    test_field_num_kv_heads();
+    fn test_field_head_dim() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).head_dim) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(head_dim)
+            )
+        );
+    }
+    test_field_head_dim();
+    fn test_field_head_dim_v() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).head_dim_v) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(head_dim_v)
+            )
+        );
+    }
+    test_field_head_dim_v();
+    fn test_field_k() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(k)
+            )
+        );
+    }
+    test_field_k();
+    fn test_field_v() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).v) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(v)
+            )
+        );
+    }
+    test_field_v();
+    fn test_field_k_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k_strides) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(k_strides)
+            )
+        );
+    }
+    test_field_k_strides();
+    fn test_field_v_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).v_strides) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(v_strides)
+            )
+        );
+    }
+    test_field_v_strides();
+    fn test_field_k_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k_scale) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(k_scale)
+            )
+        );
+    }
+    test_field_k_scale();
+    fn test_field_v_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).v_scale) as usize - ptr as usize
+            },
+            92usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(v_scale)
+            )
+        );
+    }
+    test_field_v_scale();
+    fn test_field_seqlens_kv() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seqlens_kv) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(seqlens_kv)
+            )
+        );
+    }
+    test_field_seqlens_kv();
+    fn test_field_max_seqlen_kv() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_seqlen_kv) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(max_seqlen_kv)
+            )
+        );
+    }
+    test_field_max_seqlen_kv();
+    fn test_field_page_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).page_size) as usize - ptr as usize
+            },
+            108usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(page_size)
+            )
+        );
+    }
+    test_field_page_size();
+    fn test_field_num_pages() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_pages) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(num_pages)
+            )
+        );
+    }
+    test_field_num_pages();
+    fn test_field_block_table() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).block_table) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(block_table)
+            )
+        );
+    }
+    test_field_block_table();
+    fn test_field_max_pages_per_seq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kv_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_pages_per_seq) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kv_cache),
+                "::",
+                stringify!(max_pages_per_seq)
+            )
+        );
+    }
+    test_field_max_pages_per_seq();
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct spattn_attention_args {
@@ -1253,12 +1602,14 @@ pub struct spattn_attention_args {
     pub tile_counters: *mut ::std::os::raw::c_ulonglong,
     pub total_q: i32,
     pub total_kv: i32,
+    pub kv_cache: *const spattn_kv_cache,
+    pub skip_seqlen_kv: i32,
 }
 #[test]
 fn bindgen_test_layout_spattn_attention_args() {
     assert_eq!(
         ::std::mem::size_of::<spattn_attention_args>(),
-        224usize,
+        240usize,
         concat!("Size of: ", stringify!(spattn_attention_args))
     );
     assert_eq!(
@@ -1708,6 +2059,40 @@ fn bindgen_test_layout_spattn_attention_args() {
         );
     }
     test_field_total_kv();
+    fn test_field_kv_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kv_cache) as usize - ptr as usize
+            },
+            224usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_attention_args),
+                "::",
+                stringify!(kv_cache)
+            )
+        );
+    }
+    test_field_kv_cache();
+    fn test_field_skip_seqlen_kv() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).skip_seqlen_kv) as usize - ptr as usize
+            },
+            232usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_attention_args),
+                "::",
+                stringify!(skip_seqlen_kv)
+            )
+        );
+    }
+    test_field_skip_seqlen_kv();
 }
 extern "C" {
     pub fn spattn_attention_forward(
@@ -1717,4 +2102,680 @@ extern "C" {
 }
 extern "C" {
     pub fn spattn_attention_reference(args: *const spattn_attention_args) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_decode_args {
+    pub struct_size: u32,
+    pub dtype: spattn_dtype,
+    pub batch: i32,
+    pub num_heads: i32,
+    pub seqlen_q: i32,
+    pub q: *const ::std::os::raw::c_void,
+    pub q_strides: [i64; 3usize],
+    pub out: *mut ::std::os::raw::c_void,
+    pub out_strides: [i64; 3usize],
+    pub kv_cache: *const spattn_kv_cache,
+    pub softmax_scale: f32,
+    pub causal: i32,
+    pub layer_params: *const spattn_layer_params,
+    pub threshold_scale_factor: f32,
+    pub skip_seqlen_kv: i32,
+    pub lse: *mut f32,
+    pub tile_counters: *mut ::std::os::raw::c_ulonglong,
+    pub workspace: *mut ::std::os::raw::c_void,
+    pub workspace_size: usize,
+    pub num_splits: i32,
+}
+#[test]
+fn bindgen_test_layout_spattn_decode_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_decode_args>(),
+        160usize,
+        concat!("Size of: ", stringify!(spattn_decode_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_decode_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_decode_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_seqlen_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seqlen_q) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(seqlen_q)
+            )
+        );
+    }
+    test_field_seqlen_q();
+    fn test_field_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(q)
+            )
+        );
+    }
+    test_field_q();
+    fn test_field_q_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_strides) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(q_strides)
+            )
+        );
+    }
+    test_field_q_strides();
+    fn test_field_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(out)
+            )
+        );
+    }
+    test_field_out();
+    fn test_field_out_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_strides) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(out_strides)
+            )
+        );
+    }
+    test_field_out_strides();
+    fn test_field_kv_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kv_cache) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(kv_cache)
+            )
+        );
+    }
+    test_field_kv_cache();
+    fn test_field_softmax_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).softmax_scale) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(softmax_scale)
+            )
+        );
+    }
+    test_field_softmax_scale();
+    fn test_field_causal() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).causal) as usize - ptr as usize
+            },
+            100usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(causal)
+            )
+        );
+    }
+    test_field_causal();
+    fn test_field_layer_params() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).layer_params) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(layer_params)
+            )
+        );
+    }
+    test_field_layer_params();
+    fn test_field_threshold_scale_factor() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threshold_scale_factor) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(threshold_scale_factor)
+            )
+        );
+    }
+    test_field_threshold_scale_factor();
+    fn test_field_skip_seqlen_kv() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).skip_seqlen_kv) as usize - ptr as usize
+            },
+            116usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(skip_seqlen_kv)
+            )
+        );
+    }
+    test_field_skip_seqlen_kv();
+    fn test_field_lse() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lse) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(lse)
+            )
+        );
+    }
+    test_field_lse();
+    fn test_field_tile_counters() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tile_counters) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(tile_counters)
+            )
+        );
+    }
+    test_field_tile_counters();
+    fn test_field_workspace() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(workspace)
+            )
+        );
+    }
+    test_field_workspace();
+    fn test_field_workspace_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace_size) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(workspace_size)
+            )
+        );
+    }
+    test_field_workspace_size();
+    fn test_field_num_splits() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_splits) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_decode_args),
+                "::",
+                stringify!(num_splits)
+            )
+        );
+    }
+    test_field_num_splits();
+}
+extern "C" {
+    pub fn spattn_decode_num_splits(
+        args: *const spattn_decode_args,
+        out_splits: *mut i32,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_decode_workspace_size(
+        args: *const spattn_decode_args,
+        out_bytes: *mut usize,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_attention_decode(
+        args: *const spattn_decode_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_attention_decode_reference(args: *const spattn_decode_args) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_merge_args {
+    pub struct_size: u32,
+    pub num_parts: i32,
+    pub batch: i32,
+    pub seqlen: i32,
+    pub num_heads: i32,
+    pub head_dim: i32,
+    pub parts_dtype: spattn_dtype,
+    pub parts: *const *const ::std::os::raw::c_void,
+    pub part_strides: [i64; 3usize],
+    pub part_lse: *const *const f32,
+    pub out_dtype: spattn_dtype,
+    pub out: *mut ::std::os::raw::c_void,
+    pub out_strides: [i64; 3usize],
+    pub lse: *mut f32,
+}
+#[test]
+fn bindgen_test_layout_spattn_merge_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_merge_args>(),
+        120usize,
+        concat!("Size of: ", stringify!(spattn_merge_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_merge_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_merge_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_num_parts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_parts) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(num_parts)
+            )
+        );
+    }
+    test_field_num_parts();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_seqlen() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seqlen) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(seqlen)
+            )
+        );
+    }
+    test_field_seqlen();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_head_dim() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).head_dim) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(head_dim)
+            )
+        );
+    }
+    test_field_head_dim();
+    fn test_field_parts_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).parts_dtype) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(parts_dtype)
+            )
+        );
+    }
+    test_field_parts_dtype();
+    fn test_field_parts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).parts) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(parts)
+            )
+        );
+    }
+    test_field_parts();
+    fn test_field_part_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).part_strides) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(part_strides)
+            )
+        );
+    }
+    test_field_part_strides();
+    fn test_field_part_lse() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).part_lse) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(part_lse)
+            )
+        );
+    }
+    test_field_part_lse();
+    fn test_field_out_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_dtype) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(out_dtype)
+            )
+        );
+    }
+    test_field_out_dtype();
+    fn test_field_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(out)
+            )
+        );
+    }
+    test_field_out();
+    fn test_field_out_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_strides) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(out_strides)
+            )
+        );
+    }
+    test_field_out_strides();
+    fn test_field_lse() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_merge_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lse) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_merge_args),
+                "::",
+                stringify!(lse)
+            )
+        );
+    }
+    test_field_lse();
+}
+extern "C" {
+    pub fn spattn_attention_merge(
+        args: *const spattn_merge_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_attention_merge_reference(args: *const spattn_merge_args) -> spattn_status;
 }

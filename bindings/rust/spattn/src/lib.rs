@@ -194,10 +194,20 @@ c_enum! {
 }
 
 c_enum! {
-    /// Element type of q, k, v and out (`spattn_dtype`).
+    /// Element type of tensors and caches (`spattn_dtype`).
     Dtype: spattn_dtype {
         Float16 = SPATTN_DTYPE_FLOAT16 => "float16",
         Bfloat16 = SPATTN_DTYPE_BFLOAT16 => "bfloat16",
+        Float8E4m3 = SPATTN_DTYPE_FLOAT8_E4M3 => "float8_e4m3",
+        Float32 = SPATTN_DTYPE_FLOAT32 => "float32",
+    }
+}
+
+c_enum! {
+    /// How a KV cache is laid out (`spattn_kv_layout`).
+    KvLayout: spattn_kv_layout {
+        Contiguous = SPATTN_KV_LAYOUT_CONTIGUOUS => "contiguous",
+        Paged = SPATTN_KV_LAYOUT_PAGED => "paged",
     }
 }
 

@@ -77,7 +77,7 @@ macro_rules! rust_enums {
 fn every_enum_follows_the_vocabulary() {
     let expected = header_enums();
     assert!(expected.len() >= 10, "{:?}", expected.keys());
-    let got = rust_enums!(ErrorKind, LogLevel, Algorithm, Phase, Format, KtCacheDtype, Source, DisabledReason, PhaseKey, Dtype);
+    let got = rust_enums!(ErrorKind, LogLevel, Algorithm, Phase, Format, KtCacheDtype, Source, DisabledReason, PhaseKey, Dtype, KvLayout);
     for (name, values) in &expected {
         assert_eq!(got.get(name), Some(values), "enum {}: the header's values (value, spelling, variant) vs Rust's", name);
     }

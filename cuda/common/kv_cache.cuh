@@ -1,0 +1,150 @@
+// The caller's KV cache on the device (spattn_kv_cache, contiguous or paged,
+// 16-bit or FP8 E4M3): addressing of a key's row, and the copy of a 128-key
+// tile into shared memory. Shared by every kernel that reads a cache.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include <cstdint>
+
+#include "attention/kv_cache.hpp"
+#include "common/mma_sync.cuh"
+
+namespace spattn::attention {
+
+// What a kernel needs of a KvCache: plain values, strides in bytes.
+struct KvDevice {
+  const uint8_t* k;
+  const uint8_t* v;
+  int64_t k_stride[3];  // contiguous: batch, token, head; paged: page, slot, head (bytes)
+  int64_t v_stride[3];
+  const int32_t* seqlens;  // NULL: every sequence has max_seqlen
+  int32_t max_seqlen;
+  int32_t paged;
+  int32_t page_shift;  // log2(page_size)
+  int32_t num_pages;
+  const int32_t* block_table;
+  int32_t max_pages_per_seq;
+};
+
+inline KvDevice kv_device(const KvCache& c) {
+  KvDevice d;
+  d.k = static_cast<const uint8_t*>(c.k);
+  d.v = static_cast<const uint8_t*>(c.v);
+  for (int i = 0; i < 3; ++i) {
+    d.k_stride[i] = c.k_strides[i] * c.element_bytes();
+    d.v_stride[i] = c.v_strides[i] * c.element_bytes();
+  }
+  d.seqlens = c.seqlens_kv;
+  d.max_seqlen = c.max_seqlen_kv;
+  d.paged = c.paged() ? 1 : 0;
+  d.page_shift = 0;
+  while (c.paged() && (1 << d.page_shift) < c.page_size) ++d.page_shift;
+  d.num_pages = c.num_pages;
+  d.block_table = c.block_table;
+  d.max_pages_per_seq = c.max_pages_per_seq;
+  return d;
+}
+
+// Keys of sequence b, clamped to [0, max_seqlen] (spattn.h: device values the
+// host cannot check).
+__device__ __forceinline__ int32_t kv_seqlen(const KvDevice& kv, int b) {
+  if (kv.seqlens == nullptr) return kv.max_seqlen;
+  return min(max(kv.seqlens[b], 0), kv.max_seqlen);
+}
+
+// Where key `key` (< its sequence's length) of sequence b lives: the byte
+// offsets of its row in the K and V pools for KV head 0 (add head *
+// stride[2]); false for a page id outside [0, num_pages), a masked key.
+__device__ __forceinline__ bool kv_row(const KvDevice& kv, int b, int key, int64_t& k_offset,
+                                       int64_t& v_offset) {
+  if (!kv.paged) {
+    k_offset = b * kv.k_stride[0] + key * kv.k_stride[1];
+    v_offset = b * kv.v_stride[0] + key * kv.v_stride[1];
+    return true;
+  }
+  const int32_t page = kv.block_table[int64_t(b) * kv.max_pages_per_seq + (key >> kv.page_shift)];
+  const int32_t slot = key & ((1 << kv.page_shift) - 1);
+  const bool ok = page >= 0 && page < kv.num_pages;
+  const int64_t p = ok ? page : 0;
+  k_offset = p * kv.k_stride[0] + slot * kv.k_stride[1];
+  v_offset = p * kv.v_stride[0] + slot * kv.v_stride[1];
+  return ok;
+}
+
+// Copies keys [key0, key0 + 128) of sequence b, KV head `head`, from one pool
+// (kValues: V, else K) into shared memory with cp.async (the caller commits):
+// 16-bit caches into the swizzled [128][D] compute tile, FP8 caches into a
+// linear [128][D] byte staging tile (fp8_to_tile converts it). Rows past the
+// sequence end or on a bad page are zero-filled; when `key_ok` is not NULL
+// it gets 1/0 per row (the mask of the tile).
+template <int D, int kElemBytes, int kThreads, bool kValues>
+__device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head, int key0, int lk,
+                                             uint8_t* smem, uint8_t* key_ok) {
+  constexpr int kChunks = D * kElemBytes / 16;  // 16-byte chunks per row
+  static_assert((128 * kChunks) % kThreads == 0, "whole passes");
+  const uint8_t* pool = kValues ? kv.v : kv.k;
+  const int64_t head_offset = head * (kValues ? kv.v_stride[2] : kv.k_stride[2]);
+  const uint32_t base = smem_addr(smem);
+#pragma unroll 4
+  for (int it = 0; it < 128 * kChunks / kThreads; ++it) {
+    const int i = it * kThreads + threadIdx.x;
+    const int row = i / kChunks;
+    const int chunk = i % kChunks;
+    const int key = key0 + row;
+    int64_t k_off = 0, v_off = 0;
+    const bool ok = key < lk && kv_row(kv, b, key, k_off, v_off);
+    const uint8_t* src = pool + head_offset + (kValues ? v_off : k_off) + chunk * 16;
+    uint32_t dst;
+    if constexpr (kElemBytes == 2) {
+      dst = base + 2u * swizzled<D>(row, chunk * 8);
+    } else {
+      dst = base + row * D + chunk * 16;
+    }
+    cp_async_16(dst, ok ? src : pool, ok ? 16 : 0);
+    if (key_ok != nullptr && chunk == 0) key_ok[row] = ok ? 1 : 0;
+  }
+}
+
+// Eight E4M3 values (8 bytes) as eight exact 16-bit values of the query type,
+// packed as the four 32-bit registers of a 16-byte chunk.
+template <bool kBf16>
+__device__ __forceinline__ uint4 e4m3x8_to_16bit(uint2 in) {
+  const uint32_t words[2] = {in.x, in.y};
+  uint32_t out[4];
+#pragma unroll
+  for (int w = 0; w < 2; ++w) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const __nv_fp8x2_storage_t pair = __nv_fp8x2_storage_t((words[w] >> (16 * h)) & 0xFFFFu);
+      const __half2_raw raw = __nv_cvt_fp8x2_to_halfraw2(pair, __NV_E4M3);
+      if constexpr (kBf16) {
+        const __nv_bfloat162 b = __float22bfloat162_rn(__half22float2(__half2(raw)));
+        out[2 * w + h] = *reinterpret_cast<const uint32_t*>(&b);
+      } else {
+        out[2 * w + h] = uint32_t(raw.x) | (uint32_t(raw.y) << 16);
+      }
+    }
+  }
+  return make_uint4(out[0], out[1], out[2], out[3]);
+}
+
+// Converts a linear [128][D] E4M3 staging tile into the swizzled 16-bit
+// [128][D] compute tile (exact: every E4M3 value is a bf16 and an fp16 value).
+// Reads and writes shared memory only; the caller synchronizes around it.
+template <bool kBf16, int D, int kThreads>
+__device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint16_t* tile) {
+  constexpr int kChunks = D / 8;  // 8-byte input chunks per row (16 output bytes)
+#pragma unroll 4
+  for (int it = 0; it < 128 * kChunks / kThreads; ++it) {
+    const int i = it * kThreads + threadIdx.x;
+    const int row = i / kChunks;
+    const int chunk = i % kChunks;
+    const uint2 in = *reinterpret_cast<const uint2*>(staging + row * D + chunk * 8);
+    *reinterpret_cast<uint4*>(tile + swizzled<D>(row, chunk * 8)) = e4m3x8_to_16bit<kBf16>(in);
+  }
+}
+
+}  // namespace spattn::attention
