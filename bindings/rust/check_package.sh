@@ -20,8 +20,8 @@ echo "-- cargo package --offline --locked --workspace --allow-dirty"
   { cat "$work/package.log"; exit 1; }
 for crate in spattn-sys spattn; do
   file=$CARGO_TARGET_DIR/package/$crate-0.1.0.crate
-  tar -tzf "$file" | grep -qx "$crate-0.1.0/LICENSE" || { echo "$file has no LICENSE"; exit 1; }
-  tar -xzOf "$file" "$crate-0.1.0/Cargo.toml" | grep -qx 'license = "Apache-2.0"' ||
+  tar -tzf "$file" | grep -x "$crate-0.1.0/LICENSE" > /dev/null || { echo "$file has no LICENSE"; exit 1; }
+  tar -xzOf "$file" "$crate-0.1.0/Cargo.toml" | grep -x 'license = "Apache-2.0"' > /dev/null ||
     { echo "$file: no Apache-2.0 license field"; exit 1; }
   echo "  $(basename "$file"): $(tar -tzf "$file" | wc -l) files, LICENSE, license = \"Apache-2.0\""
 done

@@ -15,7 +15,7 @@ prefix=$scratch/prefix
 unset LD_LIBRARY_PATH PKG_CONFIG_SYSROOT_DIR
 
 # The tool finds its library through its RPATH.
-"$prefix/bin/spattn" version | grep -q "^spattn [0-9]" || { echo "installed bin/spattn does not start"; exit 1; }
+"$prefix/bin/spattn" version | grep "^spattn [0-9]" > /dev/null || { echo "installed bin/spattn does not start"; exit 1; }
 
 "$cmake" -S "$consumer" -B "$scratch/consumer" -DCMAKE_PREFIX_PATH="$prefix" > "$scratch/configure.log"
 "$cmake" --build "$scratch/consumer" > "$scratch/build.log"

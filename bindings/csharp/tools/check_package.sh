@@ -39,10 +39,10 @@ unzip -Z1 "$nupkg" | sort > "$work/contents.txt"
 printf '%s\n' "[Content_Types].xml" "LICENSE" "Spattn.nuspec" "_rels/.rels" "lib/netstandard2.0/Spattn.dll" \
   "lib/netstandard2.0/Spattn.dll.config" "runtimes/linux-x64/native/libspattn.so.0" | sort > "$work/expected.txt"
 diff -u "$work/expected.txt" "$work/contents.txt"
-unzip -p "$nupkg" Spattn.nuspec | grep -q '<license type="expression">Apache-2.0</license>'
-unzip -p "$nupkg" Spattn.nuspec | grep -q "<version>$version</version>"
+unzip -p "$nupkg" Spattn.nuspec | grep '<license type="expression">Apache-2.0</license>' > /dev/null
+unzip -p "$nupkg" Spattn.nuspec | grep "<version>$version</version>" > /dev/null
 (cd "$work/app" && unzip -q "$nupkg" 'lib/*' 'runtimes/*')
-readelf -S "$work/app/runtimes/linux-x64/native/libspattn.so.0" | grep -q symtab && { echo "native library not stripped"; exit 1; }
+readelf -S "$work/app/runtimes/linux-x64/native/libspattn.so.0" | grep symtab > /dev/null && { echo "native library not stripped"; exit 1; }
 # An application folder as `dotnet publish` lays it out: managed and native files side by side.
 cp "$work/app/lib/netstandard2.0/"* "$work/app/runtimes/linux-x64/native/libspattn.so.0" "$out/Lookup.exe" "$work/app/"
 "$mono" "$work/app/Lookup.exe" "${args[@]}" > "$work/app.log"   # the library is found next to the application
