@@ -67,11 +67,10 @@ class Lib:
             getattr(self.lib, name).argtypes = [ctypes.POINTER(DecodeArgs), ctypes.c_void_p]
             getattr(self.lib, name).restype = ctypes.c_int
         self.lib.spattn_decode_workspace_size.argtypes = [ctypes.POINTER(DecodeArgs), ctypes.POINTER(ctypes.c_size_t)]
-        self.lib.spattn_last_error.restype = ctypes.c_char_p
 
     def check(self, status, what):
         if status != 0:
-            raise RuntimeError(f"{what}: status {status}: {self.lib.spattn_last_error().decode()}")
+            raise RuntimeError(f"{what}: spattn status {status}")
 
 
 class Cache:

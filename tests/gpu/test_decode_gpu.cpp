@@ -79,7 +79,11 @@ size_t decision_count(const DecodeHost& h) {
   return size_t(h.c.batch) * h.c.kv_heads * p.row_tiles * p.max_tiles;
 }
 
+// The workspace a problem needs (the size query validates the args, so the
+// pointers must be set; their values do not matter).
 size_t workspace_for(spattn_decode_args args) {
+  static uint16_t dummy[8];
+  if (args.out == nullptr) args.out = dummy;
   size_t bytes = 0;
   EXPECT_EQ(spattn_decode_workspace_size(&args, &bytes), SPATTN_OK) << spattn_last_error();
   return bytes;
