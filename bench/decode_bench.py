@@ -258,8 +258,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--profile", help="B,L,page,fp8,threshold: one row, three launches, for Nsight Compute")
     args = ap.parse_args()
     lib = Lib(args.lib)
+    if args.profile:
+        B, L, page, fp8, thr = args.profile.split(",")
+        row = Row(lib, int(B), int(L), 32, 8, int(page), bool(int(fp8)))
+        for _ in range(3):
+            row.run(0, float(thr))
+        torch.cuda.synchronize()
+        return 0
     torch.backends.cuda.matmul.allow_tf32 = False
     shapes = [(1, 4096), (1, 32768), (1, 131072), (8, 4096), (8, 32768), (8, 131072),
               (64, 4096), (64, 32768), (64, 131072), (256, 4096), (256, 32768)]

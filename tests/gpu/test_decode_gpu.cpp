@@ -117,7 +117,7 @@ DecodeResult run_kernel(const DecodeHost& h) {
   }
   size_t ws = 0;
   {
-    spattn_kv_cache cache = kv_cache_of(in, in.k.data(), in.v.data(), nullptr, nullptr);
+    spattn_kv_cache cache = kv_cache_of(in, in.k.data(), in.v.data(), in.seqlens.data(), in.block_table.data());
     ws = workspace_for(decode_args_of(in, in.q.data(), nullptr, &cache, nullptr, nullptr));
   }
   DeviceDecode d(in, decision_count(in), ws);
@@ -156,7 +156,7 @@ TEST_P(GpuDecode, PublicEntryPointMatches) {
   KERNEL_CHECK_REQUIRE_GPU();
   const DecodeHost h = make_decode_host(GetParam());
   const DecodeModel model = decode_model(h, true);
-  spattn_kv_cache host_cache = kv_cache_of(h, h.k.data(), h.v.data(), nullptr, nullptr);
+  spattn_kv_cache host_cache = kv_cache_of(h, h.k.data(), h.v.data(), h.seqlens.data(), h.block_table.data());
   DeviceDecode d(h, decision_count(h), workspace_for(decode_args_of(h, h.q.data(), nullptr, &host_cache, nullptr, nullptr)));
   Stream stream;
   ASSERT_EQ(spattn_attention_decode(&d.args, stream.get()), SPATTN_OK) << spattn_last_error();
@@ -206,12 +206,12 @@ TEST(GpuDecodeGraph, ReplaysWithNewLengthsAndPages) {
   KERNEL_CHECK_REQUIRE_GPU();
   DecodeCase c = base("graph");
   c.peaked = true;
-  c.threshold = 277.0;
+  c.threshold = 753.0;
   c.page_size = 16;
   c.lens = {2048, 1900};
   c.max_len = 2048;
   const DecodeHost h = make_decode_host(c);
-  spattn_kv_cache host_cache = kv_cache_of(h, h.k.data(), h.v.data(), nullptr, nullptr);
+  spattn_kv_cache host_cache = kv_cache_of(h, h.k.data(), h.v.data(), h.seqlens.data(), h.block_table.data());
   DeviceDecode d(h, decision_count(h), workspace_for(decode_args_of(h, h.q.data(), nullptr, &host_cache, nullptr, nullptr)));
   Stream stream;
   cudaGraph_t graph = nullptr;
@@ -266,7 +266,7 @@ TEST(GpuDecodeArgs, RefusesMisalignmentAndSmallWorkspace) {
   c.lens = {4096};
   c.max_len = 4096;
   const DecodeHost h = make_decode_host(c);
-  spattn_kv_cache host_cache = kv_cache_of(h, h.k.data(), h.v.data(), nullptr, nullptr);
+  spattn_kv_cache host_cache = kv_cache_of(h, h.k.data(), h.v.data(), h.seqlens.data(), h.block_table.data());
   const size_t ws = workspace_for(decode_args_of(h, h.q.data(), nullptr, &host_cache, nullptr, nullptr));
   ASSERT_GT(ws, 0u);
   DeviceDecode d(h, decision_count(h), ws);
