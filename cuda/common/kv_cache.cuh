@@ -1,6 +1,8 @@
 // The caller's KV cache on the device (spattn_kv_cache, contiguous or paged,
-// 16-bit or FP8 E4M3): addressing of a key's row, and the copy of a 128-key
-// tile into shared memory. Shared by every kernel that reads a cache.
+// 16-bit or FP8 E4M3), shared by the kernels that read a cache: addressing
+// of a key's row and the cp.async copy of a 128-key tile (the mma.sync
+// prefill kernel), the layout of TMA-copied tiles and the exact FP8 to
+// 16-bit conversion (the decode kernel).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -74,16 +76,15 @@ __device__ __forceinline__ bool kv_row(const KvDevice& kv, int b, int key, int64
   return ok;
 }
 
-// Copies keys [key0, key0 + 128) of sequence b, KV head `head`, from one pool
-// (kValues: V, else K) into shared memory with cp.async (the caller commits):
-// 16-bit caches into the swizzled [128][D] compute tile, FP8 caches into a
-// linear [128][D] byte staging tile (fp8_to_tile converts it). Rows past the
+// Copies keys [key0, key0 + 128) of sequence b, KV head `head`, of a 16-bit
+// cache from one pool (kValues: V, else K) into the swizzled [128][D] tile of
+// the mma.sync kernels with cp.async (the caller commits). Rows past the
 // sequence end or on a bad page are zero-filled; when `key_ok` is not NULL
 // it gets 1/0 per row (the mask of the tile).
-template <int D, int kElemBytes, int kThreads, bool kValues>
+template <int D, int kThreads, bool kValues>
 __device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head, int key0, int lk,
-                                             uint8_t* smem, uint8_t* key_ok) {
-  constexpr int kChunks = D * kElemBytes / 16;  // 16-byte chunks per row
+                                             uint16_t* smem, uint8_t* key_ok) {
+  constexpr int kChunks = D / 8;  // 16-byte chunks per row
   static_assert((128 * kChunks) % kThreads == 0, "whole passes");
   const uint8_t* pool = kValues ? kv.v : kv.k;
   const int64_t head_offset = head * (kValues ? kv.v_stride[2] : kv.k_stride[2]);
@@ -97,13 +98,7 @@ __device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head
     int64_t k_off = 0, v_off = 0;
     const bool ok = key < lk && kv_row(kv, b, key, k_off, v_off);
     const uint8_t* src = pool + head_offset + (kValues ? v_off : k_off) + chunk * 16;
-    uint32_t dst;
-    if constexpr (kElemBytes == 2) {
-      dst = base + 2u * swizzled<D>(row, chunk * 8);
-    } else {
-      dst = base + row * D + chunk * 16;
-    }
-    cp_async_16(dst, ok ? src : pool, ok ? 16 : 0);
+    cp_async_16(base + 2u * swizzled<D>(row, chunk * 8), ok ? src : pool, ok ? 16 : 0);
     if (key_ok != nullptr && chunk == 0) key_ok[row] = ok ? 1 : 0;
   }
 }
@@ -131,11 +126,20 @@ __device__ __forceinline__ uint4 e4m3x8_to_16bit(uint2 in) {
   return make_uint4(out[0], out[1], out[2], out[3]);
 }
 
-// Converts a linear [128][D] E4M3 staging tile into the swizzled 16-bit
-// [128][D] compute tile (exact: every E4M3 value is a bf16 and an fp16 value).
-// Reads and writes shared memory only; the caller synchronizes around it.
+// Byte offset of element (row, col) of a 16-bit [128][D] tile laid out as
+// TMA writes it with the 128-byte swizzle (D / 64 column blocks of [128][64];
+// in each, the 16-byte chunk c of row r sits at chunk position c ^ (r % 8)):
+// the layout of the decode kernel's K and V tiles, read with ldmatrix.
+template <int D>
+__device__ __forceinline__ uint32_t tma_tile_offset(int row, int col) {
+  return uint32_t((col >> 6) * (128 * 128) + row * 128 + ((((col & 63) >> 3) ^ (row & 7)) << 4) + ((col & 7) << 1));
+}
+
+// Converts a linear [128][D] E4M3 staging tile (TMA without swizzle) into
+// the 16-bit tile of tma_tile_offset (exact: every E4M3 value is a bf16 and
+// an fp16 value). Shared memory only; the caller synchronizes around it.
 template <bool kBf16, int D, int kThreads>
-__device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint16_t* tile) {
+__device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint8_t* tile) {
   constexpr int kChunks = D / 8;  // 8-byte input chunks per row (16 output bytes)
 #pragma unroll 4
   for (int it = 0; it < 128 * kChunks / kThreads; ++it) {
@@ -143,7 +147,7 @@ __device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint16_t* ti
     const int row = i / kChunks;
     const int chunk = i % kChunks;
     const uint2 in = *reinterpret_cast<const uint2*>(staging + row * D + chunk * 8);
-    *reinterpret_cast<uint4*>(tile + swizzled<D>(row, chunk * 8)) = e4m3x8_to_16bit<kBf16>(in);
+    *reinterpret_cast<uint4*>(tile + tma_tile_offset<D>(row, chunk * 8)) = e4m3x8_to_16bit<kBf16>(in);
   }
 }
 

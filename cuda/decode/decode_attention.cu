@@ -1,36 +1,42 @@
 // Decode-step attention (spattn_attention_decode): a few queries per
 // sequence against the caller's KV cache, with the skip-softmax rule and
-// flash-decoding splits. mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate).
+// flash-decoding splits. Hopper: TMA copies of the K and V tiles,
+// mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate).
 //
 // One CTA = one split of the key tiles of one (sequence, KV head, tile of up
 // to 128 rows), a row being one query of the step times one query head of the
 // KV head's group, so each key and value is read from memory once for all of
-// them. Two shapes:
-//  - up to 16 rows (kRowTiles = 1): 4 warps share the 16 rows and each takes
-//    32 of the 128 keys of a tile; their row maxima meet in shared memory and
-//    their partial outputs are summed at the end;
-//  - 17 to 128 rows (kRowTiles = 8): 8 warps of 16 rows each take all 128 keys
-//    (warps without rows only load and vote).
+// them. 8 warps, two shapes:
+//  - up to 16 rows (kRowTiles = 1): the 8 warps share the 16 rows and each
+//    takes 16 of the 128 keys of a tile; their row maxima meet in shared
+//    memory and their partial outputs are summed at the end;
+//  - 17 to 128 rows (kRowTiles = 8): each warp has 16 rows and all 128 keys
+//    (warps without rows only vote).
+//
+// Copies: thread 0 issues every TMA copy (one 4-D box per 64 columns of a
+// contiguous tile, or per page of a paged one) completing on one mbarrier per
+// ring slot; K runs kKStages - 1 tiles ahead, V is copied only for a kept
+// tile, right after its vote, and consumed one tile later (its P waits in
+// registers, packed to 16 bits), so a skipped tile's values are never read.
+// Page ids are read one tile before they are needed. 16-bit tiles land
+// 128-byte swizzled (tma_tile_offset); FP8 tiles land unswizzled and are
+// converted (exactly) into that layout. Rows a copy does not fill (past the
+// sequence, on a bad page) are masked from S and zeroed in V before P.V.
 //
 // Per key tile t of the split (decisions: src/attention/decode_reference.cpp,
-// which makes the same ones):
-//  1. K[t] landed (K runs kKStages - 1 tiles ahead through a ring);
-//  2. S = Q K^T, masked (sequence end, bad page, causal), row maxima;
-//  3. the vote (one __syncthreads_and over every row of the CTA): skip the
-//     tile when every row allows it and it is not the split's first;
-//  4. only a kept tile issues the copy of V[t]: a skipped tile's values are
-//     never read;
-//  5. the P.V of the previous kept tile runs now, its V having had a whole
-//     tile's work to arrive (P waits in registers, packed to 16 bits);
-//  6. a kept tile's online-softmax step: rescale, P = exp2(S c - m).
-// FP8 caches land in byte staging tiles and are converted to 16-bit tiles in
-// shared memory (exact), then take the same path; k_scale is folded into the
-// logit scale and v_scale into the output.
+// which makes the same ones): S = Q K^T, masked, row maxima; the vote (one
+// __syncthreads_and over every row of the CTA) skips the tile when every row
+// allows it and it is not the split's first; a kept tile issues V[t]; the P.V
+// of the previous kept tile runs; a kept tile's online-softmax step.
+// k_scale is folded into the logit scale and v_scale into the output.
+#include <cuda.h>  // CUtensorMap
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "attention/attention_cuda.hpp"
 #include "attention/skip_rule.hpp"
@@ -38,6 +44,8 @@
 #include "common/kernel_common.cuh"
 #include "common/kv_cache.cuh"
 #include "common/mma_sync.cuh"
+#include "common/sm90_ptx.cuh"
+#include "common/tma.hpp"
 #include "decode/merge_rows.cuh"
 
 namespace spattn::attention {
@@ -46,13 +54,19 @@ namespace {
 constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
 constexpr int kKStages = 3;  // K tiles in flight: the current one and two ahead
 constexpr int kVStages = 2;  // V of the tile being decided and of the one waiting for P.V
+constexpr int kWarps = 8;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kMaxPagesPerTile = kTileK / 16;
 
 struct DecodeParams {
   const uint16_t* q;
   int64_t q_stride[3];
   uint16_t* out;
   int64_t o_stride[3];
-  KvDevice kv;
+  const int32_t* seqlens;  // NULL: every sequence has max_seqlen
+  int32_t max_seqlen;
+  const int32_t* block_table;  // NULL: contiguous cache
+  int32_t max_pages_per_seq, page_size, num_pages;
   int32_t num_heads, seqlen_q, group, rows, row_tiles;
   int32_t num_splits, tiles_per_split;
   int32_t causal;
@@ -68,49 +82,60 @@ struct DecodeParams {
   int32_t num_kv_heads, max_tiles;
 };
 
-// Shared-memory layout of one instantiation (bytes).
+// Shared-memory layout of one instantiation (bytes; tiles 1024-byte aligned
+// for the 128-byte swizzle).
 template <int D, int kRowTiles, bool kFp8>
 struct Smem {
   static constexpr int kRows = 16 * kRowTiles;
-  static constexpr int kKeyGroups = kRowTiles == 1 ? 4 : 1;
-  static constexpr int kTile16 = kTileK * D * 2;               // a 16-bit [128][D] tile
-  static constexpr int kStage = kFp8 ? kTileK * D : kTile16;   // one ring stage as loaded
+  static constexpr int kKeyGroups = kWarps / kRowTiles;
+  static constexpr int kTile16 = kTileK * D * 2;              // a 16-bit [128][D] tile
+  static constexpr int kStage = kFp8 ? kTileK * D : kTile16;  // one ring slot as copied
   static constexpr int kQ = 0;
-  static constexpr int kK = kQ + kRows * D * 2;
-  static constexpr int kKConv = kK + kKStages * kStage;        // FP8 only
+  static constexpr int kK = kQ + (kRows * D * 2 + 1023) / 1024 * 1024;
+  static constexpr int kKConv = kK + kKStages * kStage;  // FP8 only: the converted tile
   static constexpr int kV = kKConv + (kFp8 ? kTile16 : 0);
-  static constexpr int kVConv = kV + kVStages * kStage;        // FP8 only
-  static constexpr int kKeyOk = kVConv + (kFp8 ? kTile16 : 0);
-  static constexpr int kPartialMax = kKeyOk + kKStages * kTileK;
+  static constexpr int kVConv = kV + kVStages * kStage;
+  static constexpr int kBarriers = kVConv + (kFp8 ? kTile16 : 0);  // kKStages + kVStages mbarriers
+  static constexpr int kPages = kBarriers + (kKStages + kVStages) * 8;  // [kKStages][8] page ids
+  static constexpr int kValidKeys = kPages + kKStages * kMaxPagesPerTile * 4;  // [kKStages] keys copied
+  static constexpr int kBadPages = kValidKeys + kKStages * 4;  // [kKStages] bit mask of pages not copied
+  static constexpr int kPartialMax = kBadPages + kKStages * 4;
   static constexpr int kRowState = kPartialMax + kKeyGroups * kRows * 4;  // m of each row
   static constexpr int kEnd = kRowState + kRows * 4;
   // The epilogue's sums reuse the front: [key group][row][D + 4] floats, then l.
   static constexpr int kOStride = D + 4;
   static constexpr int kReduceL = kKeyGroups * kRows * kOStride * 4;
   static constexpr int kReduceEnd = kReduceL + kKeyGroups * kRows * 4;
-  static_assert(kReduceEnd <= kKeyOk, "the epilogue's sums fit before the tile masks");
-  static constexpr int kBytes = kEnd;
+  static_assert(kReduceEnd <= kBarriers, "the epilogue's sums fit before the barriers");
+  static constexpr int kBytes = kEnd + 1024;  // + alignment slack of the dynamic buffer
 };
 
 template <bool kBf16, int D, int kRowTiles, bool kFp8>
-__global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
-    decode_kernel(const DecodeParams p) {
+__global__ void __launch_bounds__(kThreads, 1)
+    decode_kernel(const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v,
+                  const DecodeParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   using E = Elem<kBf16>;
   using L = Smem<D, kRowTiles, kFp8>;
   constexpr int kKG = L::kKeyGroups;
-  constexpr int kWarps = kRowTiles * kKG;
-  constexpr int kThreads = 32 * kWarps;
   constexpr int kKeysPerWarp = kTileK / kKG;
   constexpr int kNT = kKeysPerWarp / 8;  // 8-key column tiles of S per warp
   constexpr int kKC = D / 16;            // k-steps of Q K^T
   constexpr int kDT = D / 8;             // 8-wide column tiles of O
-  constexpr int kElemBytes = kFp8 ? 1 : 2;
+  constexpr int kBoxCols = kFp8 ? D : 64;  // columns per copy
+  constexpr int kBoxes = D / kBoxCols;
 
-  extern __shared__ __align__(128) uint8_t smem[];
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint16_t* q_smem = reinterpret_cast<uint16_t*>(smem + L::kQ);
   auto k_stage = [&](int s) { return smem + L::kK + s * L::kStage; };
   auto v_stage = [&](int s) { return smem + L::kV + s * L::kStage; };
-  uint8_t* key_ok = smem + L::kKeyOk;
+  const uint32_t bar0 = sm90::smem_u32(smem + L::kBarriers);
+  auto k_bar = [&](int s) { return bar0 + 8u * s; };
+  auto v_bar = [&](int s) { return bar0 + 8u * (kKStages + s); };
+  int32_t* stage_pages = reinterpret_cast<int32_t*>(smem + L::kPages);
+  int32_t* valid_keys = reinterpret_cast<int32_t*>(smem + L::kValidKeys);
+  uint32_t* bad_pages = reinterpret_cast<uint32_t*>(smem + L::kBadPages);
   float* partial_max = reinterpret_cast<float*>(smem + L::kPartialMax);
   float* row_m = reinterpret_cast<float*>(smem + L::kRowState);
 
@@ -118,14 +143,15 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
   const int kv_head = blockIdx.y / p.row_tiles;
   const int row_block = blockIdx.y % p.row_tiles;
   const int b = blockIdx.z;
-  const int lk = kv_seqlen(p.kv, b);
+  const int lk = p.seqlens == nullptr ? p.max_seqlen : min(max(p.seqlens[b], 0), p.max_seqlen);
   const int n_tiles = (lk + kTileK - 1) / kTileK;
   const int t0 = split * p.tiles_per_split;
   const int t1 = min(n_tiles, t0 + p.tiles_per_split);
   const int row0 = row_block * L::kRows;  // first row of the CTA in the group's rows
   const int rows = min(L::kRows, p.rows - row0);
-  const float log2_lambda =
-      decode_skip_log2_lambda(p.threshold, p.skip_seqlen_kv > 0 ? p.skip_seqlen_kv : lk);
+  const float log2_lambda = decode_skip_log2_lambda(p.threshold, skip_length(p.skip_seqlen_kv, lk));
+  const bool paged = p.block_table != nullptr;
+  const int pages_per_tile = paged ? kTileK / p.page_size : 1;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int warp_rows = warp / kKG;  // the warp's 16-row tile
@@ -133,7 +159,6 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
   const int mat = lane / 8, mat_row = lane % 8;
   const int col_in_quad = (lane % 4) * 2;
   const bool warp_active = warp_rows * 16 < rows;
-  // This lane's two rows (CTA-local), their queries and the last key each sees.
   int my_row[2], last_key[2];
   bool row_valid[2];
 #pragma unroll
@@ -143,8 +168,84 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
     const int query = (row0 + my_row[i]) / p.group;
     last_key[i] = p.causal ? min(lk - 1, query + lk - p.seqlen_q) : lk - 1;
   }
+  // Of the tile's keys, the ones every row of this CTA may see (causal): a
+  // tile wholly below it needs no causal masking.
+  const int first_row_last_key = p.causal ? min(lk - 1, row0 / p.group + lk - p.seqlen_q) : lk - 1;
 
-  // Q rows into shared memory (first copy group, with K of the first tile).
+  // Page ids of tile t (thread 0): read one tile before their copies.
+  int32_t next_pages[kMaxPagesPerTile];
+  auto read_pages = [&](int t) {
+#pragma unroll
+    for (int i = 0; i < kMaxPagesPerTile; ++i) {
+      const int first_key = t * kTileK + i * p.page_size;
+      next_pages[i] = i < pages_per_tile && first_key < lk
+                          ? p.block_table[int64_t(b) * p.max_pages_per_seq + first_key / p.page_size]
+                          : -1;
+    }
+  };
+  // Thread 0: copies of K (values false) or V of tile t into `dst`,
+  // announced on `bar`. K records the tile's pages and valid keys in K ring
+  // slot `kslot`; V reads the pages from there.
+  auto issue = [&](bool values, int t, int kslot, uint8_t* dst, uint32_t bar) {
+    const int slot = kslot;
+    const CUtensorMap* map = values ? &tm_v : &tm_k;
+    const int key0 = t * kTileK;
+    if (!paged) {
+      sm90::mbar_arrive_expect_tx(bar, uint32_t(L::kStage));
+#pragma unroll
+      for (int c = 0; c < kBoxes; ++c) {
+        sm90::tma_load_4d(sm90::smem_u32(dst + c * kTileK * kBoxCols * (kFp8 ? 1 : 2)), map, bar, c * kBoxCols, key0,
+                          kv_head, b);
+      }
+      if (!values) {
+        valid_keys[slot] = min(kTileK, lk - key0);
+        bad_pages[slot] = 0;
+      }
+      return;
+    }
+    int32_t* pages = stage_pages + slot * kMaxPagesPerTile;
+    uint32_t bad = 0, copied = 0;
+    if (!values) {
+#pragma unroll
+      for (int i = 0; i < kMaxPagesPerTile; ++i) pages[i] = next_pages[i];
+    }
+#pragma unroll
+    for (int i = 0; i < kMaxPagesPerTile; ++i) {
+      const int page = pages[i];
+      const bool needed = i < pages_per_tile && key0 + i * p.page_size < lk;
+      if (needed && (page < 0 || page >= p.num_pages)) bad |= 1u << i;
+      if (needed && page >= 0 && page < p.num_pages) ++copied;
+    }
+    const uint32_t page_bytes = uint32_t(p.page_size) * D * (kFp8 ? 1 : 2);
+    sm90::mbar_arrive_expect_tx(bar, copied * page_bytes);
+#pragma unroll
+    for (int i = 0; i < kMaxPagesPerTile; ++i) {
+      const int page = pages[i];
+      if (i < pages_per_tile && key0 + i * p.page_size < lk && page >= 0 && page < p.num_pages) {
+#pragma unroll
+        for (int c = 0; c < kBoxes; ++c) {
+          // Rows i * page_size.. of box c: 1024-byte aligned (page_size >= 16 rows of >= 64 bytes).
+          const int offset = c * kTileK * kBoxCols * (kFp8 ? 1 : 2) + i * p.page_size * kBoxCols * (kFp8 ? 1 : 2);
+          sm90::tma_load_4d(sm90::smem_u32(dst + offset), map, bar, c * kBoxCols, 0, kv_head, page);
+        }
+      }
+    }
+    if (!values) {
+      valid_keys[slot] = min(kTileK, lk - key0);
+      bad_pages[slot] = bad;
+    }
+  };
+  // Whether key j of a tile was copied, from the tile's valid-key count and
+  // bad-page mask.
+  auto key_valid = [&](int valid, uint32_t bad, int j) {
+    return j < valid && !((bad >> (j / (paged ? p.page_size : kTileK))) & 1u);
+  };
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kKStages + kVStages; ++s) sm90::mbar_init(bar0 + 8u * s, 1);
+    sm90::mbar_init_fence();
+  }
+  // Q rows into shared memory (cp.async, all threads).
   {
     constexpr int kChunks = D / 8;
     const uint32_t base = smem_addr(q_smem);
@@ -156,21 +257,22 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
       const uint16_t* src = p.q + b * p.q_stride[0] + query * p.q_stride[1] + head * p.q_stride[2] + chunk * 8;
       cp_async_16(base + 2u * swizzled<D>(r, chunk * 8), ok ? src : p.q, ok ? 16 : 0);
     }
+    cp_async_commit();
   }
-  // Copy groups, two per tile in this order: {K[t + kKStages - 1]} at its
-  // start, {V[t] or nothing} after its vote; the prologue commits K of the
-  // first kKStages - 1 tiles, each followed by an empty group.
+  __syncthreads();  // barriers initialized
+  if (threadIdx.x == 0) {
 #pragma unroll
-  for (int s = 0; s < kKStages - 1; ++s) {
-    if (t0 + s < t1) {
-      load_kv_tile<D, kElemBytes, kThreads, false>(p.kv, b, kv_head, (t0 + s) * kTileK, lk, k_stage(s),
-                                                   key_ok + s * kTileK);
+    for (int s = 0; s < kKStages - 1; ++s) {
+      if (t0 + s < t1) {
+        if (paged) read_pages(t0 + s);
+        issue(false, t0 + s, s, k_stage(s), k_bar(s));
+      }
     }
-    cp_async_commit();
-    cp_async_commit();
+    if (paged && t0 + kKStages - 1 < t1) read_pages(t0 + kKStages - 1);
   }
+  cp_async_wait<0>();
+  __syncthreads();  // Q landed for everyone
 
-  uint32_t qa[kKC][4];
   float o[kDT][4];
 #pragma unroll
   for (int i = 0; i < kDT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
@@ -178,17 +280,34 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
   float l_run[2] = {0.0f, 0.0f};
   uint32_t p_wait[kNT][2];  // P of the kept tile whose V is still arriving
   bool waiting = false;
-  int wait_slot = 0, kept = 0, skipped = 0;
+  int wait_slot = 0, wait_valid = 0, kept = 0, skipped = 0;
+  uint32_t wait_bad = 0;
 
-  // O += P_wait V of ring slot `slot`.
-  auto p_times_v = [&](int slot) {
-    const uint16_t* vt;
+  // The 16-bit tile of a ring slot: the slot itself, or (FP8) its conversion.
+  auto tile16 = [&](uint8_t* stage, int conv) -> const uint8_t* {
     if constexpr (kFp8) {
-      fp8_to_tile<kBf16, D, kThreads>(v_stage(slot), reinterpret_cast<uint16_t*>(smem + L::kVConv));
+      fp8_to_tile<kBf16, D, kThreads>(stage, smem + conv);
       __syncthreads();
-      vt = reinterpret_cast<const uint16_t*>(smem + L::kVConv);
+      return smem + conv;
     } else {
-      vt = reinterpret_cast<const uint16_t*>(v_stage(slot));
+      (void)conv;
+      return stage;
+    }
+  };
+
+  // O += P_wait V of ring slot `slot`, whose tile has `valid` copied keys and
+  // the bad pages `bad`.
+  auto p_times_v = [&](int slot, int valid, uint32_t bad) {
+    const uint8_t* vt = tile16(v_stage(slot), L::kVConv);
+    if (valid < kTileK || bad != 0) {
+      // Rows no copy filled hold stale values: zero them (P is 0 there, but
+      // 0 * NaN would not be).
+      uint8_t* w = const_cast<uint8_t*>(vt);
+      for (int i = threadIdx.x; i < kTileK * (D / 8); i += kThreads) {
+        const int row = i / (D / 8), col = (i % (D / 8)) * 8;
+        if (!key_valid(valid, bad, row)) *reinterpret_cast<uint4*>(w + tma_tile_offset<D>(row, col)) = make_uint4(0, 0, 0, 0);
+      }
+      __syncthreads();
     }
     if (!warp_active) return;
     const uint32_t vbase = smem_addr(vt);
@@ -199,7 +318,7 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
       for (int dp = 0; dp < D / 16; ++dp) {
         uint32_t bv[4];
         const int key = key_group * kKeysPerWarp + kc * 16 + mat_row + (mat & 1) * 8;
-        ldmatrix_x4_trans(bv, vbase + 2u * swizzled<D>(key, dp * 16 + (mat >> 1) * 8));
+        ldmatrix_x4_trans(bv, vbase + tma_tile_offset<D>(key, dp * 16 + (mat >> 1) * 8));
         E::mma(o[2 * dp], pa, bv[0], bv[1]);
         E::mma(o[2 * dp + 1], pa, bv[2], bv[3]);
       }
@@ -209,30 +328,13 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
   for (int t = t0; t < t1; ++t) {
     const int it = t - t0;
     const int slot = it % kKStages;
-    if (t + kKStages - 1 < t1) {
+    if (threadIdx.x == 0 && t + kKStages - 1 < t1) {
       const int ahead = (it + kKStages - 1) % kKStages;
-      load_kv_tile<D, kElemBytes, kThreads, false>(p.kv, b, kv_head, (t + kKStages - 1) * kTileK, lk,
-                                                   k_stage(ahead), key_ok + ahead * kTileK);
+      issue(false, t + kKStages - 1, ahead, k_stage(ahead), k_bar(ahead));
+      if (paged && t + kKStages < t1) read_pages(t + kKStages);
     }
-    cp_async_commit();
-    cp_async_wait<2 * (kKStages - 1)>();  // K[t] (and Q) landed for this thread
-    __syncthreads();
-    const uint16_t* kt;
-    if constexpr (kFp8) {
-      fp8_to_tile<kBf16, D, kThreads>(k_stage(slot), reinterpret_cast<uint16_t*>(smem + L::kKConv));
-      __syncthreads();
-      kt = reinterpret_cast<const uint16_t*>(smem + L::kKConv);
-    } else {
-      kt = reinterpret_cast<const uint16_t*>(k_stage(slot));
-    }
-    if (it == 0) {
-      const uint32_t qbase = smem_addr(q_smem);
-#pragma unroll
-      for (int kc = 0; kc < kKC; ++kc) {
-        const int r = warp_rows * 16 + mat_row + (mat & 1) * 8;
-        ldmatrix_x4(qa[kc], qbase + 2u * swizzled<D>(r, kc * 16 + (mat >> 1) * 8));
-      }
-    }
+    sm90::mbar_wait(k_bar(slot), uint32_t(it / kKStages) & 1u);
+    const uint8_t* kt = tile16(k_stage(slot), L::kKConv);
 
     // S = Q K^T over this warp's keys of the tile.
     float s[kNT][4];
@@ -242,19 +344,25 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
       const uint32_t kbase = smem_addr(kt);
 #pragma unroll
       for (int kc = 0; kc < kKC; ++kc) {
+        uint32_t qa[4];  // Q fragments are read again each tile: registers go to S, O and P
+        ldmatrix_x4(qa, smem_addr(q_smem) + 2u * swizzled<D>(warp_rows * 16 + mat_row + (mat & 1) * 8,
+                                                             kc * 16 + (mat >> 1) * 8));
 #pragma unroll
         for (int np = 0; np < kNT / 2; ++np) {
           uint32_t bk[4];
           const int key = key_group * kKeysPerWarp + np * 16 + mat_row + (mat >> 1) * 8;
-          ldmatrix_x4(bk, kbase + 2u * swizzled<D>(key, kc * 16 + (mat & 1) * 8));
-          E::mma(s[2 * np], qa[kc], bk[0], bk[1]);
-          E::mma(s[2 * np + 1], qa[kc], bk[2], bk[3]);
+          ldmatrix_x4(bk, kbase + tma_tile_offset<D>(key, kc * 16 + (mat & 1) * 8));
+          E::mma(s[2 * np], qa, bk[0], bk[1]);
+          E::mma(s[2 * np + 1], qa, bk[2], bk[3]);
         }
       }
     }
-    // Mask, then the row maxima of this warp's keys (scaled, log2 units).
+    // Mask (only a tile that needs it), then the row maxima of this warp's
+    // keys (scaled, log2 units).
     const int k0 = t * kTileK;
-    const uint8_t* ok = key_ok + slot * kTileK;
+    const int valid = valid_keys[slot];
+    const uint32_t bad = bad_pages[slot];
+    const bool full = valid == kTileK && bad == 0 && k0 + kTileK - 1 <= first_row_last_key;
     float pm[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int nt = 0; nt < kNT; ++nt) {
@@ -262,7 +370,7 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
       for (int e = 0; e < 4; ++e) {
         const int j = key_group * kKeysPerWarp + nt * 8 + col_in_quad + (e & 1);
         const int i = e >> 1;
-        if (!row_valid[i] || !ok[j] || k0 + j > last_key[i]) s[nt][e] = -INFINITY;
+        if (!row_valid[i] || (!full && (!key_valid(valid, bad, j) || k0 + j > last_key[i]))) s[nt][e] = -INFINITY;
         pm[i] = fmaxf(pm[i], s[nt][e]);
       }
     }
@@ -294,14 +402,10 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
     }
 
     const int v_slot = kept % kVStages;
-    if (!skip) {
-      load_kv_tile<D, kElemBytes, kThreads, true>(p.kv, b, kv_head, k0, lk, v_stage(v_slot), nullptr);
-    }
-    cp_async_commit();
+    if (!skip && threadIdx.x == 0) issue(true, t, slot, v_stage(v_slot), v_bar(v_slot));
     if (waiting) {
-      cp_async_wait<2>();  // all but {K[t + kKStages - 1]} and {V[t]}: the waiting V landed
-      __syncthreads();
-      p_times_v(wait_slot);
+      sm90::mbar_wait(v_bar(wait_slot), uint32_t((kept - 1) / kVStages) & 1u);
+      p_times_v(wait_slot, wait_valid, wait_bad);
       waiting = false;
     }
     if (skip) {
@@ -331,14 +435,14 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
     }
     waiting = true;
     wait_slot = v_slot;
+    wait_valid = valid;
+    wait_bad = bad;
     ++kept;
   }
   if (waiting) {
-    cp_async_wait<0>();
-    __syncthreads();
-    p_times_v(wait_slot);
+    sm90::mbar_wait(v_bar(wait_slot), uint32_t((kept - 1) / kVStages) & 1u);
+    p_times_v(wait_slot, wait_valid, wait_bad);
   }
-  cp_async_wait<0>();
   __syncthreads();  // every tile read: the front of shared memory becomes the sums
 
   // Epilogue: each warp's rows, summed over the key groups.
@@ -393,6 +497,7 @@ __global__ void __launch_bounds__(32 * kRowTiles * (kRowTiles == 1 ? 4 : 1), 1)
     atomicAdd(&p.counters[0], static_cast<unsigned long long>(t1 - t0));
     if (skipped > 0) atomicAdd(&p.counters[1], static_cast<unsigned long long>(skipped));
   }
+#endif  // __CUDA_ARCH__ >= 900
 }
 
 // The splits of each row merged by their LSE: one warp per output row.
@@ -413,32 +518,32 @@ __global__ void merge_splits_kernel(const DecodeParams p, int32_t total_rows, in
 }
 
 template <bool kBf16, int D, int kRowTiles, bool kFp8>
-void launch(const DecodeParams& params, dim3 grid, cudaStream_t stream, const char* function) {
-  constexpr int kThreads = 32 * kRowTiles * (kRowTiles == 1 ? 4 : 1);
-  launch_checked(decode_kernel<kBf16, D, kRowTiles, kFp8>, grid, dim3(kThreads),
-                 Smem<D, kRowTiles, kFp8>::kBytes, stream, function, params);
+void launch(const CUtensorMap& k, const CUtensorMap& v, const DecodeParams& params, dim3 grid, cudaStream_t stream,
+            const char* function) {
+  launch_checked(decode_kernel<kBf16, D, kRowTiles, kFp8>, grid, dim3(kThreads), Smem<D, kRowTiles, kFp8>::kBytes,
+                 stream, function, k, v, params);
 }
 
 template <bool kBf16, int D, bool kFp8>
-void launch_rows(const DecodeProblem& pr, const DecodeParams& params, dim3 grid, cudaStream_t s,
-                 const char* function) {
+void launch_rows(const DecodeProblem& pr, const CUtensorMap& k, const CUtensorMap& v, const DecodeParams& params,
+                 dim3 grid, cudaStream_t s, const char* function) {
   if (pr.plan.rows <= 16) {
-    launch<kBf16, D, 1, kFp8>(params, grid, s, function);
+    launch<kBf16, D, 1, kFp8>(k, v, params, grid, s, function);
   } else {
-    launch<kBf16, D, 8, kFp8>(params, grid, s, function);
+    launch<kBf16, D, 8, kFp8>(k, v, params, grid, s, function);
   }
 }
 
 template <bool kBf16>
-void launch_dtype(const DecodeProblem& pr, const DecodeParams& params, dim3 grid, cudaStream_t s,
-                  const char* function) {
+void launch_dtype(const DecodeProblem& pr, const CUtensorMap& k, const CUtensorMap& v, const DecodeParams& params,
+                  dim3 grid, cudaStream_t s, const char* function) {
   const bool fp8 = pr.kv.fp8();
   if (pr.kv.head_dim == 128) {
-    fp8 ? launch_rows<kBf16, 128, true>(pr, params, grid, s, function)
-        : launch_rows<kBf16, 128, false>(pr, params, grid, s, function);
+    fp8 ? launch_rows<kBf16, 128, true>(pr, k, v, params, grid, s, function)
+        : launch_rows<kBf16, 128, false>(pr, k, v, params, grid, s, function);
   } else {
-    fp8 ? launch_rows<kBf16, 64, true>(pr, params, grid, s, function)
-        : launch_rows<kBf16, 64, false>(pr, params, grid, s, function);
+    fp8 ? launch_rows<kBf16, 64, true>(pr, k, v, params, grid, s, function)
+        : launch_rows<kBf16, 64, false>(pr, k, v, params, grid, s, function);
   }
 }
 
@@ -446,6 +551,13 @@ void launch_dtype(const DecodeProblem& pr, const DecodeParams& params, dim3 grid
 
 void launch_decode_cuda(const DecodeProblem& pr, void* stream, const char* function) {
   require_cuda_device(function);
+  int device = 0, major = 0;
+  cuda_check(cudaGetDevice(&device), function, "cudaGetDevice");
+  cuda_check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), function,
+             "cudaDeviceGetAttribute");
+  if (major < 9) {
+    fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the decode kernel needs a Hopper (sm_90) GPU or later (TMA)");
+  }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   DecodeParams params;
   params.q = static_cast<const uint16_t*>(pr.q.data);
@@ -454,7 +566,12 @@ void launch_decode_cuda(const DecodeProblem& pr, void* stream, const char* funct
   params.q_stride[2] = pr.q.head_stride;
   params.out = static_cast<uint16_t*>(pr.out);
   for (int i = 0; i < 3; ++i) params.o_stride[i] = pr.out_strides[i];
-  params.kv = kv_device(pr.kv);
+  params.seqlens = pr.kv.seqlens_kv;
+  params.max_seqlen = pr.kv.max_seqlen_kv;
+  params.block_table = pr.kv.paged() ? pr.kv.block_table : nullptr;
+  params.max_pages_per_seq = pr.kv.max_pages_per_seq;
+  params.page_size = pr.kv.paged() ? pr.kv.page_size : kTileK;
+  params.num_pages = pr.kv.num_pages;
   params.num_heads = pr.num_heads;
   params.seqlen_q = pr.seqlen_q;
   params.group = pr.plan.group;
@@ -480,12 +597,32 @@ void launch_decode_cuda(const DecodeProblem& pr, void* stream, const char* funct
     params.ws_lse = reinterpret_cast<float*>(static_cast<char*>(pr.workspace) +
                                              (rows * size_t(pr.kv.head_dim_v) * sizeof(float) + 15) / 16 * 16);
   }
+  // Tensor maps of the two pools: (columns, rows, heads, batch or page).
+  const KvCache& kv = pr.kv;
+  const bool fp8 = kv.fp8();
+  const CUtensorMapDataType type = fp8 ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+                                   : pr.dtype == SPATTN_DTYPE_BFLOAT16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                                                       : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const cuuint64_t dims[4] = {cuuint64_t(kv.head_dim),
+                              cuuint64_t(std::max(1, kv.paged() ? kv.page_size : kv.max_seqlen_kv)),
+                              cuuint64_t(kv.num_kv_heads), cuuint64_t(kv.paged() ? kv.num_pages : pr.batch)};
+  CUtensorMap maps[2];
+  for (int i = 0; i < 2; ++i) {
+    const int64_t* st = i == 0 ? kv.k_strides : kv.v_strides;
+    const int64_t elem_strides[3] = {st[1], st[2], st[0]};  // rows, heads, batch or page
+    if (!make_map_4d(&maps[i], type, kv.element_bytes(), i == 0 ? kv.k : kv.v, dims, elem_strides,
+                     fp8 ? kv.head_dim : 64, kv.paged() ? kv.page_size : kTileK,
+                     fp8 ? CU_TENSOR_MAP_SWIZZLE_NONE : CU_TENSOR_MAP_SWIZZLE_128B)) {
+      fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the KV cache's " + (i == 0 ? "K" : "V") +
+                                       " pool cannot be described for TMA (strides, extents or driver)");
+    }
+  }
   const dim3 grid(pr.plan.num_splits, pr.kv.num_kv_heads * pr.plan.row_tiles, pr.batch);
   const bool bf16 = pr.dtype == SPATTN_DTYPE_BFLOAT16;
   if (bf16) {
-    launch_dtype<true>(pr, params, grid, s, function);
+    launch_dtype<true>(pr, maps[0], maps[1], params, grid, s, function);
   } else {
-    launch_dtype<false>(pr, params, grid, s, function);
+    launch_dtype<false>(pr, maps[0], maps[1], params, grid, s, function);
   }
   if (pr.plan.num_splits > 1) {
     const int32_t total_rows = pr.batch * pr.num_heads * pr.seqlen_q;
