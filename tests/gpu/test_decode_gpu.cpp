@@ -224,8 +224,8 @@ TEST(GpuDecodeGraph, ReplaysWithNewLengthsAndPages) {
 
   // Second problem: other lengths, and the first pages of the two sequences swapped.
   DecodeHost h2 = h;
-  h2.c.lens = {1000, 2047};
-  h2.seqlens = {1000, 2047};
+  h2.c.lens = {1000, 1850};  // no longer than the keys written: the rest of a page is unwritten
+  h2.seqlens = {1000, 1850};
   std::swap(h2.block_table[0], h2.block_table[size_t(h2.max_pages)]);
   for (const DecodeHost* problem : std::vector<const DecodeHost*>{&h, &h2}) {
     d.seqlens.upload(problem->seqlens);
