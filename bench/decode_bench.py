@@ -80,11 +80,15 @@ class Cache:
         # k, v: [B, L, Hkv, D] bf16 contiguous.
         B, L, Hkv, D = k.shape
         self.k_scale = self.v_scale = 0.0
-        if fp8:
+        if fp8:  # per sequence, to bound the float32 temporaries
             self.k_scale = float(k.abs().max()) / 448.0
             self.v_scale = float(v.abs().max()) / 448.0
-            k = (k.float() / self.k_scale).to(torch.float8_e4m3fn)
-            v = (v.float() / self.v_scale).to(torch.float8_e4m3fn)
+            k8 = torch.empty(k.shape, dtype=torch.float8_e4m3fn, device="cuda")
+            v8 = torch.empty_like(k8)
+            for b in range(B):
+                k8[b] = (k[b].float() / self.k_scale).to(torch.float8_e4m3fn)
+                v8[b] = (v[b].float() / self.v_scale).to(torch.float8_e4m3fn)
+            k, v = k8, v8
         self.seqlens = torch.full((B,), L, dtype=torch.int32, device="cuda")
         self.page = page
         if page:
@@ -145,7 +149,7 @@ def peaked(B, L, H, Hkv, D, seed):
     return q.unsqueeze(1).contiguous(), k, v  # q [B, 1, H, D]
 
 
-def graph_time_ms(step, copies, launches=10, repeats=15):
+def graph_time_ms(step, copies, launches=10, repeats=9):
     """Median time of one launch: a CUDA graph of `launches` launches cycling over the copies."""
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
@@ -276,10 +280,11 @@ def main():
     lines = ["| heads | layout | kv | batch x L | K/V MB | mode | skipped | ms | GB/s needed | HBM share | flash ms | cuDNN ms | ours vs cuDNN |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     thresholds = {}
-    configs = [(32, 8, 0, False, True), (32, 8, 64, False, True), (32, 8, 16, False, False),
+    configs = [(32, 8, 0, False, True), (32, 8, 64, False, False), (32, 8, 16, False, False),
                (32, 8, 0, True, True), (32, 8, 64, True, False), (64, 8, 0, False, True)]
     if args.quick:
-        configs = [(32, 8, 0, False, True), (32, 8, 64, True, True)]
+        configs = [(32, 8, 0, False, True), (32, 8, 64, False, False), (32, 8, 0, True, True),
+                   (32, 8, 64, True, False)]
     for H, Hkv, page, fp8, skips in configs:
         for B, L in shapes:
             try:

@@ -57,6 +57,8 @@ constexpr int kVStages = 2;  // V of the tile being decided and of the one waiti
 constexpr int kWarps = 8;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kMaxPagesPerTile = kTileK / 16;
+// Page ids are read ahead in chunks of this many tiles, one entry per thread.
+constexpr int kPageChunkTiles = kThreads / kMaxPagesPerTile;
 
 struct DecodeParams {
   const uint16_t* q;
@@ -97,10 +99,11 @@ struct Smem {
   static constexpr int kVConv = kV + kVStages * kStage;
   static constexpr int kBarriers = kVConv + (kFp8 ? kTile16 : 0);  // kKStages + kVStages mbarriers
   static constexpr int kPages = kBarriers + (kKStages + kVStages) * 8;  // [kKStages][8] page ids
-  static constexpr int kValidKeys = kPages + kKStages * kMaxPagesPerTile * 4;  // [kKStages] keys copied
+  static constexpr int kPageChunks = kPages + kKStages * kMaxPagesPerTile * 4;  // [2][kThreads] ids read ahead
+  static constexpr int kValidKeys = kPageChunks + 2 * kThreads * 4;  // [kKStages] keys copied
   static constexpr int kBadPages = kValidKeys + kKStages * 4;  // [kKStages] bit mask of pages not copied
   static constexpr int kPartialMax = kBadPages + kKStages * 4;
-  static constexpr int kRowState = kPartialMax + kKeyGroups * kRows * 4;  // m of each row
+  static constexpr int kRowState = kPartialMax + 2 * kKeyGroups * kRows * 4;  // m of each row
   static constexpr int kEnd = kRowState + kRows * 4;
   // The epilogue's sums reuse the front: [key group][row][D + 4] floats, then l.
   static constexpr int kOStride = D + 4;
@@ -136,7 +139,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   int32_t* stage_pages = reinterpret_cast<int32_t*>(smem + L::kPages);
   int32_t* valid_keys = reinterpret_cast<int32_t*>(smem + L::kValidKeys);
   uint32_t* bad_pages = reinterpret_cast<uint32_t*>(smem + L::kBadPages);
+  // Row maxima of the key groups, by iteration parity (with no barrier
+  // between one tile's reads and the next tile's writes, a warp may be one
+  // vote ahead of another).
   float* partial_max = reinterpret_cast<float*>(smem + L::kPartialMax);
+  int32_t* page_chunks = reinterpret_cast<int32_t*>(smem + L::kPageChunks);
   float* row_m = reinterpret_cast<float*>(smem + L::kRowState);
 
   const int split = blockIdx.x;
@@ -172,16 +179,16 @@ __global__ void __launch_bounds__(kThreads, 1)
   // tile wholly below it needs no causal masking.
   const int first_row_last_key = p.causal ? min(lk - 1, row0 / p.group + lk - p.seqlen_q) : lk - 1;
 
-  // Page ids of tile t (thread 0): read one tile before their copies.
-  int32_t next_pages[kMaxPagesPerTile];
-  auto read_pages = [&](int t) {
-#pragma unroll
-    for (int i = 0; i < kMaxPagesPerTile; ++i) {
-      const int first_key = t * kTileK + i * p.page_size;
-      next_pages[i] = i < pages_per_tile && first_key < lk
-                          ? p.block_table[int64_t(b) * p.max_pages_per_seq + first_key / p.page_size]
-                          : -1;
-    }
+  // Page ids, read ahead a chunk of kPageChunkTiles tiles at a time by all
+  // threads (one entry each) so that thread 0 never waits for one: the entry
+  // of this thread for chunk c (tiles t0 + c * kPageChunkTiles ...).
+  auto chunk_entry = [&](int c) -> int32_t {
+    const int tile = t0 + c * kPageChunkTiles + int(threadIdx.x) / kMaxPagesPerTile;
+    const int i = int(threadIdx.x) % kMaxPagesPerTile;
+    const int first_key = tile * kTileK + i * p.page_size;
+    return paged && tile < t1 && i < pages_per_tile && first_key < lk
+               ? p.block_table[int64_t(b) * p.max_pages_per_seq + first_key / p.page_size]
+               : -1;
   };
   // Thread 0: copies of K (values false) or V of tile t into `dst`,
   // announced on `bar`. K records the tile's pages and valid keys in K ring
@@ -206,8 +213,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     int32_t* pages = stage_pages + slot * kMaxPagesPerTile;
     uint32_t bad = 0, copied = 0;
     if (!values) {
+      const int rel = t - t0;
+      const int32_t* ids = page_chunks + ((rel / kPageChunkTiles) % 2) * kThreads + (rel % kPageChunkTiles) * kMaxPagesPerTile;
 #pragma unroll
-      for (int i = 0; i < kMaxPagesPerTile; ++i) pages[i] = next_pages[i];
+      for (int i = 0; i < kMaxPagesPerTile; ++i) pages[i] = ids[i];
     }
 #pragma unroll
     for (int i = 0; i < kMaxPagesPerTile; ++i) {
@@ -259,16 +268,17 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     cp_async_commit();
   }
-  __syncthreads();  // barriers initialized
+  int32_t page_ahead = 0;  // this thread's entry of the next chunk
+  if (paged) {
+    page_chunks[threadIdx.x] = chunk_entry(0);
+    page_ahead = chunk_entry(1);
+  }
+  __syncthreads();  // barriers initialized, first page ids published
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < kKStages - 1; ++s) {
-      if (t0 + s < t1) {
-        if (paged) read_pages(t0 + s);
-        issue(false, t0 + s, s, k_stage(s), k_bar(s));
-      }
+      if (t0 + s < t1) issue(false, t0 + s, s, k_stage(s), k_bar(s));
     }
-    if (paged && t0 + kKStages - 1 < t1) read_pages(t0 + kKStages - 1);
   }
   cp_async_wait<0>();
   __syncthreads();  // Q landed for everyone
@@ -307,6 +317,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int row = i / (D / 8), col = (i % (D / 8)) * 8;
         if (!key_valid(valid, bad, row)) *reinterpret_cast<uint4*>(w + tma_tile_offset<D>(row, col)) = make_uint4(0, 0, 0, 0);
       }
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // before TMA writes the slot again
       __syncthreads();
     }
     if (!warp_active) return;
@@ -331,7 +342,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0 && t + kKStages - 1 < t1) {
       const int ahead = (it + kKStages - 1) % kKStages;
       issue(false, t + kKStages - 1, ahead, k_stage(ahead), k_bar(ahead));
-      if (paged && t + kKStages < t1) read_pages(t + kKStages);
+    }
+    if (paged && it % kPageChunkTiles == kPageChunkTiles - kKStages) {
+      // Chunk c + 1 is first needed kKStages - 1 iterations from now; its
+      // entries, read a chunk ago, become visible at this tile's vote.
+      const int c = it / kPageChunkTiles;
+      page_chunks[((c + 1) % 2) * kThreads + threadIdx.x] = page_ahead;
+      page_ahead = chunk_entry(c + 2);
     }
     sm90::mbar_wait(k_bar(slot), uint32_t(it / kKStages) & 1u);
     const uint8_t* kt = tile16(k_stage(slot), L::kKConv);
@@ -386,7 +403,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       if (row_valid[i]) allow = allow && row_allows_skip(pm[i], m_run[i], log2_lambda);
-      if (kKG > 1 && (lane % 4) == 0) partial_max[key_group * L::kRows + my_row[i]] = pm[i];
+      if (kKG > 1 && (lane % 4) == 0) partial_max[((it & 1) * kKG + key_group) * L::kRows + my_row[i]] = pm[i];
     }
     const bool skip = __syncthreads_and(allow) != 0;
     if (p.decisions != nullptr && threadIdx.x == 0) {
@@ -397,7 +414,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
 #pragma unroll
-        for (int g = 0; g < kKG; ++g) tile_max[i] = fmaxf(tile_max[i], partial_max[g * L::kRows + my_row[i]]);
+        for (int g = 0; g < kKG; ++g) {
+          tile_max[i] = fmaxf(tile_max[i], partial_max[((it & 1) * kKG + g) * L::kRows + my_row[i]]);
+        }
       }
     }
 
@@ -440,6 +459,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     ++kept;
   }
   if (waiting) {
+    __syncthreads();  // the last P.V in the loop read the tile this one converts or zeroes into
     sm90::mbar_wait(v_bar(wait_slot), uint32_t((kept - 1) / kVStages) & 1u);
     p_times_v(wait_slot, wait_valid, wait_bad);
   }
