@@ -18,10 +18,12 @@
 // ring slot; K runs kKStages - 1 tiles ahead, V is copied only for a kept
 // tile, right after its vote, and consumed one tile later (its P waits in
 // registers, packed to 16 bits), so a skipped tile's values are never read.
-// Page ids are read one tile before they are needed. 16-bit tiles land
+// Page ids are read a chunk of tiles ahead by all threads. 16-bit tiles land
 // 128-byte swizzled (tma_tile_offset); FP8 tiles land unswizzled and are
-// converted (exactly) into that layout. Rows a copy does not fill (past the
-// sequence, on a bad page) are masked from S and zeroed in V before P.V.
+// converted (exactly) to fp16 into that layout, the matrix instructions then
+// running in fp16 (bf16 queries rescaled by a power of two). Rows a copy
+// does not fill (past the sequence, on a bad page) are masked from S and
+// zeroed in V before P.V.
 //
 // Per key tile t of the split (decisions: src/attention/decode_reference.cpp,
 // which makes the same ones): S = Q K^T, masked, row maxima; the vote (one
@@ -52,7 +54,6 @@ namespace spattn::attention {
 namespace {
 
 constexpr int kTileK = SPATTN_SKIP_TILE_KEYS;
-constexpr int kKStages = 3;  // K tiles in flight: the current one and two ahead
 constexpr int kVStages = 2;  // V of the tile being decided and of the one waiting for P.V
 constexpr int kWarps = 8;
 constexpr int kThreads = 32 * kWarps;
@@ -88,6 +89,9 @@ struct DecodeParams {
 // for the 128-byte swizzle).
 template <int D, int kRowTiles, bool kFp8>
 struct Smem {
+  // K tiles in flight: the current one and kKStages - 1 ahead (three ahead
+  // where the 128-row Q tile leaves room for a fourth slot).
+  static constexpr int kKStages = kRowTiles == 1 ? 4 : 3;
   static constexpr int kRows = 16 * kRowTiles;
   static constexpr int kKeyGroups = kWarps / kRowTiles;
   static constexpr int kTile16 = kTileK * D * 2;              // a 16-bit [128][D] tile
@@ -111,6 +115,7 @@ struct Smem {
   static constexpr int kReduceEnd = kReduceL + kKeyGroups * kRows * 4;
   static_assert(kReduceEnd <= kBarriers, "the epilogue's sums fit before the barriers");
   static constexpr int kBytes = kEnd + 1024;  // + alignment slack of the dynamic buffer
+  static_assert(kBytes <= 227 * 1024, "fits the shared memory of an sm_90 CTA");
 };
 
 template <bool kBf16, int D, int kRowTiles, bool kFp8>
@@ -118,7 +123,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     decode_kernel(const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v,
                   const DecodeParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  using E = Elem<kBf16>;
+  // FP8 caches meet the queries in fp16 matrix instructions (one conversion
+  // instruction per two cached values); 16-bit caches in the queries' type.
+  constexpr bool kMmaBf16 = kBf16 && !kFp8;
+  using E = Elem<kMmaBf16>;
   using L = Smem<D, kRowTiles, kFp8>;
   constexpr int kKG = L::kKeyGroups;
   constexpr int kKeysPerWarp = kTileK / kKG;
@@ -135,7 +143,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   auto v_stage = [&](int s) { return smem + L::kV + s * L::kStage; };
   const uint32_t bar0 = sm90::smem_u32(smem + L::kBarriers);
   auto k_bar = [&](int s) { return bar0 + 8u * s; };
-  auto v_bar = [&](int s) { return bar0 + 8u * (kKStages + s); };
+  auto v_bar = [&](int s) { return bar0 + 8u * (L::kKStages + s); };
   int32_t* stage_pages = reinterpret_cast<int32_t*>(smem + L::kPages);
   int32_t* valid_keys = reinterpret_cast<int32_t*>(smem + L::kValidKeys);
   uint32_t* bad_pages = reinterpret_cast<uint32_t*>(smem + L::kBadPages);
@@ -251,7 +259,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   };
 
   if (threadIdx.x == 0) {
-    for (int s = 0; s < kKStages + kVStages; ++s) sm90::mbar_init(bar0 + 8u * s, 1);
+    for (int s = 0; s < L::kKStages + kVStages; ++s) sm90::mbar_init(bar0 + 8u * s, 1);
     sm90::mbar_init_fence();
   }
   // Q rows into shared memory (cp.async, all threads).
@@ -276,12 +284,40 @@ __global__ void __launch_bounds__(kThreads, 1)
   __syncthreads();  // barriers initialized, first page ids published
   if (threadIdx.x == 0) {
 #pragma unroll
-    for (int s = 0; s < kKStages - 1; ++s) {
+    for (int s = 0; s < L::kKStages - 1; ++s) {
       if (t0 + s < t1) issue(false, t0 + s, s, k_stage(s), k_bar(s));
     }
   }
   cp_async_wait<0>();
   __syncthreads();  // Q landed for everyone
+  float scale_log2 = p.scale_log2;
+  if constexpr (kFp8 && kBf16) {
+    // bf16 queries for fp16 matrix instructions: scaled by 2^-s so that the
+    // largest is below 2^15 (exact for every component above 2^-14 of that
+    // scale), the 2^s returning in the logit factor (products are scaled
+    // exactly, so the logits and the skip decisions are the reference's).
+    __shared__ unsigned int q_max_bits;
+    if (threadIdx.x == 0) q_max_bits = 0u;
+    __syncthreads();
+    float mx = 0.0f;
+    for (int i = threadIdx.x; i < L::kRows * D; i += kThreads) {
+      mx = fmaxf(mx, fabsf(__bfloat162float(reinterpret_cast<const __nv_bfloat16*>(q_smem)[swizzled<D>(i / D, i % D)])));
+    }
+#pragma unroll
+    for (int x = 16; x > 0; x /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, x));
+    if (lane == 0) atomicMax(&q_max_bits, __float_as_uint(mx));
+    __syncthreads();
+    const float q_max = __uint_as_float(q_max_bits);
+    const int shift = q_max < 32768.0f ? 0 : ilogbf(q_max) - 14;
+    const float down = exp2f(float(-shift));
+    for (int i = threadIdx.x; i < L::kRows * D; i += kThreads) {
+      uint16_t& e = q_smem[swizzled<D>(i / D, i % D)];
+      const float x = __bfloat162float(*reinterpret_cast<const __nv_bfloat16*>(&e)) * down;
+      e = float_to_16bit<false>(x);
+    }
+    scale_log2 *= exp2f(float(shift));
+    __syncthreads();
+  }
 
   float o[kDT][4];
 #pragma unroll
@@ -296,7 +332,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   // The 16-bit tile of a ring slot: the slot itself, or (FP8) its conversion.
   auto tile16 = [&](uint8_t* stage, int conv) -> const uint8_t* {
     if constexpr (kFp8) {
-      fp8_to_tile<kBf16, D, kThreads>(stage, smem + conv);
+      fp8_to_tile<kMmaBf16, D, kThreads>(stage, smem + conv);
       __syncthreads();
       return smem + conv;
     } else {
@@ -338,19 +374,19 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   for (int t = t0; t < t1; ++t) {
     const int it = t - t0;
-    const int slot = it % kKStages;
-    if (threadIdx.x == 0 && t + kKStages - 1 < t1) {
-      const int ahead = (it + kKStages - 1) % kKStages;
-      issue(false, t + kKStages - 1, ahead, k_stage(ahead), k_bar(ahead));
+    const int slot = it % L::kKStages;
+    if (threadIdx.x == 0 && t + L::kKStages - 1 < t1) {
+      const int ahead = (it + L::kKStages - 1) % L::kKStages;
+      issue(false, t + L::kKStages - 1, ahead, k_stage(ahead), k_bar(ahead));
     }
-    if (paged && it % kPageChunkTiles == kPageChunkTiles - kKStages) {
-      // Chunk c + 1 is first needed kKStages - 1 iterations from now; its
+    if (paged && it % kPageChunkTiles == kPageChunkTiles - L::kKStages) {
+      // Chunk c + 1 is first needed L::kKStages - 1 iterations from now; its
       // entries, read a chunk ago, become visible at this tile's vote.
       const int c = it / kPageChunkTiles;
       page_chunks[((c + 1) % 2) * kThreads + threadIdx.x] = page_ahead;
       page_ahead = chunk_entry(c + 2);
     }
-    sm90::mbar_wait(k_bar(slot), uint32_t(it / kKStages) & 1u);
+    sm90::mbar_wait(k_bar(slot), uint32_t(it / L::kKStages) & 1u);
     const uint8_t* kt = tile16(k_stage(slot), L::kKConv);
 
     // S = Q K^T over this warp's keys of the tile.
@@ -395,7 +431,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int i = 0; i < 2; ++i) {
       pm[i] = fmaxf(pm[i], __shfl_xor_sync(0xffffffffu, pm[i], 1));
       pm[i] = fmaxf(pm[i], __shfl_xor_sync(0xffffffffu, pm[i], 2));
-      pm[i] *= p.scale_log2;
+      pm[i] *= scale_log2;
     }
     // The vote: a row allows the skip when its maximum over these keys does
     // (the tile's maximum is below m + log2(lambda) iff every part of it is).
@@ -443,14 +479,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
 #pragma unroll
     for (int nt = 0; nt < kNT; ++nt) {
-      const float p0 = softmax_weight(s[nt][0], p.scale_log2, m_use[0]);
-      const float p1 = softmax_weight(s[nt][1], p.scale_log2, m_use[0]);
-      const float p2 = softmax_weight(s[nt][2], p.scale_log2, m_use[1]);
-      const float p3 = softmax_weight(s[nt][3], p.scale_log2, m_use[1]);
+      const float p0 = softmax_weight(s[nt][0], scale_log2, m_use[0]);
+      const float p1 = softmax_weight(s[nt][1], scale_log2, m_use[0]);
+      const float p2 = softmax_weight(s[nt][2], scale_log2, m_use[1]);
+      const float p3 = softmax_weight(s[nt][3], scale_log2, m_use[1]);
       l_run[0] += p0 + p1;
       l_run[1] += p2 + p3;
-      p_wait[nt][0] = pack_pair<kBf16>(p0, p1);
-      p_wait[nt][1] = pack_pair<kBf16>(p2, p3);
+      p_wait[nt][0] = pack_pair<kMmaBf16>(p0, p1);
+      p_wait[nt][1] = pack_pair<kMmaBf16>(p2, p3);
     }
     waiting = true;
     wait_slot = v_slot;
