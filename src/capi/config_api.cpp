@@ -1,6 +1,7 @@
 // extern "C" entry points of the user config handle.
 #include <spattn/spattn.h>
 
+#include <cstddef>
 #include <limits>
 #include <memory>
 #include <string>
@@ -41,10 +42,10 @@ spattn_config* make_config(std::string_view text, spattn_format format, const st
 template <class Struct>
 const spattn::SparseConfig& accessor_config(const spattn_config* config, Struct* out,
                                             spattn_algorithm expected, const char* function,
-                                            const char* type_name) {
+                                            const char* type_name, size_t v1_size = sizeof(Struct)) {
   require_arg(config, function, "config");
   require_arg(out, function, "out");
-  spattn::require_struct_size(out->struct_size, sizeof(Struct), function, type_name);
+  spattn::require_struct_size(out->struct_size, v1_size, function, type_name);
   if (config->config.algorithm != expected) {
     fail(SPATTN_ERR_WRONG_ALGORITHM, std::string(function) + ": the config's algorithm is '" +
                                          spattn_algorithm_name(config->config.algorithm) + "', not '" +
@@ -145,7 +146,9 @@ spattn_status spattn_config_rocket(const spattn_config* config, spattn_rocket_co
 
 spattn_status spattn_config_dsa(const spattn_config* config, spattn_dsa_config* out) {
   return guarded([&] {
-    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_DSA, "spattn_config_dsa", "spattn_dsa_config");
+    // Version 1 of the struct ended at seq_len_threshold.
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_DSA, "spattn_config_dsa", "spattn_dsa_config",
+                                    offsetof(spattn_dsa_config, use_cute_dsl_topk));
     const spattn::DsaSettings& s = c.dsa;
     spattn_dsa_config r{};
     r.struct_size = out->struct_size;
@@ -164,7 +167,7 @@ spattn_status spattn_config_dsa(const spattn_config* config, spattn_dsa_config* 
     r.use_gvr_emission = s.use_gvr_emission;
     r.indexer_k_dtype = s.indexer_k_dtype;
     r.index_share_for_mtp_iteration = s.index_share_for_mtp_iteration ? int32_t(*s.index_share_for_mtp_iteration) : -1;
-    *out = r;
+    spattn::copy_out_struct(r, out);
   });
 }
 

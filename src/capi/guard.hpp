@@ -5,6 +5,7 @@
 
 #include <spattn/spattn.h>
 
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -50,6 +51,17 @@ inline void require_struct_size(uint32_t struct_size, size_t minimum, const char
              std::to_string(struct_size) + ", expected at least " + std::to_string(minimum) +
              " (set it to sizeof(" + type_name + "))");
   }
+}
+
+// Writes `full` to the caller's `out`: only its first out->struct_size
+// bytes, so that a caller built against an older header, whose struct ends
+// before the fields appended since, keeps working. struct_size stays the
+// caller's.
+template <class Struct>
+void copy_out_struct(const Struct& full, Struct* out) {
+  const uint32_t struct_size = out->struct_size;
+  std::memcpy(static_cast<void*>(out), &full, struct_size < sizeof(Struct) ? struct_size : sizeof(Struct));
+  out->struct_size = struct_size;
 }
 
 }  // namespace spattn

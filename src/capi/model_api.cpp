@@ -3,6 +3,7 @@
 #include <spattn/spattn.h>
 
 #include <cmath>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,9 @@ using spattn::guarded;
 using spattn::require_arg;
 
 namespace {
+
+// The layer parameters before the VSA fields were appended.
+constexpr size_t kLayerParamsV1Size = offsetof(spattn_layer_params, vsa_sparsity);
 
 const spattn::ResolvedComponent* component_at(const spattn_model* model, size_t index) {
   if (model == nullptr || index >= model->model.components().size()) return nullptr;
@@ -79,13 +83,12 @@ spattn_status spattn_model_lookup(const spattn_model* model, const char* compone
     require_arg(model, "spattn_model_lookup", "model");
     require_arg(layer_name, "spattn_model_lookup", "layer_name");
     require_arg(out, "spattn_model_lookup", "out");
-    spattn::require_struct_size(out->struct_size, sizeof(spattn_layer_params), "spattn_model_lookup",
-                                "spattn_layer_params");
+    spattn::require_struct_size(out->struct_size, kLayerParamsV1Size, "spattn_model_lookup", "spattn_layer_params");
     require_lookup_arguments(phase, timestep, "spattn_model_lookup");
     spattn_layer_params result;
     result.struct_size = out->struct_size;
     spattn::lookup_layer(model->model.component(component), layer_name, phase, timestep, result);
-    *out = result;  // only on success: out-parameters stay untouched on failure
+    spattn::copy_out_struct(result, out);  // only on success: out-parameters stay untouched on failure
   });
 }
 

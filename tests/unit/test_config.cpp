@@ -4,6 +4,9 @@
 #include <spattn/spattn.h>
 
 #include <cmath>
+#include <filesystem>
+#include <cstddef>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -598,6 +601,18 @@ TEST(ConfigCompat, VisualGenCanonicalJsonKeepsItsForm) {
 }
 
 // Every field of TensorRT-LLM's current DeepSeekSparseAttentionConfig.
+TEST(ConfigCompat, DsaAccessorFillsAnOlderStructUpToItsEnd) {
+  auto c = parse("algorithm: dsa\nindex_topk: 64\nseq_len_threshold: 9\n");
+  spattn_dsa_config d;
+  std::memset(&d, 0xAB, sizeof d);
+  d.struct_size = offsetof(spattn_dsa_config, use_cute_dsl_topk);  // before the fields appended for issue #11
+  ASSERT_EQ(spattn_config_dsa(c.get(), &d), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(d.index_topk, 64);
+  EXPECT_EQ(d.seq_len_threshold, 9);
+  const unsigned char* tail = reinterpret_cast<const unsigned char*>(&d) + offsetof(spattn_dsa_config, use_cute_dsl_topk);
+  for (size_t i = 0; i < sizeof d - offsetof(spattn_dsa_config, use_cute_dsl_topk); ++i) EXPECT_EQ(tail[i], 0xAB) << i;
+}
+
 TEST(ConfigCompat, CurrentDsaFields) {
   auto defaults = parse("algorithm: dsa\n");
   auto d = dsa(defaults.get());
@@ -730,6 +745,29 @@ TEST(ConfigCompat, VsaInBothForms) {
   auto skip = parse("algorithm: skip_softmax\n");
   EXPECT_EQ(spattn_config_vsa(skip.get(), &wrong), SPATTN_ERR_WRONG_ALGORITHM);
   EXPECT_STREQ(spattn_algorithm_name(SPATTN_ALGORITHM_VSA), "vsa");
+}
+
+// Every shipped example config parses, and its canonical JSON reads back the same.
+TEST(ConfigCompat, ExampleConfigsParse) {
+  const std::string dir = std::string(SPATTN_SOURCE_DIR) + "/examples/configs";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    spattn_config* c = nullptr;
+    ASSERT_EQ(spattn_config_parse_file(entry.path().c_str(), SPATTN_FORMAT_AUTO, &c), SPATTN_OK) << spattn_last_error();
+    ConfigPtr config(c);
+    std::string json = to_json(config.get());
+    auto again = parse(json, SPATTN_FORMAT_JSON);
+    EXPECT_EQ(to_json(again.get()), json) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 7);
+  auto v = vsa(ConfigPtr([&] {
+                 spattn_config* c = nullptr;
+                 spattn_config_parse_file((dir + "/visualgen_vsa.yaml").c_str(), SPATTN_FORMAT_AUTO, &c);
+                 return c;
+               }()).get());
+  EXPECT_EQ(v.vsa_sparsity, 0.9);
+  EXPECT_EQ(v.disabled_until_timestep, 0.9);
 }
 
 // ---- Limits -------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -330,7 +331,7 @@ TEST(ModelErrors, BadTimestepAndPhase) {
 TEST(ModelErrors, StructSizeAndNulls) {
   auto model = open_model(spattn_test::wan_mini());
   spattn_layer_params params{};
-  params.struct_size = sizeof(params) - 4;
+  params.struct_size = offsetof(spattn_layer_params, vsa_sparsity) - 4;  // shorter than the first version
   params.threshold_scale_factor = 123.0;
   EXPECT_EQ(spattn_model_lookup(model.get(), "transformer", "x", kPrefill, 0.5, &params), SPATTN_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(spattn_last_error()).find("struct_size"), std::string::npos);
@@ -355,6 +356,23 @@ TEST(ModelErrors, StructSizeAndNulls) {
   EXPECT_EQ(spattn_model_ignore_count(nullptr, 0), 0u);
   EXPECT_EQ(spattn_model_ignore_pattern(nullptr, 0, 0), nullptr);
   spattn_model_destroy(nullptr);
+}
+
+// A caller built before the VSA fields were appended passes the smaller
+// struct_size: the lookup fills that much and writes nothing past it.
+TEST(ModelErrors, OlderStructSizeIsFilledUpToItsEnd) {
+  auto model = open_model(spattn_test::wan_mini());
+  spattn_layer_params params;
+  std::memset(&params, 0xAB, sizeof params);
+  params.struct_size = offsetof(spattn_layer_params, vsa_sparsity);
+  ASSERT_EQ(spattn_model_lookup(model.get(), "transformer", "blocks.1.attn1", kPrefill, 0.5, &params), SPATTN_OK)
+      << spattn_last_error();
+  EXPECT_EQ(params.struct_size, offsetof(spattn_layer_params, vsa_sparsity));
+  EXPECT_DOUBLE_EQ(params.threshold_scale_factor, 1000.0 * std::exp(2.5));
+  const unsigned char* tail = reinterpret_cast<const unsigned char*>(&params) + offsetof(spattn_layer_params, vsa_sparsity);
+  for (size_t i = 0; i < sizeof params - offsetof(spattn_layer_params, vsa_sparsity); ++i) {
+    EXPECT_EQ(tail[i], 0xAB) << "byte " << i << " past the caller's struct was written";
+  }
 }
 
 TEST(ModelErrors, ConfigMayBeDestroyedAfterOpen) {
