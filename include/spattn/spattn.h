@@ -432,9 +432,11 @@ SPATTN_API size_t spattn_model_component_count(const spattn_model *model);
  * range. Owned by the model. */
 SPATTN_API const char *spattn_model_component_name(const spattn_model *model, size_t index);
 
-/* The checkpoint's ignore patterns of a component (those of
- * sparse_attention_config.ignore first, then the skip-softmax group's), NULL
- * if out of range. */
+/* The checkpoint's ignore patterns that apply to a component under the
+ * user config's algorithm: for skip_softmax (and no user config) those of
+ * sparse_attention_config.ignore, then the skip-softmax group's; for vsa
+ * only sparse_attention_config.ignore; for the others none. NULL if out of
+ * range. */
 SPATTN_API size_t spattn_model_ignore_count(const spattn_model *model, size_t component_index);
 SPATTN_API const char *spattn_model_ignore_pattern(const spattn_model *model,
                                                    size_t component_index, size_t pattern_index);
@@ -531,11 +533,11 @@ typedef enum spattn_phase_key {
 typedef struct spattn_layer_params {
   uint32_t struct_size;
   spattn_algorithm algorithm;
-  int32_t enabled;                  /* skip-softmax active: launch with threshold below */
+  int32_t enabled;                  /* skip-softmax active (launch with the threshold below), or VSA active */
   spattn_disabled_reason disabled_reason;
   spattn_phase_key phase_key;
   double threshold_scale_factor;    /* what the kernel consumes; 0 when not enabled */
-  spattn_source threshold_source;   /* USER (given directly) or FORMULA */
+  spattn_source threshold_source;   /* USER (given directly), FORMULA, or NONE */
   double target_sparsity;           /* the target mapped through the formula, or NaN */
   spattn_source target_source;      /* USER, CHECKPOINT or NONE */
   double disabled_until_timestep;   /* the cutoff in force, or NaN for none */

@@ -264,6 +264,20 @@ TEST(ModelLlmSeed, UserConfigs) {
         {1, SPATTN_DISABLED_NOT, 100.0 * std::exp(5.0 * 0.5)}, "LLM: no timestep");
 }
 
+// Issue #11 item 5: llm-mini ignores model.layers.0.self_attn and
+// model.layers.1.self_attn; TensorRT-LLM applies them to layer 0 and 1
+// whatever name the caller's module has.
+TEST(ModelLlmSeed, IgnorePatternsMatchTheLayerIndex) {
+  auto model = open_model(spattn_test::llm_mini());
+  for (const char* layer : {"layers.0.attention", "model.layers.0.attention", "0", "1", "model.layers.1._orig_mod.self_attn",
+                            "decoder.layers.1.attn"}) {
+    check(lookup(model.get(), nullptr, layer, kPrefill), {0, SPATTN_DISABLED_IGNORED, 0.0}, layer);
+  }
+  for (const char* layer : {"layers.10.attention", "2", "model.layers.01x.self_attn"}) {
+    check(lookup(model.get(), nullptr, layer, kPrefill), {1, SPATTN_DISABLED_NOT, 100.0 * std::exp(2.5)}, layer);
+  }
+}
+
 // ---- errors -----------------------------------------------------------------
 
 TEST(ModelErrors, UserTargetOnUncalibratedPlainCheckpointFailsAtOpen) {
@@ -637,6 +651,23 @@ TEST_F(ModelCli, ConfigFromStdin) {
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("config:     <stdin> (algorithm skip_softmax)"), std::string::npos) << run.out;
   EXPECT_EQ(table_row(run.out, "-", "model.layers.4.self_attn")[5], "1000") << run.out;
+}
+
+TEST_F(ModelCli, LayerIndexNamesAndSnapshots) {
+  ToolRun run = run_tool("inspect " + llm + " --phase prefill 0 layers.1.attention 2");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "0")[4], "no (ignored)") << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "layers.1.attention")[4], "no (ignored)") << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "2")[4], "yes") << run.out;
+  // A Hugging Face cache snapshot whose files are symlinks into blobs/.
+  spattn_test::TempDir cache;
+  cache.write("models--org--llm/blobs/4f2a", spattn_test::skip_softmax_config(
+      R"J("threshold_scale_factor": {"formula": "a * target_sparsity", "a": 100}, "target_sparsity": 0.25)J"));
+  cache.mkdir("models--org--llm/snapshots/0123");
+  cache.symlink("../../blobs/4f2a", "models--org--llm/snapshots/0123/config.json");
+  ToolRun snapshot = run_tool("inspect '" + cache / "models--org--llm/snapshots/0123" + "' --phase=prefill");
+  EXPECT_EQ(snapshot.exit_code, 0) << snapshot.out;
+  EXPECT_EQ(table_row(snapshot.out, "-", "*")[5], "25") << snapshot.out;
 }
 
 TEST_F(ModelCli, OtherAlgorithmsPrintTheirParameters) {
