@@ -402,8 +402,8 @@ std::vector<std::string> graph_keys(const Options& options, const Report& report
         keys.push_back("{\"component\": " + json_string(component) + ", \"phase\": \"" + phase_text + "\", \"phase_key\": " +
                        (status == SPATTN_OK ? "\"" + shown + "\"" : std::string("null")) + "}");
       } else {
-        keys.push_back((component.empty() ? "-" : component) + (report.phases.size() > 1 ? " " + phase_text : "") +
-                       " " + shown);
+        std::string name = component + (report.phases.size() > 1 ? (component.empty() ? "" : " ") + phase_text : "");
+        keys.push_back((name.empty() ? "-" : name) + " " + shown);
       }
     }
   }
