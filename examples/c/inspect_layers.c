@@ -19,6 +19,8 @@ static const char *reason_name(spattn_disabled_reason reason) {
     case SPATTN_DISABLED_NOT_CONFIGURED: return "not configured";
     case SPATTN_DISABLED_IGNORED: return "ignored";
     case SPATTN_DISABLED_TIMESTEP: return "timestep";
+    case SPATTN_DISABLED_NOT_TARGET: return "not a target";
+    case SPATTN_DISABLED_ZERO_THRESHOLD: return "zero threshold";
     case SPATTN_DISABLED_MAX_ENUM: break;
   }
   return "?";

@@ -172,10 +172,15 @@ typedef enum spattn_algorithm {
   SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
   SPATTN_ALGORITHM_ROCKET = 2,
   SPATTN_ALGORITHM_DSA = 3,
+  SPATTN_ALGORITHM_VSA = 4, /* Video Sparse Attention (cube-sparse, video diffusion) */
   SPATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_algorithm;
 
-/* Static name ("skip_softmax", "rocket", "dsa", "none"); NULL if unknown. */
+/* Static name: the lowercase suffix of the constant ("skip_softmax",
+ * "rocket", "dsa", "vsa", "none"); NULL if unknown. Every enum value that the
+ * library writes as text (spattn_model_to_json, spattn_config_to_json, the
+ * `spattn` tool) is spelled this way: SPATTN_DISABLED_IGNORED is "ignored",
+ * SPATTN_SOURCE_FORMULA "formula", SPATTN_PHASE_KEY_SPARSE "sparse". */
 SPATTN_API const char *spattn_algorithm_name(spattn_algorithm algorithm);
 
 typedef enum spattn_phase {
@@ -209,8 +214,26 @@ typedef enum spattn_format {
  *   attention_config: {backend: ..., sparse_attention_config: {...}} (VisualGen form)
  *   {algorithm: ..., ...}                                      (the algorithm object)
  * Other top-level keys (kv_cache_config, ...) beside sparse_attention_config
- * are ignored, as in an `--extra_llm_api_options` file; every key inside the
- * algorithm object must be known.
+ * or attention_config are ignored, as in an `--extra_llm_api_options` file;
+ * every key inside the algorithm object (and inside attention_config) must be
+ * known: the fields of TensorRT-LLM's current config classes, with `null`
+ * meaning "not set". `algorithm` is skip_softmax, rocket, dsa or vsa.
+ *
+ * LLM form and the algorithm object: a per-phase value {prefill, decode} may
+ * give one phase only; the missing phase is off. VisualGen form (as
+ * TensorRT-LLM's VisualGen validates it): values are scalars, algorithm is
+ * skip_softmax or vsa, `backend` is one of VANILLA (the default when absent),
+ * TRTLLM, FA4, CUTEDSL, TE; skip_softmax needs TRTLLM or CUTEDSL, vsa needs
+ * CUTEDSL; `quant_attention_config` is checked against the backend's recipes
+ * and cannot be combined with vsa. A config refused there is refused here
+ * with the same reason (SPATTN_ERR_OUT_OF_RANGE naming the backend).
+ *
+ * YAML is read as PyYAML's safe loader reads it: YAML 1.1 booleans (yes/no,
+ * on/off), merge keys (`<<: *anchor`), numbers too small for a double read as
+ * 0; tags other than the core schema's (`!!python/...`, on scalars, mappings
+ * or sequences) are refused. JSON also accepts Python's NaN / Infinity
+ * literals (a field that is used must still be finite). Strings containing
+ * U+0000 are refused in both formats. Messages give file:line:column.
  * `text` need not be NUL-terminated; `length` is its size in bytes.
  * Errors: SPATTN_ERR_SYNTAX, _UNKNOWN_KEY, _TYPE, _OUT_OF_RANGE,
  * _DUPLICATE_KEY, _MISSING_KEY, _LIMIT, _INVALID_ARGUMENT. */
@@ -229,25 +252,29 @@ SPATTN_API void spattn_config_destroy(spattn_config *config);
 SPATTN_API spattn_algorithm spattn_config_algorithm(const spattn_config *config);
 
 /* The VisualGen `attention_config.backend` string ("TRTLLM", ...), or NULL
- * when the config had no backend. Owned by the config. */
+ * when the config had no backend (VisualGen then uses VANILLA). Owned by the
+ * config. */
 SPATTN_API const char *spattn_config_backend(const spattn_config *config);
 
-/* Canonical JSON of what was understood: always the LLM-form root
- * {"sparse_attention_config": {...}} (plus "backend" inside an
- * "attention_config" root when one was given), keys in a fixed order,
- * per-phase values always written as {"prefill": x, "decode": y}, absent
- * optional fields omitted, numbers printed so that they read back exactly.
- * Parsing the result gives an equal config. Free with spattn_free(). */
+/* Canonical JSON of what was understood: the LLM-form root
+ * {"sparse_attention_config": {...}}, or an {"attention_config": {...}} root
+ * for a VisualGen-form config (with its backend when one was given), keys in
+ * a fixed order, per-phase values written as {"prefill": x, "decode": y}
+ * (a phase not given is left out), absent optional fields omitted, numbers
+ * printed so that they read back exactly. Parsing the result gives an equal
+ * config. Free with spattn_free(). */
 SPATTN_API spattn_status spattn_config_to_json(const spattn_config *config, char **out_json);
 
 /* skip_softmax, with the Model Optimizer extras (N:M sparse softmax and
- * NVFP4 P quantization), which may also be used with no threshold at all. */
+ * NVFP4 P quantization), which may also be used with no threshold at all.
+ * A per-phase value that gives one phase only leaves the other NaN: that
+ * phase is off (a user value replaces the checkpoint's whole value). */
 typedef struct spattn_skip_softmax_config {
   uint32_t struct_size;
   int32_t has_threshold_scale_factor; /* 1 when set; value below */
-  spattn_phase_values threshold_scale_factor; /* > 0 */
+  spattn_phase_values threshold_scale_factor; /* >= 0; 0 (or NaN: not given) = off */
   int32_t has_target_sparsity;
-  spattn_phase_values target_sparsity;        /* in [0, 1] */
+  spattn_phase_values target_sparsity;        /* in [0, 1]; NaN: not given */
   int32_t has_disabled_until_timestep;
   double disabled_until_timestep;             /* in [0, 1] */
   /* N:M sparse softmax: keep the n largest of every m consecutive scores.
@@ -289,8 +316,17 @@ typedef struct spattn_rocket_config {
 SPATTN_API spattn_status spattn_config_rocket(const spattn_config *config,
                                               spattn_rocket_config *out);
 
+/* The DSA indexer's K cache format (TensorRT-LLM `indexer_k_dtype`). */
+typedef enum spattn_indexer_k_dtype {
+  SPATTN_INDEXER_K_FP8 = 0, /* "fp8": FP8 E4M3 with a float32 scale per 128 */
+  SPATTN_INDEXER_K_FP4 = 1, /* "fp4": FP4 E2M1 with a UE8M0 scale per 32; needs index_head_dim 128 */
+  SPATTN_INDEXER_K_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
+} spattn_indexer_k_dtype;
+
 /* dsa (DeepSeek Sparse Attention). 0 means "not set" for the optional
- * positive integers. */
+ * positive integers. The fields after seq_len_threshold are TensorRT-LLM's
+ * kernel-selection switches, kept so its option files are understood; their
+ * defaults are TensorRT-LLM's. */
 typedef struct spattn_dsa_config {
   uint32_t struct_size;
   int32_t index_n_heads;          /* > 0, or 0: unset */
@@ -300,9 +336,38 @@ typedef struct spattn_dsa_config {
   int32_t skip_indexer_for_short_seqs; /* default 1 */
   int32_t enable_heuristic_topk;       /* default 0 */
   int32_t seq_len_threshold;      /* > 0, or 0: unset */
+  int32_t use_cute_dsl_topk;             /* default 0 */
+  int32_t use_cute_dsl_paged_mqa_logits; /* default 0 */
+  int32_t q_split_threshold;             /* default 8192; negative: never split */
+  int32_t indexer_rope_interleave;       /* default 0 */
+  int32_t use_self_sampling_topk;        /* default 1 */
+  int32_t use_gvr_emission;              /* default 0 */
+  spattn_indexer_k_dtype indexer_k_dtype; /* default fp8 */
+  int32_t index_share_for_mtp_iteration; /* -1: unset (the model's own value), 0, 1 */
 } spattn_dsa_config;
 
 SPATTN_API spattn_status spattn_config_dsa(const spattn_config *config, spattn_dsa_config *out);
+
+/* vsa (Video Sparse Attention, arXiv 2505.13389). Keys: `vsa_sparsity`
+ * (TensorRT-LLM's name; FastVideo's `VSA_sparsity` is accepted too), the
+ * fraction of KV cubes each query cube drops, in [0, 1), default 0.9 (each
+ * query cube keeps the top ceil((1 - vsa_sparsity) x cubes) KV cubes;
+ * TensorRT-LLM also accepts 1.0, which would keep none); `block_size_3d`
+ * (Model Optimizer's name; FastVideo's `tile_size` is accepted too), the cube
+ * shape [frames, height, width] in latent tokens, each in [1, 64], default
+ * [4, 4, 4]; `disabled_until_timestep` as for skip_softmax. Model
+ * Optimizer's `top_k_ratio` is refused: it keeps floor(ratio x cubes) cubes,
+ * not the same count; write vsa_sparsity = 1 - top_k_ratio. */
+typedef struct spattn_vsa_config {
+  uint32_t struct_size;
+  double vsa_sparsity;        /* [0, 1), default 0.9 */
+  int32_t cube_shape[3];      /* frames, height, width in tokens, default 4, 4, 4 */
+  int32_t has_disabled_until_timestep;
+  double disabled_until_timestep; /* in [0, 1] */
+} spattn_vsa_config;
+
+/* Fills `out`; SPATTN_ERR_WRONG_ALGORITHM if the config is not vsa. */
+SPATTN_API spattn_status spattn_config_vsa(const spattn_config *config, spattn_vsa_config *out);
 
 /* ------------------------------------------------------------------------ */
 /* Model: checkpoint calibration + user config, resolved per layer           */
@@ -310,20 +375,60 @@ SPATTN_API spattn_status spattn_config_dsa(const spattn_config *config, spattn_d
 
 typedef struct spattn_model spattn_model;
 
-/* Opens a checkpoint folder: either one with `config.json` (one component,
- * named ""), or a diffusers folder with `model_index.json` whose components
- * (`transformer`, `transformer_2`, ...) each have their own
- * `<name>/config.json` (components without one, such as a tokenizer, are
- * skipped; components without sparse metadata are kept, uncalibrated).
- * `user_config` may be NULL: the checkpoint's own defaults then apply. The
- * model copies what it needs from it; the config may be destroyed after.
- * Everything is validated and every formula is compiled and evaluated here,
- * so lookups cannot fail on bad input data.
- * Errors: SPATTN_ERR_IO, _NOT_FOUND, _SYNTAX, _TYPE, _UNKNOWN_KEY,
- * _OUT_OF_RANGE, _DUPLICATE_KEY, _LIMIT, _FORMULA, _CHECKPOINT (two
- * skip_softmax groups, ...), _UNSAFE_PATH (a component escaping the folder,
- * symlinks included), _CALIBRATION_MISSING (target_sparsity requested and no
- * component has a formula for it). */
+/* Opens a checkpoint folder: either one with `config.json` (an LLM: one
+ * component, named ""), or a diffusers folder with `model_index.json`, whose
+ * entries naming a component (a list that is not all nulls, key not starting
+ * with '_') are the components, in that order.
+ *
+ * Sparse-attention targets are the denoisers (`transformer`, `transformer_<N>`,
+ * `unet`), whose `<name>/config.json` must exist, and any other component
+ * whose `<name>/config.json` carries a `sparse_attention_config`. Text
+ * encoders, VAEs, tokenizers, schedulers, image encoders/processors, feature
+ * extractors and safety checkers (names starting with text_encoder, vae,
+ * tokenizer, scheduler, image_encoder, image_processor, feature_extractor,
+ * safety_checker) are not targets: they are listed, always dense
+ * (SPATTN_DISABLED_NOT_TARGET), and their files are not read. Another
+ * component's config.json that cannot be read is logged and the component
+ * listed as dense.
+ *
+ * A Hugging Face cache snapshot opens: when the folder is
+ * `<repo>/snapshots/<revision>`, its files may be symlinks into
+ * `<repo>/blobs/`. Any other path that leaves the folder is refused
+ * (SPATTN_ERR_UNSAFE_PATH), symlinks included.
+ *
+ * Calibration (a target's `sparse_attention_config`, Model Optimizer /
+ * TensorRT-LLM format): the skip-softmax group is the group in
+ * `config_groups` whose `algorithm` (or, without one, Model Optimizer's
+ * `sparse_algo`) is `skip_softmax` or `softmax_skip`, or the flat form
+ * (skip-softmax fields directly in `sparse_attention_config`, no
+ * config_groups); two such groups are SPATTN_ERR_CHECKPOINT. Its keys:
+ * `threshold_scale_factor: {formula, ...}` (or, in older Model Optimizer
+ * exports, the same beside `config_groups`), `target_sparsity`,
+ * `disabled_until_timestep`, `ignore`, and Model Optimizer's `targets`
+ * (module class names; every attention layer of a target is a candidate) and
+ * `initial_disabled_steps` (a step count, not a timestep: logged, not
+ * applied). Coefficients of a phase: its `prefill`/`decode` block, else
+ * `coefficients`, else the keys beside `formula`. A per-phase value may give
+ * one phase only. Diffusion components use the prefill entry of per-phase
+ * values in both phases. `ignore` patterns come from the group and from
+ * `sparse_attention_config.ignore`. Unknown keys are logged as warnings (an
+ * exporter may add fields), never silently dropped. The formula follows
+ * numexpr (`+ - * / ** %`, unary minus, comparisons, `& | ~`,
+ * `where(c, a, b)`, numexpr's functions, `pow`, `min`, `max`), is evaluated
+ * in float64 by the library's own parser, and must use `target_sparsity`.
+ *
+ * Each part of the calibration is checked when it is used: a user
+ * `threshold_scale_factor` needs no formula, so a broken or missing formula,
+ * target or coefficient block does not block it (the defect is logged).
+ * A part that is used and broken fails here; a user target_sparsity that no
+ * target component can map is SPATTN_ERR_CALIBRATION_MISSING (naming the
+ * user config); a component that cannot map it keeps the error for its
+ * lookups. `user_config` may be NULL: the checkpoint's own calibration then
+ * applies as TensorRT-LLM applies it for an empty skip_softmax config. The
+ * model copies what it needs; the config may be destroyed after.
+ * Errors: SPATTN_ERR_IO, _NOT_FOUND, _SYNTAX, _TYPE, _OUT_OF_RANGE,
+ * _DUPLICATE_KEY, _LIMIT, _FORMULA, _CHECKPOINT, _UNSAFE_PATH,
+ * _CALIBRATION_MISSING. */
 SPATTN_API spattn_status spattn_model_open(const char *checkpoint_dir,
                                            const spattn_config *user_config,
                                            spattn_model **out_model);
@@ -337,7 +442,11 @@ SPATTN_API size_t spattn_model_component_count(const spattn_model *model);
  * range. Owned by the model. */
 SPATTN_API const char *spattn_model_component_name(const spattn_model *model, size_t index);
 
-/* The checkpoint's ignore patterns of a component, NULL if out of range. */
+/* The checkpoint's ignore patterns that apply to a component under the
+ * user config's algorithm: for skip_softmax (and no user config) those of
+ * sparse_attention_config.ignore, then the skip-softmax group's; for vsa
+ * only sparse_attention_config.ignore; for the others none. NULL if out of
+ * range. */
 SPATTN_API size_t spattn_model_ignore_count(const spattn_model *model, size_t component_index);
 SPATTN_API const char *spattn_model_ignore_pattern(const spattn_model *model,
                                                    size_t component_index, size_t pattern_index);
@@ -353,17 +462,19 @@ typedef enum spattn_source {
 /* Why skip-softmax is off for a layer (enabled == 0). */
 typedef enum spattn_disabled_reason {
   SPATTN_DISABLED_NOT = 0,           /* it is enabled */
-  SPATTN_DISABLED_NOT_CONFIGURED = 1, /* no skip_softmax config, or no threshold/target anywhere */
+  SPATTN_DISABLED_NOT_CONFIGURED = 1, /* no skip_softmax config, or no threshold/target for this phase */
   SPATTN_DISABLED_IGNORED = 2,       /* layer matches a checkpoint ignore pattern */
   SPATTN_DISABLED_TIMESTEP = 3, /* timestep >= disabled_until_timestep */
+  SPATTN_DISABLED_NOT_TARGET = 4, /* component is not a sparse-attention target (text encoder, VAE, ...) */
+  SPATTN_DISABLED_ZERO_THRESHOLD = 5, /* the phase's threshold is 0 (user 0, or a formula result <= 0) */
   SPATTN_DISABLED_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_disabled_reason;
 
 /* The sparse-attention phase of a lookup, for CUDA-graph cache keys: a graph
  * captured under one key must not be replayed under another. */
 typedef enum spattn_phase_key {
-  SPATTN_PHASE_KEY_DENSE = 0,  /* no sparsity: skip-softmax off, no N:M */
-  SPATTN_PHASE_KEY_SPARSE = 1, /* skip-softmax or N:M sparse softmax on */
+  SPATTN_PHASE_KEY_DENSE = 0,  /* no sparsity: skip-softmax off, no N:M, no VSA */
+  SPATTN_PHASE_KEY_SPARSE = 1, /* skip-softmax, N:M sparse softmax or VSA on */
   SPATTN_PHASE_KEY_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
 } spattn_phase_key;
 
@@ -382,6 +493,11 @@ typedef enum spattn_phase_key {
  * disables skip-softmax for a layer an ignore pattern matches or for a
  * timestep at or above the cutoff: such a layer or step runs with no
  * sparsity of any kind. quantize_p, a quantization, stays as configured.
+ *
+ * VSA (algorithm SPATTN_ALGORITHM_VSA): `enabled` is 1 and phase_key SPARSE
+ * where VSA runs; vsa_sparsity and vsa_cube_shape are its parameters (0 for
+ * a layer an ignore pattern matches, a step before the cutoff, and every
+ * other algorithm). The skip-softmax fields stay at their "off" values.
  *
  * N:M sparse softmax (sparsity_n / sparsity_m; 0 / 0: off; otherwise
  * sparsity_m is 4 or 8 and 1 <= sparsity_n < sparsity_m): keys are grouped by
@@ -430,12 +546,12 @@ typedef enum spattn_phase_key {
 typedef struct spattn_layer_params {
   uint32_t struct_size;
   spattn_algorithm algorithm;
-  int32_t enabled;                  /* skip-softmax active: launch with threshold below */
+  int32_t enabled;                  /* skip-softmax active (launch with the threshold below), or VSA active */
   spattn_disabled_reason disabled_reason;
   spattn_phase_key phase_key;
   int32_t reserved0;                /* padding made explicit: 0 */
   double threshold_scale_factor;    /* what the kernel consumes; 0 when not enabled */
-  spattn_source threshold_source;   /* USER (given directly) or FORMULA */
+  spattn_source threshold_source;   /* USER (given directly), FORMULA, or NONE */
   int32_t reserved1;                /* padding made explicit: 0 */
   double target_sparsity;           /* the target mapped through the formula, or NaN */
   spattn_source target_source;      /* USER, CHECKPOINT or NONE */
@@ -447,14 +563,22 @@ typedef struct spattn_layer_params {
   int32_t num_sink_tokens;
   int32_t dense_window_size;
   int32_t quantize_p;
+  double vsa_sparsity;        /* VSA: fraction of KV cubes dropped, in [0, 1); 0 when not VSA */
+  int32_t vsa_cube_shape[3];  /* VSA: cube frames, height, width in tokens; 0s when not VSA */
 } spattn_layer_params;
 
 /* Resolves the parameters of one attention layer. `component` is a
  * component name (NULL or "" for a plain checkpoint); `layer_name` the
- * module name, either full (`transformer.blocks.0.attn1`) or
- * component-relative (`blocks.0.attn1`): ignore patterns are fnmatch-matched
- * against both. `timestep` is the normalized denoising timestep in [0, 1]
- * (1 at the start of denoising), or SPATTN_NO_TIMESTEP.
+ * module name. Ignore patterns are fnmatch-matched (case-sensitive, `*`
+ * crossing dots) against the name as given and with every `._orig_mod.`
+ * (torch.compile's wrapper) replaced by `.`; for a diffusers component
+ * against both the full (`transformer.blocks.0.attn1`) and the
+ * component-relative (`blocks.0.attn1`) form; for a plain (LLM) checkpoint,
+ * when the name holds a layer index N (`...layers.N...`, or just `N`), also
+ * against the four names TensorRT-LLM builds for it: `model.layers.N.self_attn`,
+ * `model.layers.N.attention`, `layers.N.self_attn`, `layers.N.attention`.
+ * `timestep` is the normalized denoising timestep in [0, 1] (1 at the start
+ * of denoising), or SPATTN_NO_TIMESTEP.
  * Lock-free read of immutable data: safe from any number of threads.
  * Errors: SPATTN_ERR_INVALID_ARGUMENT (NULLs, struct_size, phase, timestep
  * above 1 or NaN), SPATTN_ERR_NOT_FOUND (no such component),
@@ -464,9 +588,22 @@ SPATTN_API spattn_status spattn_model_lookup(const spattn_model *model, const ch
                                              const char *layer_name, spattn_phase phase,
                                              double timestep, spattn_layer_params *out);
 
-/* The resolved table as JSON: per component, the calibration (formula,
- * coefficients, targets, cutoff, ignore list) and the resolved parameters
- * for each phase. Free with spattn_free(). */
+/* The CUDA-graph phase of a whole component at a timestep: SPARSE when its
+ * ordinary layers run sparse in `phase` at `timestep` (skip-softmax with a
+ * threshold > 0, N:M, or VSA, and the timestep below the cutoff), else
+ * DENSE. The same for every layer of the component, so one key per step
+ * suffices for a graph of the whole denoiser; a layer an ignore pattern
+ * matches is dense on both sides of the cutoff (its own key, from
+ * spattn_model_lookup, is always DENSE). A component that is not a target
+ * is always DENSE. Arguments and errors as spattn_model_lookup. */
+SPATTN_API spattn_status spattn_model_phase_key(const spattn_model *model, const char *component,
+                                                spattn_phase phase, double timestep,
+                                                spattn_phase_key *out_key);
+
+/* The resolved table as JSON: per component, whether it is a target, the
+ * calibration (formula, coefficients per phase, targets, cutoff, ignore
+ * list) and the resolved parameters for each phase, with enum values spelled
+ * as spattn_algorithm_name says. Free with spattn_free(). */
 SPATTN_API spattn_status spattn_model_to_json(const spattn_model *model, char **out_json);
 
 /* ------------------------------------------------------------------------ */
@@ -797,6 +934,8 @@ typedef spattn_status (*PFN_spattn_attention_decode)(const spattn_decode_args *a
 typedef spattn_status (*PFN_spattn_attention_decode_reference)(const spattn_decode_args *args);
 typedef spattn_status (*PFN_spattn_attention_merge)(const spattn_merge_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_attention_merge_reference)(const spattn_merge_args *args);
+typedef spattn_status (*PFN_spattn_config_vsa)(const spattn_config *config, spattn_vsa_config *out);
+typedef spattn_status (*PFN_spattn_model_phase_key)(const spattn_model *model, const char *component, spattn_phase phase, double timestep, spattn_phase_key *out_key);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,6 +1,8 @@
 // extern "C" entry points of the user config handle.
 #include <spattn/spattn.h>
 
+#include <cstddef>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -21,6 +23,12 @@ void require_format(spattn_format format, const char* function) {
     fail(SPATTN_ERR_INVALID_ARGUMENT,
          std::string(function) + ": format " + std::to_string(int(format)) + " is not a spattn_format");
   }
+}
+
+// A per-phase value as the C struct carries it: NaN for a phase not given.
+spattn_phase_values phase_values(const spattn::PhaseValues& v) {
+  const double not_given = std::numeric_limits<double>::quiet_NaN();
+  return spattn_phase_values{v.prefill.value_or(not_given), v.decode.value_or(not_given)};
 }
 
 spattn_config* make_config(std::string_view text, spattn_format format, const std::string& origin) {
@@ -102,9 +110,9 @@ spattn_status spattn_config_skip_softmax(const spattn_config* config, spattn_ski
     spattn_skip_softmax_config r{};
     r.struct_size = sizeof r;
     r.has_threshold_scale_factor = s.threshold_scale_factor.has_value();
-    if (s.threshold_scale_factor) r.threshold_scale_factor = {s.threshold_scale_factor->prefill, s.threshold_scale_factor->decode};
+    if (s.threshold_scale_factor) r.threshold_scale_factor = phase_values(*s.threshold_scale_factor);
     r.has_target_sparsity = s.target_sparsity.has_value();
-    if (s.target_sparsity) r.target_sparsity = {s.target_sparsity->prefill, s.target_sparsity->decode};
+    if (s.target_sparsity) r.target_sparsity = phase_values(*s.target_sparsity);
     r.has_disabled_until_timestep = s.disabled_until_timestep.has_value();
     r.disabled_until_timestep = s.disabled_until_timestep.value_or(0.0);
     r.sparsity_n = s.sparsity_n;
@@ -150,6 +158,28 @@ spattn_status spattn_config_dsa(const spattn_config* config, spattn_dsa_config* 
     r.skip_indexer_for_short_seqs = s.skip_indexer_for_short_seqs;
     r.enable_heuristic_topk = s.enable_heuristic_topk;
     r.seq_len_threshold = c.seq_len_threshold.value_or(0);
+    r.use_cute_dsl_topk = s.use_cute_dsl_topk;
+    r.use_cute_dsl_paged_mqa_logits = s.use_cute_dsl_paged_mqa_logits;
+    r.q_split_threshold = s.q_split_threshold;
+    r.indexer_rope_interleave = s.indexer_rope_interleave;
+    r.use_self_sampling_topk = s.use_self_sampling_topk;
+    r.use_gvr_emission = s.use_gvr_emission;
+    r.indexer_k_dtype = s.indexer_k_dtype;
+    r.index_share_for_mtp_iteration = s.index_share_for_mtp_iteration ? int32_t(*s.index_share_for_mtp_iteration) : -1;
+    spattn::write_struct(out, r, function, "out");
+  });
+}
+
+spattn_status spattn_config_vsa(const spattn_config* config, spattn_vsa_config* out) {
+  return guarded([&] {
+    static const char* const function = "spattn_config_vsa";
+    const auto& c = accessor_config(config, out, SPATTN_ALGORITHM_VSA, function);
+    const spattn::VsaSettings& s = c.vsa;
+    spattn_vsa_config r{};
+    r.vsa_sparsity = s.vsa_sparsity;
+    for (int i = 0; i < 3; ++i) r.cube_shape[i] = s.cube_shape[size_t(i)];
+    r.has_disabled_until_timestep = s.disabled_until_timestep.has_value();
+    r.disabled_until_timestep = s.disabled_until_timestep.value_or(0.0);
     spattn::write_struct(out, r, function, "out");
   });
 }

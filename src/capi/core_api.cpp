@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "capi/guard.hpp"
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 
 #define SPATTN_STR2(x) #x
@@ -61,15 +62,6 @@ spattn_status spattn_set_log_callback(spattn_log_fn fn, spattn_log_level min_lev
   });
 }
 
-const char* spattn_algorithm_name(spattn_algorithm algorithm) {
-  switch (algorithm) {
-    case SPATTN_ALGORITHM_NONE: return "none";
-    case SPATTN_ALGORITHM_SKIP_SOFTMAX: return "skip_softmax";
-    case SPATTN_ALGORITHM_ROCKET: return "rocket";
-    case SPATTN_ALGORITHM_DSA: return "dsa";
-    case SPATTN_ALGORITHM_MAX_ENUM: break;
-  }
-  return nullptr;
-}
+const char* spattn_algorithm_name(spattn_algorithm algorithm) { return spattn::algorithm_name(algorithm); }
 
 }  // extern "C"

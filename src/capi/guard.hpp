@@ -5,6 +5,7 @@
 
 #include <spattn/spattn.h>
 
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>

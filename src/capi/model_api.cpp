@@ -3,6 +3,7 @@
 #include <spattn/spattn.h>
 
 #include <cmath>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -23,14 +24,14 @@ const spattn::ResolvedComponent* component_at(const spattn_model* model, size_t 
   return &model->model.components()[index];
 }
 
-void require_lookup_arguments(spattn_phase phase, double timestep) {
+void require_lookup_arguments(spattn_phase phase, double timestep, const char* function) {
   if (phase != SPATTN_PHASE_PREFILL && phase != SPATTN_PHASE_DECODE) {
     fail(SPATTN_ERR_INVALID_ARGUMENT,
-         "spattn_model_lookup: phase " + std::to_string(int(phase)) + " is not a spattn_phase");
+         std::string(function) + ": phase " + std::to_string(int(phase)) + " is not a spattn_phase");
   }
   if (std::isnan(timestep) || timestep > 1.0) {
     fail(SPATTN_ERR_INVALID_ARGUMENT,
-         "spattn_model_lookup: timestep " + spattn::format_number(timestep) +
+         std::string(function) + ": timestep " + spattn::format_number(timestep) +
              " must be in [0, 1], or negative (SPATTN_NO_TIMESTEP) for none");
   }
 }
@@ -82,11 +83,21 @@ spattn_status spattn_model_lookup(const spattn_model* model, const char* compone
     require_arg(layer_name, function, "layer_name");
     require_arg(out, function, "out");
     spattn::require_struct(out, function, "out");
-    require_lookup_arguments(phase, timestep);
+    require_lookup_arguments(phase, timestep, function);
     spattn_layer_params result;
     result.struct_size = sizeof result;
     spattn::lookup_layer(model->model.component(component), layer_name, phase, timestep, result);
     spattn::write_struct(out, result, function, "out");  // only on success: untouched on failure
+  });
+}
+
+spattn_status spattn_model_phase_key(const spattn_model* model, const char* component, spattn_phase phase,
+                                     double timestep, spattn_phase_key* out_key) {
+  return guarded([&] {
+    require_arg(model, "spattn_model_phase_key", "model");
+    require_arg(out_key, "spattn_model_phase_key", "out_key");
+    require_lookup_arguments(phase, timestep, "spattn_model_phase_key");
+    *out_key = spattn::component_phase_key(model->model.component(component), phase, timestep);
   });
 }
 

@@ -51,13 +51,19 @@ struct PublishedLayouts<spattn_rocket_config> {
 template <>
 struct PublishedLayouts<spattn_dsa_config> {
   static constexpr const char* kName = "spattn_dsa_config";
-  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_dsa_config, seq_len_threshold)};  // 0.1.0
+  static constexpr size_t kEnds[] = {
+      SPATTN_FIELD_END(spattn_dsa_config, seq_len_threshold),              // 0.1.0
+      SPATTN_FIELD_END(spattn_dsa_config, index_share_for_mtp_iteration),  // 0.2: TensorRT-LLM's current fields
+  };
 };
 
 template <>
 struct PublishedLayouts<spattn_layer_params> {
   static constexpr const char* kName = "spattn_layer_params";
-  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_layer_params, quantize_p)};  // 0.1.0
+  static constexpr size_t kEnds[] = {
+      SPATTN_FIELD_END(spattn_layer_params, quantize_p),      // 0.1.0
+      SPATTN_FIELD_END(spattn_layer_params, vsa_cube_shape),  // 0.2: + vsa_sparsity, vsa_cube_shape (0: not VSA)
+  };
 };
 
 template <>
@@ -68,6 +74,12 @@ struct PublishedLayouts<spattn_attention_args> {
       SPATTN_FIELD_END(spattn_attention_args, total_kv),       // + total_q, total_kv (0: unknown)
       SPATTN_FIELD_END(spattn_attention_args, skip_seqlen_kv), // 0.2: + kv_cache (NULL: k/v), skip_seqlen_kv (0: own)
   };
+};
+
+template <>
+struct PublishedLayouts<spattn_vsa_config> {
+  static constexpr const char* kName = "spattn_vsa_config";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_vsa_config, disabled_until_timestep)};  // 0.2
 };
 
 template <>

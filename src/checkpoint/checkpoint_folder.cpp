@@ -16,6 +16,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "value/document.hpp"
 
 namespace spattn {
@@ -54,13 +55,30 @@ std::string without_trailing_slashes(std::string path) {
   return path;
 }
 
+// Whether `path` is `base` or below it.
+bool is_inside(const std::string& path, const std::string& base) {
+  if (base == "/") return true;
+  return path == base || (path.size() > base.size() && path.compare(0, base.size(), base) == 0 &&
+                          path[base.size()] == '/');
+}
+
+std::string parent_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
 // The checkpoint folder as a confined root: every path below is resolved
 // (symlinks followed) and must stay inside it; files are then read through
-// the folder's open descriptor along the resolved path (read_below).
+// the folder's open descriptor along the resolved path (read_below). A
+// Hugging Face cache snapshot, `<repo>/snapshots/<revision>`, has a second
+// root: its files are symlinks to `<repo>/blobs/<hash>`.
 class Folder {
  public:
   explicit Folder(const std::string& directory)
-      : shown_(without_trailing_slashes(directory)), root_(resolve_root(shown_)), root_fd_(open_root(root_, shown_)) {}
+      : shown_(without_trailing_slashes(directory)), root_(resolve_root(shown_)), root_fd_(open_root(root_, shown_)),
+        blobs_(snapshot_blobs(root_)), blobs_fd_(blobs_.empty() ? -1 : open_root(blobs_, shown_)) {}
 
   // How `relative` is named in messages.
   std::string shown(const std::string& relative) const { return shown_ + "/" + relative; }
@@ -69,17 +87,21 @@ class Folder {
   // SPATTN_ERR_UNSAFE_PATH when it resolves outside the folder.
   std::optional<std::string> resolve(const std::string& relative) const {
     std::optional<std::string> resolved = real_path(root_ + "/" + relative, shown(relative));
-    if (resolved && !inside(*resolved)) {
+    if (resolved && !is_inside(*resolved, root_) && !(blobs_fd_.get() >= 0 && is_inside(*resolved, blobs_))) {
       fail(SPATTN_ERR_UNSAFE_PATH, shown(relative) + ": resolves to '" + *resolved +
-                                       "', outside the checkpoint folder '" + root_ + "'");
+                                       "', outside the checkpoint folder '" + root_ + "'" +
+                                       (blobs_.empty() ? "" : " and its snapshot's blobs '" + blobs_ + "'"));
     }
     return resolved;
   }
 
   // A JSON mapping read from the resolved path `resolved` of `relative`.
   Value read_json(const std::string& relative, const std::string& resolved) const {
-    const std::string below = root_ == "/" ? resolved.substr(1) : resolved.substr(root_.size() + 1);
-    std::string text = read_below(root_fd_.get(), below, shown(relative), SPATTN_MAX_CHECKPOINT_FILE_BYTES);
+    const bool in_root = is_inside(resolved, root_);
+    const std::string& base = in_root ? root_ : blobs_;
+    const std::string below = base == "/" ? resolved.substr(1) : resolved.substr(base.size() + 1);
+    std::string text = read_below((in_root ? root_fd_ : blobs_fd_).get(), below, shown(relative),
+                                  SPATTN_MAX_CHECKPOINT_FILE_BYTES);
     Value value = parse_json(text, shown(relative), SPATTN_MAX_CHECKPOINT_FILE_BYTES);
     if (!value.is_object()) {
       fail(SPATTN_ERR_TYPE, shown(relative) + ": expected a JSON object at the top level, got " +
@@ -91,10 +113,14 @@ class Folder {
   const std::string& shown_root() const { return shown_; }
 
  private:
-  bool inside(const std::string& path) const {
-    if (root_ == "/") return true;
-    return path == root_ || (path.size() > root_.size() && path.compare(0, root_.size(), root_) == 0 &&
-                             path[root_.size()] == '/');
+  // `<repo>/blobs` when `root` is `<repo>/snapshots/<revision>` and that
+  // folder exists and is no symlink; else "".
+  static std::string snapshot_blobs(const std::string& root) {
+    const std::string snapshots = parent_of(root);
+    if (base_name(snapshots) != "snapshots") return "";
+    const std::string blobs = parent_of(snapshots) + "/blobs";
+    std::optional<std::string> resolved = real_path(blobs, blobs);
+    return resolved && *resolved == blobs && is_directory(blobs) ? blobs : "";
   }
 
   static std::string resolve_root(const std::string& shown) {
@@ -112,6 +138,8 @@ class Folder {
   std::string shown_;
   std::string root_;
   OpenFd root_fd_;
+  std::string blobs_;
+  OpenFd blobs_fd_;
 };
 
 // A model_index.json entry naming a component: a list with something other
@@ -124,10 +152,46 @@ bool names_component(const std::string& key, const Value& value) {
   return false;
 }
 
+bool has_sparse_config(const Value& config) {
+  const Value* sparse = config.find("sparse_attention_config");
+  return sparse != nullptr && sparse->kind != Value::Kind::Null;
+}
+
+// A denoiser: its config.json must be there and is read strictly.
+ComponentDocument read_denoiser(const Folder& folder, const std::string& name) {
+  const std::string relative = name + "/config.json";
+  std::optional<std::string> directory = folder.resolve(name);
+  std::optional<std::string> config = directory && is_directory(*directory) ? folder.resolve(relative) : std::nullopt;
+  if (!config) {
+    fail(SPATTN_ERR_CHECKPOINT, folder.shown("model_index.json") + ": lists the denoiser '" + name + "', but " +
+                                    folder.shown(relative) + " does not exist");
+  }
+  return ComponentDocument{name, folder.shown(relative), true, folder.read_json(relative, *config)};
+}
+
+// Another component: a target when its config.json carries a
+// sparse_attention_config. A config.json that cannot be read makes it a
+// dense component, logged; a path escaping the folder is still refused.
+ComponentDocument read_other(const Folder& folder, const std::string& name) {
+  const std::string relative = name + "/config.json";
+  try {
+    std::optional<std::string> directory = folder.resolve(name);
+    std::optional<std::string> config = directory && is_directory(*directory) ? folder.resolve(relative) : std::nullopt;
+    if (!config) return ComponentDocument{name, "", false, Value()};
+    Value value = folder.read_json(relative, *config);
+    if (!has_sparse_config(value)) return ComponentDocument{name, folder.shown(relative), false, Value()};
+    return ComponentDocument{name, folder.shown(relative), true, std::move(value)};
+  } catch (const Error& e) {
+    if (e.status() == SPATTN_ERR_UNSAFE_PATH) throw;
+    log(SPATTN_LOG_WARNING, std::string(e.what()) + " (component '" + name +
+                                "' is not a denoiser: listed as dense, not read)");
+    return ComponentDocument{name, "", false, Value()};
+  }
+}
+
 std::vector<ComponentDocument> read_diffusers(const Folder& folder, const std::string& index_path) {
   Value index = folder.read_json("model_index.json", index_path);
   std::vector<ComponentDocument> components;
-  size_t listed = 0;
   for (const auto& member : index.members) {
     const std::string& name = member.first;
     if (!names_component(name, member.second)) continue;
@@ -136,20 +200,20 @@ std::vector<ComponentDocument> read_diffusers(const Folder& folder, const std::s
                                        "' is not a single folder name (letters, digits, '_', '.', '-'; "
                                        "not '.' or '..')");
     }
-    if (++listed > SPATTN_MAX_COMPONENTS) {
+    if (components.size() >= SPATTN_MAX_COMPONENTS) {
       fail(SPATTN_ERR_LIMIT, folder.shown("model_index.json") + ": more than " +
                                  std::to_string(SPATTN_MAX_COMPONENTS) + " components (SPATTN_MAX_COMPONENTS)");
     }
-    std::optional<std::string> directory = folder.resolve(name);
-    if (!directory || !is_directory(*directory)) continue;
-    std::string relative = name + "/config.json";
-    std::optional<std::string> config = folder.resolve(relative);
-    if (!config) continue;  // tokenizer, scheduler: no config.json
-    components.push_back(ComponentDocument{name, folder.shown(relative), folder.read_json(relative, *config)});
+    if (is_known_non_target(name)) {
+      components.push_back(ComponentDocument{name, "", false, Value()});
+    } else if (is_denoiser_name(name)) {
+      components.push_back(read_denoiser(folder, name));
+    } else {
+      components.push_back(read_other(folder, name));
+    }
   }
   if (components.empty()) {
-    fail(SPATTN_ERR_CHECKPOINT, folder.shown("model_index.json") +
-                                    ": no component listed there has a <name>/config.json");
+    fail(SPATTN_ERR_CHECKPOINT, folder.shown("model_index.json") + ": names no component");
   }
   return components;
 }
@@ -194,6 +258,23 @@ std::string read_below(int folder_fd, const std::string& relative, const std::st
   return read_open_file(dir, shown, max_bytes);
 }
 
+bool is_denoiser_name(const std::string& name) {
+  if (name == "transformer" || name == "unet") return true;
+  const std::string prefix = "transformer_";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return false;
+  return std::all_of(name.begin() + long(prefix.size()), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_known_non_target(const std::string& name) {
+  static const char* const kPrefixes[] = {"text_encoder",    "vae",          "tokenizer",
+                                          "scheduler",       "image_encoder", "image_processor",
+                                          "feature_extractor", "safety_checker"};
+  for (const char* prefix : kPrefixes) {
+    if (name.compare(0, std::strlen(prefix), prefix) == 0) return true;
+  }
+  return false;
+}
+
 bool is_safe_component_name(const std::string& name) {
   if (name.empty() || name == "." || name == "..") return false;
   for (char c : name) {
@@ -211,7 +292,7 @@ std::vector<ComponentDocument> read_checkpoint_folder(const std::string& directo
   }
   if (std::optional<std::string> config = folder.resolve("config.json")) {
     std::vector<ComponentDocument> components;
-    components.push_back(ComponentDocument{"", folder.shown("config.json"), folder.read_json("config.json", *config)});
+    components.push_back(ComponentDocument{"", folder.shown("config.json"), true, folder.read_json("config.json", *config)});
     return components;
   }
   fail(SPATTN_ERR_NOT_FOUND, folder.shown_root() +

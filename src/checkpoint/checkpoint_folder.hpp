@@ -1,7 +1,9 @@
 // Reading an untrusted checkpoint folder: a plain `config.json`, or a
-// diffusers `model_index.json` naming components that each have their own
-// `<name>/config.json`. Every path read is checked to stay inside the folder
-// (symlinks resolved), and every file is size-limited.
+// diffusers `model_index.json` naming components. Every path read is checked
+// to stay inside the folder (symlinks resolved; a Hugging Face cache
+// snapshot may also point into its repository's blobs/), and every file is
+// size-limited. Components that are not sparse-attention targets (text
+// encoders, VAEs, ...) are listed without reading their files.
 #pragma once
 
 #include <string>
@@ -13,19 +15,31 @@ namespace spattn {
 
 struct ComponentDocument {
   std::string name;     // "" for a plain checkpoint
-  std::string origin;   // the config.json path as shown in messages
-  Value config;         // parsed config.json, a mapping
+  std::string origin;   // the config.json path as shown in messages ("" when none was read)
+  bool target = true;   // a sparse-attention target; otherwise always dense
+  Value config;         // parsed config.json of a target, a mapping
 };
 
-// Components in model_index.json order (or the one plain component).
+// Components in model_index.json order (or the one plain component). Targets
+// are the denoisers (transformer, transformer_<N>, unet), whose config.json
+// must be there, and any other component whose config.json carries a
+// sparse_attention_config; the known non-targets (is_known_non_target) are
+// not read, and another component's unreadable config.json is logged.
 // Errors: SPATTN_ERR_NOT_FOUND (neither file), _UNSAFE_PATH (a component
 // name that is not a single folder name, a path resolving outside the
 // folder), _IO, _LIMIT, _SYNTAX, _TYPE (a JSON file that is not a mapping),
-// _CHECKPOINT (model_index.json without any usable component).
+// _CHECKPOINT (model_index.json naming no component, a denoiser without
+// config.json).
 std::vector<ComponentDocument> read_checkpoint_folder(const std::string& directory);
 
-// Whether `name` may name a component folder: one path element of
-// [A-Za-z0-9_.-], not "." or "..".
+// Whether a component is a denoiser by its name: transformer,
+// transformer_<digits>, unet.
+bool is_denoiser_name(const std::string& name);
+// Whether a component is never a target by its name: text_encoder*, vae*,
+// tokenizer*, scheduler*, image_encoder*, image_processor*,
+// feature_extractor*, safety_checker*.
+bool is_known_non_target(const std::string& name);
+
 bool is_safe_component_name(const std::string& name);
 
 // Reads the file `relative` ("a/b/config.json") below the open folder

@@ -63,8 +63,16 @@ double Formula::evaluate(const double* values) const {
   using formula::Instruction;
   double stack[formula::kMaxStack];
   std::size_t top = 0;
-  for (const Instruction& instruction : program_.code) {
+  const std::size_t size = program_.code.size();
+  for (std::size_t pc = 0; pc < size; ++pc) {
+    const Instruction& instruction = program_.code[pc];
     switch (instruction.kind) {
+      case Instruction::Kind::JumpIfFalse:
+        if (stack[--top] == 0) pc = instruction.variable - 1;  // the loop's ++pc lands on the target
+        break;
+      case Instruction::Kind::Jump:
+        pc = instruction.variable - 1;
+        break;
       case Instruction::Kind::Number:
         stack[top++] = instruction.number;
         break;

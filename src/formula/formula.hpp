@@ -3,13 +3,16 @@
 // small postfix program (never handed to an interpreter), bounded in length
 // (SPATTN_MAX_FORMULA_BYTES) and depth (SPATTN_MAX_FORMULA_DEPTH).
 //
-// Syntax: numbers (12, 1.5, .5, 5., 1e-3), variable names, + - * / **,
-// unary + and -, parentheses, and calls of a fixed set of functions with
-// fixed arity: abs arccos arccosh arcsin arcsinh arctan arctan2(y, x)
-// arctanh ceil cos cosh exp expm1 floor log log10 log1p max(x, y)
-// min(x, y) pow(x, y) sin sinh sqrt tan tanh. '**' is right-associative and
-// binds tighter than a unary sign on its left (-2**2 == -4, 2**-1 == 0.5).
-// '^' is refused (numexpr reads it as xor).
+// Syntax (numexpr's, for real numbers): numbers (12, 1.5, .5, 5., 1e-3),
+// variable names, + - * / ** % (numexpr's float modulo: the sign of the
+// divisor), unary + - and ~, comparisons < <= > >= == !=, & and | between
+// comparisons, parentheses, where(condition, a, b), and calls of a fixed set
+// of functions with fixed arity: abs arccos arccosh arcsin arcsinh arctan
+// arctan2(y, x) arctanh ceil cos cosh exp expm1 floor log log10 log1p
+// max(x, y) min(x, y) pow(x, y) sin sinh sqrt tan tanh. '**' is
+// right-associative and binds tighter than a unary sign on its left
+// (-2**2 == -4, 2**-1 == 0.5). '^' is refused (numexpr reads it as xor).
+// Precedence and typing: formula/parser.hpp.
 //
 // Every error throws spattn::Error(SPATTN_ERR_FORMULA) with a message that
 // quotes the formula and gives the 1-based column.

@@ -58,6 +58,13 @@ const char* arctanh_error(const double* v) {
   return nullptr;
 }
 
+const char* modulo_error(const double* v) {
+  return v[1] == 0 ? "modulo by zero" : nullptr;
+}
+
+// numexpr's float modulo: the result has the sign of the divisor.
+double modulo(const double* v) { return v[0] - std::floor(v[0] / v[1]) * v[1]; }
+
 // ---- the tables ----
 
 const Operation kAdd{"+", 2, [](const double* v) { return v[0] + v[1]; }, nullptr};
@@ -65,7 +72,20 @@ const Operation kSubtract{"-", 2, [](const double* v) { return v[0] - v[1]; }, n
 const Operation kMultiply{"*", 2, [](const double* v) { return v[0] * v[1]; }, nullptr};
 const Operation kDivide{"/", 2, [](const double* v) { return v[0] / v[1]; }, division_error};
 const Operation kPower{"**", 2, [](const double* v) { return std::pow(v[0], v[1]); }, power_error};
+const Operation kModulo{"%", 2, modulo, modulo_error};
 const Operation kNegate{"unary -", 1, [](const double* v) { return -v[0]; }, nullptr};
+
+constexpr ValueType kNumber = ValueType::Number;
+constexpr ValueType kBool = ValueType::Bool;
+const Operation kLess{"<", 2, [](const double* v) { return double(v[0] < v[1]); }, nullptr, kNumber, kBool};
+const Operation kLessEqual{"<=", 2, [](const double* v) { return double(v[0] <= v[1]); }, nullptr, kNumber, kBool};
+const Operation kGreater{">", 2, [](const double* v) { return double(v[0] > v[1]); }, nullptr, kNumber, kBool};
+const Operation kGreaterEqual{">=", 2, [](const double* v) { return double(v[0] >= v[1]); }, nullptr, kNumber, kBool};
+const Operation kEqual{"==", 2, [](const double* v) { return double(v[0] == v[1]); }, nullptr, kNumber, kBool};
+const Operation kNotEqual{"!=", 2, [](const double* v) { return double(v[0] != v[1]); }, nullptr, kNumber, kBool};
+const Operation kAnd{"&", 2, [](const double* v) { return double(v[0] != 0 && v[1] != 0); }, nullptr, kBool, kBool};
+const Operation kOr{"|", 2, [](const double* v) { return double(v[0] != 0 || v[1] != 0); }, nullptr, kBool, kBool};
+const Operation kNot{"~", 1, [](const double* v) { return double(v[0] == 0); }, nullptr, kBool, kBool};
 
 // Sorted by name (function_names() lists them in this order).
 const Operation kFunctions[] = {
@@ -99,14 +119,17 @@ const Operation kFunctions[] = {
 }  // namespace
 
 const Operation& binary_operator(std::string_view symbol) {
-  if (symbol == "+") return kAdd;
-  if (symbol == "-") return kSubtract;
-  if (symbol == "*") return kMultiply;
-  if (symbol == "/") return kDivide;
-  return kPower;  // "**", the only other binary operator token
+  static const Operation* const kBinary[] = {&kAdd,  &kSubtract, &kMultiply,  &kDivide, &kPower,
+                                             &kModulo, &kLess,   &kLessEqual, &kGreater, &kGreaterEqual,
+                                             &kEqual, &kNotEqual, &kAnd,      &kOr};
+  for (const Operation* operation : kBinary) {
+    if (symbol == operation->name) return *operation;
+  }
+  return kPower;  // unreachable: the parser passes operator tokens only
 }
 
 const Operation& negation() { return kNegate; }
+const Operation& logical_not() { return kNot; }
 
 const Operation* find_function(std::string_view name) {
   for (const Operation& function : kFunctions) {

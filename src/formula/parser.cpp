@@ -29,7 +29,9 @@ class Parser {
   Program run() {
     tokens_ = tokenize(formula_);
     if (current().kind == TokenKind::End) error("the formula is empty");
-    expression();
+    if (expression() == ValueType::Bool) {
+      error("it gives true or false, not a number; use where(condition, a, b)");
+    }
     if (current().kind == TokenKind::RightParen) {
       error("unmatched ')'" + at_column(current()));
     }
@@ -66,65 +68,110 @@ class Parser {
   const Token& advance() { return tokens_[pos_++]; }
   bool at(TokenKind kind) const { return current().kind == kind; }
 
-  void expression() {
-    term();
+  // Comparison level (the lowest, as in Python and numexpr); one
+  // comparison at most: numexpr refuses chained ones.
+  ValueType expression() {
+    ValueType left = or_expression();
+    if (!is_comparison(current().kind)) return left;
+    const Token& op = advance();
+    require_number(left, op);
+    require_number(or_expression(), op);
+    emit_apply(binary_operator(op.text), op);
+    if (is_comparison(current().kind)) {
+      error("chained comparison at column " + std::to_string(current().column) +
+            " (numexpr refuses them): write (a < b) & (b < c)");
+    }
+    return ValueType::Bool;
+  }
+
+  ValueType or_expression() { return logical(TokenKind::Or, &Parser::and_expression); }
+  ValueType and_expression() { return logical(TokenKind::And, &Parser::arithmetic); }
+
+  ValueType logical(TokenKind kind, ValueType (Parser::*operand)()) {
+    ValueType left = (this->*operand)();
+    while (at(kind)) {
+      const Token& op = advance();
+      require_bool(left, op);
+      require_bool((this->*operand)(), op);
+      emit_apply(binary_operator(op.text), op);
+      left = ValueType::Bool;
+    }
+    return left;
+  }
+
+  ValueType arithmetic() {
+    ValueType left = term();
     while (at(TokenKind::Plus) || at(TokenKind::Minus)) {
       const Token& op = advance();
-      term();
+      require_number(left, op);
+      require_number(term(), op);
       emit_apply(binary_operator(op.text), op);
     }
+    return left;
   }
 
-  void term() {
-    unary();
-    while (at(TokenKind::Star) || at(TokenKind::Slash)) {
+  ValueType term() {
+    ValueType left = unary();
+    while (at(TokenKind::Star) || at(TokenKind::Slash) || at(TokenKind::Percent)) {
       const Token& op = advance();
-      unary();
+      require_number(left, op);
+      require_number(unary(), op);
       emit_apply(binary_operator(op.text), op);
     }
+    return left;
   }
 
-  void unary() {
-    if (!at(TokenKind::Plus) && !at(TokenKind::Minus)) {
-      power();
-      return;
-    }
+  ValueType unary() {
+    if (!at(TokenKind::Plus) && !at(TokenKind::Minus) && !at(TokenKind::Not)) return power();
     const Token& sign = advance();
     Nesting nesting(*this, sign);
-    unary();
+    ValueType operand = unary();
+    if (sign.kind == TokenKind::Not) {
+      require_bool(operand, sign);
+      emit_apply(logical_not(), sign);
+      return ValueType::Bool;
+    }
+    require_number(operand, sign);
     if (sign.kind == TokenKind::Minus) emit_apply(negation(), sign);
+    return ValueType::Number;
   }
 
-  void power() {
-    primary();
-    if (!at(TokenKind::Power)) return;
+  ValueType power() {
+    ValueType base = primary();
+    if (!at(TokenKind::Power)) return base;
     const Token& op = advance();
     Nesting nesting(*this, op);
-    unary();
+    require_number(base, op);
+    require_number(unary(), op);
     emit_apply(binary_operator(op.text), op);
+    return ValueType::Number;
   }
 
-  void primary() {
+  ValueType primary() {
     const Token& token = current();
     switch (token.kind) {
       case TokenKind::Number:
         advance();
         emit(Instruction{Instruction::Kind::Number, token.column, token.number, 0, nullptr});
-        return;
+        return ValueType::Number;
       case TokenKind::Name:
         advance();
-        if (at(TokenKind::LeftParen)) {
-          call(token);
-        } else {
+        if (!at(TokenKind::LeftParen)) {
           variable(token);
+          return ValueType::Number;
         }
-        return;
+        if (token.text == "where") {
+          where(token);
+        } else {
+          call(token);
+        }
+        return ValueType::Number;
       case TokenKind::LeftParen: {
         advance();
         Nesting nesting(*this, token);
-        expression();
+        ValueType type = expression();
         close(token, "to close '('");
-        return;
+        return type;
       }
       default:
         error("expected a number, a name or '('" + at_column(token) + ", found " +
@@ -132,21 +179,76 @@ class Parser {
     }
   }
 
+  static bool is_comparison(TokenKind kind) {
+    return kind == TokenKind::Less || kind == TokenKind::LessEqual || kind == TokenKind::Greater ||
+           kind == TokenKind::GreaterEqual || kind == TokenKind::Equal || kind == TokenKind::NotEqual;
+  }
+
+  void require_number(ValueType type, const Token& op) const {
+    if (type == ValueType::Number) return;
+    error("'" + std::string(op.text) + "'" + at_column(op) +
+          " takes numbers; a comparison gives true or false, not a number (use where(condition, a, b))");
+  }
+
+  void require_bool(ValueType type, const Token& op) const {
+    if (type == ValueType::Bool) return;
+    error("'" + std::string(op.text) + "'" + at_column(op) +
+          " takes comparisons, such as (target_sparsity > 0.5); numexpr reads it between numbers as a "
+          "bitwise operation on integers");
+  }
+
+  // where(condition, a, b): a when the condition holds, else b. Compiled
+  // with jumps, so that only the chosen branch is evaluated.
+  void where(const Token& name) {
+    Nesting nesting(*this, name);
+    const Token& open = advance();
+    if (expression() != ValueType::Bool) {
+      error("the first argument of 'where'" + at_column(name) + " must be a comparison, such as (target_sparsity > 0.5)");
+    }
+    const std::size_t jump_if_false = program_.code.size();
+    emit_jump(Instruction::Kind::JumpIfFalse, name);
+    expect_comma(name);
+    require_number(expression(), name);
+    const std::size_t jump = program_.code.size();
+    emit_jump(Instruction::Kind::Jump, name);
+    --stack_;  // the other branch starts from the same stack
+    program_.code[jump_if_false].variable = static_cast<std::uint32_t>(program_.code.size());
+    expect_comma(name);
+    require_number(expression(), name);
+    program_.code[jump].variable = static_cast<std::uint32_t>(program_.code.size());
+    if (at(TokenKind::Comma)) error("'where'" + at_column(name) + " takes exactly 3 arguments");
+    close(open, "or ',' in the call to 'where'");
+  }
+
+  void expect_comma(const Token& name) {
+    if (at(TokenKind::Comma)) {
+      advance();
+      return;
+    }
+    if (at(TokenKind::RightParen)) error("'where'" + at_column(name) + " takes exactly 3 arguments");
+    error("expected ',' in the call to 'where'" + at_column(current()) + ", found " + describe(current()));
+  }
+
+  void emit_jump(Instruction::Kind kind, const Token& token) {
+    if (kind == Instruction::Kind::JumpIfFalse) --stack_;  // pops the condition
+    program_.code.push_back(Instruction{kind, token.column, 0, 0, nullptr});
+  }
+
   void call(const Token& name) {
     const Operation* function = find_function(name.text);
     if (function == nullptr) {
       error("unknown function '" + quote(name.text) + "'" + at_column(name) +
-            "; known: " + function_names());
+            "; known: " + function_names() + ", where");
     }
     Nesting nesting(*this, name);
     const Token& open = advance();
     int count = 0;
     if (!at(TokenKind::RightParen)) {
-      expression();
+      require_number(expression(), name);
       ++count;
       while (at(TokenKind::Comma)) {
         advance();
-        expression();
+        require_number(expression(), name);
         ++count;
       }
     }

@@ -15,11 +15,14 @@ namespace spattn::formula {
 constexpr std::size_t kMaxStack = 512;
 
 struct Instruction {
-  enum class Kind : std::uint8_t { Number, Variable, Apply };
+  // JumpIfFalse pops a condition and, when it is false, continues at
+  // `target`; Jump always does. They compile where(c, a, b) so that only the
+  // chosen branch is evaluated (and only its steps must stay finite).
+  enum class Kind : std::uint8_t { Number, Variable, Apply, JumpIfFalse, Jump };
   Kind kind;
   std::uint32_t column;            // 1-based, for messages
   double number;                   // Number
-  std::uint32_t variable;          // Variable: index into the declared names
+  std::uint32_t variable;          // Variable: index into the declared names; jumps: target
   const Operation* operation;      // Apply: pops arity values, pushes one
 };
 

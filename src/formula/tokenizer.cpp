@@ -60,13 +60,29 @@ class Tokenizer {
       case '(': return make(TokenKind::LeftParen, start, 1);
       case ')': return make(TokenKind::RightParen, start, 1);
       case ',': return make(TokenKind::Comma, start, 1);
-      case '*':
-        if (peek() != '*') return make(TokenKind::Star, start, 1);
-        ++pos_;
-        return make(TokenKind::Power, start, 2);
+      case '*': return one_or_two(TokenKind::Star, '*', TokenKind::Power, start);
+      case '%': return make(TokenKind::Percent, start, 1);
+      case '<': return one_or_two(TokenKind::Less, '=', TokenKind::LessEqual, start);
+      case '>': return one_or_two(TokenKind::Greater, '=', TokenKind::GreaterEqual, start);
+      case '&': return make(TokenKind::And, start, 1);
+      case '|': return make(TokenKind::Or, start, 1);
+      case '~': return make(TokenKind::Not, start, 1);
+      case '=':
+        if (peek() == '=') return one_or_two(TokenKind::Equal, '=', TokenKind::Equal, start);
+        formula_error(text_, "'='" + at_column(start) + " is not an operator; write '==' to compare");
+      case '!':
+        if (peek() == '=') return one_or_two(TokenKind::NotEqual, '=', TokenKind::NotEqual, start);
+        formula_error(text_, "'!'" + at_column(start) + " is not an operator; write '~' for not, '!=' to compare");
       default: break;
     }
     bad_character(start);
+  }
+
+  // The one-character token `single`, or `pair` when `second` follows.
+  Token one_or_two(TokenKind single, char second, TokenKind pair, std::size_t start) {
+    if (peek() != second) return make(single, start, 1);
+    ++pos_;
+    return make(pair, start, 2);
   }
 
   [[noreturn]] void bad_character(std::size_t offset) const {

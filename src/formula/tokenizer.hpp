@@ -16,6 +16,16 @@ enum class TokenKind {
   Star,        // *
   Slash,       // /
   Power,       // **
+  Percent,     // %
+  Less,        // <
+  LessEqual,   // <=
+  Greater,     // >
+  GreaterEqual,  // >=
+  Equal,       // ==
+  NotEqual,    // !=
+  And,         // &
+  Or,          // |
+  Not,         // ~
   LeftParen,   // (
   RightParen,  // )
   Comma,       // ,

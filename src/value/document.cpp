@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <limits>
 #include <cstring>
 #include <memory>
 
@@ -26,13 +29,42 @@ std::string item_path(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-void add_unique_member(Value& object, std::string key, Value value, const std::string& origin,
-                       const std::string& path, SourcePos key_pos) {
-  if (object.find(key) != nullptr) {
-    fail(SPATTN_ERR_DUPLICATE_KEY, location(origin, key_pos) + ": " + child_path(path, key) +
+void MappingBuilder::add(std::string key, Value value, SourcePos key_pos) {
+  if (!keys_.insert(key).second) {
+    fail(SPATTN_ERR_DUPLICATE_KEY, location(origin_, key_pos) + ": " + child_path(path_, key) +
                                        ": duplicate key '" + key + "'");
   }
-  object.add_member(std::move(key), std::move(value));
+  object_.add_member(std::move(key), std::move(value));
+}
+
+double decimal_to_double(std::string_view text) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  double value = 0.0;
+  auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec == std::errc::result_out_of_range) {
+    // Too large or too small for a double: the decimal exponent of the first
+    // nonzero digit says which.
+    const size_t e = text.find_first_of("eE");
+    long exponent = 0;
+    if (e != std::string_view::npos) {
+      size_t i = e + 1;
+      const bool exponent_negative = i < text.size() && text[i] == '-';
+      if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+      for (; i < text.size() && exponent < 100000; ++i) exponent = exponent * 10 + (text[i] - '0');
+      if (exponent_negative) exponent = -exponent;
+    }
+    const std::string_view mantissa = text.substr(0, e);
+    const size_t dot = std::min(mantissa.find('.'), mantissa.size());
+    long magnitude = 0;  // stays 0 (underflow) for an all-zero mantissa
+    for (size_t i = 0; i < mantissa.size(); ++i) {
+      if (mantissa[i] == '.' || mantissa[i] == '0') continue;
+      magnitude = (i < dot ? long(dot - i) - 1 : -long(i - dot)) + exponent;
+      break;
+    }
+    value = magnitude > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+  }
+  return negative ? -value : value;
 }
 
 spattn_format format_from_path(const std::string& path) {

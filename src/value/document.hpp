@@ -35,4 +35,8 @@ std::string read_open_file(int fd, const std::string& shown, size_t max_bytes);
 // "origin:line:column" where the position is known, else "origin".
 std::string location(const std::string& origin, SourcePos pos);
 
+// The double nearest to decimal text `[-+]?digits[.digits][(e|E)[-+]digits]`:
+// too large is +-infinity, too small +-0 (as Python's float() reads it).
+double decimal_to_double(std::string_view text);
+
 }  // namespace spattn

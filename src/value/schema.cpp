@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "value/document.hpp"
 #include "value/json_writer.hpp"
 #include "value/tree_limits.hpp"
@@ -29,13 +30,20 @@ std::string join(const std::vector<std::string>& items) {
 }  // namespace
 
 void Node::fail(spattn_status status, const std::string& what) const {
-  spattn::fail(status, location(origin, value.pos) + ": " + (path.empty() ? "(root)" : path) + ": " + what);
+  spattn::fail(status, where() + ": " + what);
 }
+
+std::string Node::where() const {
+  return location(origin, value.pos) + ": " + (path.empty() ? "(root)" : path);
+}
+
+std::string Node::text() const { return describe(value); }
 
 double Node::number() const {
   if (value.kind != Value::Kind::Number) {
     fail(SPATTN_ERR_TYPE, "expected a number, got " + std::string(kind_description(value.kind)));
   }
+  if (!std::isfinite(value.number)) fail(SPATTN_ERR_OUT_OF_RANGE, "value " + describe(value) + " is not finite");
   return value.number;
 }
 
@@ -96,6 +104,8 @@ const std::vector<Value>& Node::list() const {
   return value.items;
 }
 
+Node Node::item(size_t index) const { return Node{value.items[index], item_path(path, index), origin}; }
+
 ObjectReader::ObjectReader(const Node& node) : node_(node) {
   if (!node.value.is_object()) {
     node.fail(SPATTN_ERR_TYPE, "expected a mapping, got " + std::string(kind_description(node.value.kind)));
@@ -111,6 +121,16 @@ std::optional<Node> ObjectReader::optional(std::string_view key) {
   return Node{*v, child_path(node_.path, std::string(key)), node_.origin};
 }
 
+std::optional<Node> ObjectReader::optional_alias(std::string_view key, std::string_view alias) {
+  std::optional<Node> first = optional(key);
+  std::optional<Node> second = optional(alias);
+  if (first && second) {
+    second->fail(SPATTN_ERR_OUT_OF_RANGE, "'" + std::string(alias) + "' is another name for '" + std::string(key) +
+                                              "'; give one of them");
+  }
+  return first ? first : second;
+}
+
 Node ObjectReader::required(std::string_view key) {
   std::optional<Node> member = optional(key);
   if (!member) node_.fail(SPATTN_ERR_MISSING_KEY, "missing required key '" + std::string(key) + "'");
@@ -122,6 +142,16 @@ void ObjectReader::finish() const {
     if (std::find(known_.begin(), known_.end(), member.first) == known_.end()) {
       Node{member.second, child_path(node_.path, member.first), node_.origin}.fail(
           SPATTN_ERR_UNKNOWN_KEY, "unknown key '" + member.first + "'; known keys here: " + join(known_));
+    }
+  }
+}
+
+void ObjectReader::finish_tolerant(const std::string& what) const {
+  for (const auto& member : node_.value.members) {
+    if (std::find(known_.begin(), known_.end(), member.first) == known_.end()) {
+      Node unknown{member.second, child_path(node_.path, member.first), node_.origin};
+      log(SPATTN_LOG_WARNING, unknown.where() + ": unknown key '" + member.first + "' ignored by " + what +
+                                  "; known keys here: " + join(known_));
     }
   }
 }

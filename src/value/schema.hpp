@@ -22,9 +22,13 @@ struct Node {
   const std::string& origin;   // file path or "<string>"
 
   [[noreturn]] void fail(spattn_status status, const std::string& what) const;
+  // "origin:line:column: key.path", the prefix of every message about it.
+  std::string where() const;
+  // The value as quoted in messages: 0.5, 'text', true, a mapping.
+  std::string text() const;
 
   bool is_null() const { return value.kind == Value::Kind::Null; }
-  double number() const;                                   // TYPE unless a number
+  double number() const;                                   // TYPE unless a number; OUT_OF_RANGE unless finite
   double number_in(double lo, double hi) const;            // ... and in [lo, hi]
   double positive_number() const;                          // ... and > 0
   int32_t integer_in(int64_t lo, int64_t hi) const;        // integral number in [lo, hi]
@@ -33,6 +37,7 @@ struct Node {
   // One of `choices`; OUT_OF_RANGE listing them otherwise.
   const std::string& string_in(const std::vector<std::string>& choices) const;
   const std::vector<Value>& list() const;
+  Node item(size_t index) const;  // element `index` of a list (the caller checked the size)
 };
 
 // Reads the members of a mapping. Each get()/require() marks its key as part
@@ -46,8 +51,16 @@ class ObjectReader {
   // The member, or nothing when absent or null (null means "not set", as
   // Python's None does in the configs this schema mirrors).
   std::optional<Node> optional(std::string_view key);
+  // The same under either of two names (TensorRT-LLM's and another tool's);
+  // OUT_OF_RANGE when both are given.
+  std::optional<Node> optional_alias(std::string_view key, std::string_view alias);
   Node required(std::string_view key);  // MISSING_KEY when absent or null
+  // Marks `key` as known without reading it.
+  void accept(std::string_view key) { known_.emplace_back(key); }
   void finish() const;                 // UNKNOWN_KEY for members nobody asked for
+  // For files written by other tools (checkpoints): members nobody asked
+  // for are logged as warnings, naming `what` ignores them, instead of failing.
+  void finish_tolerant(const std::string& what) const;
 
   const Node& node() const { return node_; }
 

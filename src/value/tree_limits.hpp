@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <unordered_set>
 
 #include "core/error.hpp"
 #include "value/document.hpp"
@@ -39,9 +40,22 @@ class TreeLimits {
   size_t nodes_ = 0;
 };
 
-// Appends `key: value` to a mapping, refusing a key that is already there.
-void add_unique_member(Value& object, std::string key, Value value, const std::string& origin,
-                       const std::string& path, SourcePos key_pos);
+// Fills a mapping member by member, refusing a key given twice
+// (SPATTN_ERR_DUPLICATE_KEY naming the place); lookups are hashed, so a
+// mapping with many members costs no more than a list.
+class MappingBuilder {
+ public:
+  MappingBuilder(Value& object, const std::string& origin, const std::string& path)
+      : object_(object), origin_(origin), path_(path) {}
+  bool has(const std::string& key) const { return keys_.count(key) != 0; }
+  void add(std::string key, Value value, SourcePos key_pos);
+
+ private:
+  Value& object_;
+  const std::string& origin_;
+  const std::string& path_;
+  std::unordered_set<std::string> keys_;
+};
 
 // Dotted path of a child: "" + "a" = "a", "a" + "b" = "a.b", "a" + [3] = "a[3]".
 std::string child_path(const std::string& parent, const std::string& key);

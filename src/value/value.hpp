@@ -10,8 +10,8 @@
 
 namespace spattn {
 
-// Where a value came from. line/column are 1-based; 0 means unknown (the JSON
-// reader, cJSON, does not report positions of values).
+// Where a value came from. line/column are 1-based; 0 means unknown (a
+// value the library made itself).
 struct SourcePos {
   int line = 0;
   int column = 0;

@@ -1,14 +1,19 @@
-// YAML text -> Value, through libyaml's event parser. Scalars are typed by
-// the YAML 1.2 core schema (plain scalars only; quoted ones are strings).
+// YAML text -> Value, through libyaml's event parser. Scalars are typed as
+// PyYAML's safe loader types them, which is what reads TensorRT-LLM's option
+// files: the YAML 1.2 core schema plus YAML 1.1's yes/no/on/off booleans
+// (plain scalars only; quoted ones are strings), and merge keys (`<<`).
 // Aliases are expanded with every copy counted against the node limit, so an
-// alias bomb is refused instead of exhausting memory.
+// alias bomb is refused instead of exhausting memory. Tags other than the
+// core schema's are refused on every node, and so is U+0000 in any string.
 #include <yaml.h>
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "core/error.hpp"
 #include "value/document.hpp"
@@ -54,17 +59,6 @@ bool is_decimal_number(std::string_view s) {
   return i == s.size();
 }
 
-double parse_decimal(std::string_view s) {
-  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
-  double value = 0.0;
-  auto result = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (result.ec == std::errc::result_out_of_range) {
-    return s[0] == '-' ? -std::numeric_limits<double>::infinity()
-                       : std::numeric_limits<double>::infinity();
-  }
-  return value;
-}
-
 double parse_radix(std::string_view digits, int base) {
   double value = 0.0;
   for (char c : digits) {
@@ -74,18 +68,19 @@ double parse_radix(std::string_view digits, int base) {
   return value;
 }
 
-// The YAML 1.2 core schema for a plain scalar.
+// The YAML 1.2 core schema for a plain scalar, with YAML 1.1's other
+// booleans as PyYAML reads them.
 Value resolve_plain(std::string_view s, SourcePos pos) {
   if (is_one_of(s, {"", "~", "null", "Null", "NULL"})) return Value::make_null(pos);
-  if (is_one_of(s, {"true", "True", "TRUE"})) return Value::make_bool(true, pos);
-  if (is_one_of(s, {"false", "False", "FALSE"})) return Value::make_bool(false, pos);
+  if (is_one_of(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})) return Value::make_bool(true, pos);
+  if (is_one_of(s, {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})) return Value::make_bool(false, pos);
   if (s.size() > 2 && s[0] == '0' && s[1] == 'x' && all_digits(s.substr(2), 16)) {
     return Value::make_number(parse_radix(s.substr(2), 16), pos);
   }
   if (s.size() > 2 && s[0] == '0' && s[1] == 'o' && all_digits(s.substr(2), 8)) {
     return Value::make_number(parse_radix(s.substr(2), 8), pos);
   }
-  if (is_decimal_number(s)) return Value::make_number(parse_decimal(s), pos);
+  if (is_decimal_number(s)) return Value::make_number(decimal_to_double(s), pos);
   std::string_view unsigned_s = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? s.substr(1) : s;
   if (is_one_of(unsigned_s, {".inf", ".Inf", ".INF"})) {
     double inf = std::numeric_limits<double>::infinity();
@@ -164,10 +159,32 @@ class YamlReader {
     switch (event_.type) {
       case YAML_ALIAS_EVENT: return alias(at);
       case YAML_SCALAR_EVENT: limits_.add_nodes(1, at); return scalar(at);
-      case YAML_SEQUENCE_START_EVENT: return sequence(path, at, event_.data.sequence_start.anchor);
-      case YAML_MAPPING_START_EVENT: return mapping(path, at, event_.data.mapping_start.anchor);
+      case YAML_SEQUENCE_START_EVENT:
+        check_collection_tag(event_.data.sequence_start.tag, YAML_SEQ_TAG, at);
+        return sequence(path, at, event_.data.sequence_start.anchor);
+      case YAML_MAPPING_START_EVENT:
+        check_collection_tag(event_.data.mapping_start.tag, YAML_MAP_TAG, at);
+        return mapping(path, at, event_.data.mapping_start.anchor);
       default: fail(SPATTN_ERR_SYNTAX, location(origin_, at) + ": unexpected YAML event");
     }
+  }
+
+  // A mapping or sequence may carry no tag, "!", or its own core tag.
+  void check_collection_tag(const unsigned char* tag_bytes, const char* own_tag, SourcePos at) const {
+    if (tag_bytes == nullptr) return;
+    std::string tag = reinterpret_cast<const char*>(tag_bytes);
+    if (tag == "!" || tag == own_tag) return;
+    fail(SPATTN_ERR_SYNTAX, location(origin_, at) + ": unsupported YAML tag '" + tag + "'");
+  }
+
+  // The text of the current scalar event; U+0000 is refused (a C string
+  // would end there, silently dropping the rest).
+  std::string scalar_text(SourcePos at) const {
+    std::string text(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
+    if (text.find('\0') != std::string::npos) {
+      fail(SPATTN_ERR_SYNTAX, location(origin_, at) + ": U+0000 in a string is not allowed");
+    }
+    return text;
   }
 
   void remember(const std::string& anchor, const Value& value) { anchors_[anchor] = value; }
@@ -185,7 +202,7 @@ class YamlReader {
   }
 
   Value scalar(SourcePos at) {
-    std::string text(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
+    std::string text = scalar_text(at);
     std::string tag = event_.data.scalar.tag ? reinterpret_cast<const char*>(event_.data.scalar.tag) : "";
     bool plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
     Value value;
@@ -201,9 +218,6 @@ class YamlReader {
       if (!matches) fail(SPATTN_ERR_TYPE, location(origin_, at) + ": '" + text + "' is not a valid " + tag);
     } else {
       fail(SPATTN_ERR_SYNTAX, location(origin_, at) + ": unsupported YAML tag '" + tag + "'");
-    }
-    if (value.kind == Value::Kind::Number && !std::isfinite(value.number)) {
-      fail(SPATTN_ERR_OUT_OF_RANGE, location(origin_, at) + ": number '" + text + "' is not finite");
     }
     if (event_.data.scalar.anchor) remember(reinterpret_cast<const char*>(event_.data.scalar.anchor), value);
     return value;
@@ -222,21 +236,71 @@ class YamlReader {
     return array;
   }
 
+  // Whether the current scalar event is a merge key: a plain `<<`, or one
+  // tagged !!merge.
+  bool is_merge_key() const {
+    const char* tag = reinterpret_cast<const char*>(event_.data.scalar.tag);
+    if (tag != nullptr) return std::string(tag) == "tag:yaml.org,2002:merge";
+    return event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && event_.data.scalar.length == 2 &&
+           std::memcmp(event_.data.scalar.value, "<<", 2) == 0;
+  }
+
+  // The mappings a merge key's value names: a mapping, or a list of them.
+  std::vector<Value> merge_sources(Value value, const std::string& path) const {
+    std::vector<Value> sources;
+    if (value.kind == Value::Kind::Object) {
+      sources.push_back(std::move(value));
+      return sources;
+    }
+    if (value.kind == Value::Kind::Array) {
+      for (Value& item : value.items) {
+        if (item.kind != Value::Kind::Object) break;
+        sources.push_back(std::move(item));
+      }
+      if (sources.size() == value.items.size()) return sources;
+    }
+    fail(SPATTN_ERR_TYPE, location(origin_, value.pos) + ": " + child_path(path, "<<") +
+                              ": a merge key takes a mapping or a list of mappings, got " +
+                              kind_description(value.kind));
+  }
+
   Value mapping(const std::string& path, SourcePos at, const unsigned char* anchor) {
     std::string anchor_name = anchor ? reinterpret_cast<const char*>(anchor) : "";
     limits_.add_nodes(1, at);
     limits_.enter(at);
     Value object = Value::make_object(at);
+    MappingBuilder members(object, origin_, path);
+    std::vector<Value> merged;
+    bool has_merge = false;
     while (next() != YAML_MAPPING_END_EVENT) {
       SourcePos key_pos = pos();
       if (event_.type != YAML_SCALAR_EVENT) {
         fail(SPATTN_ERR_SYNTAX, location(origin_, key_pos) + ": " + path +
                                     (path.empty() ? "" : ": ") + "mapping keys must be plain scalars");
       }
-      std::string key(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
+      std::string key = scalar_text(key_pos);
+      bool merge = is_merge_key();
       next();
       Value value = node(child_path(path, key));
-      add_unique_member(object, std::move(key), std::move(value), origin_, path, key_pos);
+      if (!merge) {
+        members.add(std::move(key), std::move(value), key_pos);
+        continue;
+      }
+      if (has_merge) {
+        fail(SPATTN_ERR_DUPLICATE_KEY, location(origin_, key_pos) + ": " + child_path(path, key) +
+                                           ": duplicate merge key '<<' (give one, with a list of mappings)");
+      }
+      has_merge = true;
+      merged = merge_sources(std::move(value), path);
+    }
+    // As PyYAML merges: keys written in the mapping win, then the merged
+    // mappings in order, the first that has a key winning.
+    for (Value& source : merged) {
+      for (auto& member : source.members) {
+        if (members.has(member.first)) continue;
+        SourcePos key_pos = member.second.pos;
+        members.add(member.first, std::move(member.second), key_pos);
+      }
     }
     limits_.leave();
     if (!anchor_name.empty()) remember(anchor_name, object);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace spattn_test {
 
@@ -114,6 +115,38 @@ inline spattn_status lookup_status(const spattn_model* model, const char* compon
   if (message != nullptr) *message = spattn_last_error();
   return status;
 }
+
+// Collects what the library logs at WARNING and above while it lives (the
+// log callback is process-wide: one capture at a time).
+class LogCapture {
+ public:
+  LogCapture() { EXPECT_EQ(spattn_set_log_callback(&LogCapture::collect, SPATTN_LOG_WARNING, this), SPATTN_OK); }
+  ~LogCapture() { spattn_set_log_callback(nullptr, SPATTN_LOG_DEBUG, nullptr); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  const std::vector<std::string>& lines() const { return lines_; }
+  // Whether some warning contains every one of `parts`.
+  bool has(std::initializer_list<std::string> parts) const {
+    for (const std::string& line : lines_) {
+      bool all = true;
+      for (const std::string& part : parts) all = all && line.find(part) != std::string::npos;
+      if (all) return true;
+    }
+    return false;
+  }
+  std::string all() const {
+    std::string out;
+    for (const std::string& line : lines_) out += line + "\n";
+    return out;
+  }
+
+ private:
+  static void collect(spattn_log_level, const char* message, void* self) {
+    static_cast<LogCapture*>(self)->lines_.emplace_back(message);
+  }
+  std::vector<std::string> lines_;
+};
 
 // A component config.json with one skip_softmax group made of `group_body`
 // (the members after "algorithm").

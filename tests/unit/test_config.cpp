@@ -4,6 +4,9 @@
 #include <spattn/spattn.h>
 
 #include <cmath>
+#include <filesystem>
+#include <cstddef>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -347,14 +350,14 @@ const BadInput kBadInputs[] = {
     // Out of range.
     {"sparse_attention_config:\n  algorithm: skip_softmax\n  target_sparsity:\n    prefill: 1.5\n    decode: 0.3\n",
      SPATTN_ERR_OUT_OF_RANGE, "<string>:4:14: sparse_attention_config.target_sparsity.prefill: value 1.5 is outside [0, 1]"},
-    {"sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor: 0\n", SPATTN_ERR_OUT_OF_RANGE,
-     "threshold_scale_factor: value 0 must be > 0"},
     {"sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor: -5\n", SPATTN_ERR_OUT_OF_RANGE,
-     "must be > 0"},
+     "<string>:3:27: sparse_attention_config.threshold_scale_factor: value -5 must be >= 0"},
+    {"sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor: {decode: -1}\n",
+     SPATTN_ERR_OUT_OF_RANGE, "threshold_scale_factor.decode: value -1 must be >= 0"},
     {"sparse_attention_config:\n  algorithm: skip_softmax\n  disabled_until_timestep: 1.01\n", SPATTN_ERR_OUT_OF_RANGE,
      "disabled_until_timestep: value 1.01 is outside [0, 1]"},
     {"sparse_attention_config:\n  algorithm: sparse_magic\n", SPATTN_ERR_OUT_OF_RANGE,
-     "sparse_attention_config.algorithm: value 'sparse_magic' is not one of: skip_softmax, rocket, dsa"},
+     "sparse_attention_config.algorithm: value 'sparse_magic' is not one of: skip_softmax, rocket, dsa, vsa"},
     {"sparse_attention_config:\n  algorithm: rocket\n  kt_cache_dtype: float16\n", SPATTN_ERR_OUT_OF_RANGE,
      "kt_cache_dtype: value 'float16' is not one of: float8_e5m2, bfloat16"},
     {"sparse_attention_config:\n  algorithm: rocket\n  topk: 0\n", SPATTN_ERR_OUT_OF_RANGE, "topk: value 0 is outside"},
@@ -362,17 +365,22 @@ const BadInput kBadInputs[] = {
      "prompt_budget: value 3000000000 is outside"},
     {"algorithm: skip_softmax\nn: 2\nm: 6\n", SPATTN_ERR_OUT_OF_RANGE, "m: m must be 4 or 8"},
     {"algorithm: skip_softmax\nn: 4\nm: 4\n", SPATTN_ERR_OUT_OF_RANGE, "n: value 4 is outside [1, 3]"},
-    {"algorithm: skip_softmax\nthreshold_scale_factor: .inf\n", SPATTN_ERR_OUT_OF_RANGE, "is not finite"},
-    {"algorithm: skip_softmax\ntarget_sparsity: .nan\n", SPATTN_ERR_OUT_OF_RANGE, "is not finite"},
+    {"algorithm: skip_softmax\nthreshold_scale_factor: .inf\n", SPATTN_ERR_OUT_OF_RANGE,
+     "<string>:2:25: threshold_scale_factor: value inf is not finite"},
+    {"algorithm: skip_softmax\ntarget_sparsity: .nan\n", SPATTN_ERR_OUT_OF_RANGE, "value nan is not finite"},
     {R"({"algorithm": "skip_softmax", "threshold_scale_factor": 1e999})", SPATTN_ERR_OUT_OF_RANGE,
-     "threshold_scale_factor: number is outside the range of a double"},
+     "<string>:1:57: threshold_scale_factor: value inf is not finite"},
+    {R"({"algorithm": "skip_softmax", "target_sparsity": NaN})", SPATTN_ERR_OUT_OF_RANGE,
+     "<string>:1:50: target_sparsity: value nan is not finite"},
+    {R"({"algorithm": "skip_softmax", "threshold_scale_factor": -Infinity})", SPATTN_ERR_OUT_OF_RANGE,
+     "value -inf is not finite"},
     {"sparse_attention_config: {algorithm: dsa}\nattention_config: {backend: TRTLLM}\n", SPATTN_ERR_OUT_OF_RANGE,
      "both 'sparse_attention_config' and 'attention_config'"},
     // Missing keys.
     {"sparse_attention_config:\n  target_sparsity: 0.5\n", SPATTN_ERR_MISSING_KEY,
      "sparse_attention_config: missing required key 'algorithm'"},
-    {"sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor: {prefill: 10}\n",
-     SPATTN_ERR_MISSING_KEY, "threshold_scale_factor: missing required key 'decode'"},
+    {"sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor: {}\n",
+     SPATTN_ERR_MISSING_KEY, "threshold_scale_factor: give 'prefill', 'decode' or both"},
     {"algorithm: skip_softmax\nm: 4\n", SPATTN_ERR_MISSING_KEY, "needs 'n' beside 'm'"},
     {"algorithm: skip_softmax\nn: 2\n", SPATTN_ERR_MISSING_KEY, "needs 'm' beside 'n'"},
     {"algorithm: skip_softmax\nnum_sink_tokens: 4\n", SPATTN_ERR_MISSING_KEY, "set 'n' and 'm'"},
@@ -386,7 +394,8 @@ const BadInput kBadInputs[] = {
     // Malformed text.
     {"sparse_attention_config:\n  algorithm: [skip_softmax\n", SPATTN_ERR_SYNTAX, "<string>:3:1: YAML syntax error"},
     {"sparse_attention_config:\n\talgorithm: dsa\n", SPATTN_ERR_SYNTAX, "YAML syntax error"},
-    {R"({"sparse_attention_config": {"algorithm": "dsa",}})", SPATTN_ERR_SYNTAX, "<string>:1:50: JSON syntax error near '}'"},
+    {R"({"sparse_attention_config": {"algorithm": "dsa",}})", SPATTN_ERR_SYNTAX,
+     "<string>:1:49: JSON syntax error: trailing comma before '}' at '}}'"},
     {"{\"algorithm\": \"dsa\"} trailing", SPATTN_ERR_SYNTAX, "JSON syntax error"},
     {"{\"algorithm\": \"dsa\"", SPATTN_ERR_SYNTAX, "unexpected end of text"},
     {"a: 1\n---\nb: 2\n", SPATTN_ERR_SYNTAX, "more than one YAML document"},
@@ -396,6 +405,73 @@ const BadInput kBadInputs[] = {
     {"a: !!int abc\n", SPATTN_ERR_TYPE, "is not a valid tag:yaml.org,2002:int"},
     {"{\"a\": \"\xff\"}", SPATTN_ERR_SYNTAX, "invalid UTF-8"},
     {"algorithm: \"\xc3\x28\"\n", SPATTN_ERR_SYNTAX, "YAML syntax error"},
+    // U+0000 would cut a C string short: refused in both formats (#11 item 9).
+    {R"({"algorithm": "skip_softmax\u0000x"})", SPATTN_ERR_SYNTAX,
+     "<string>:1:28: JSON syntax error: U+0000 in a string is not allowed"},
+    {R"({"algorithm\u0000": "dsa"})", SPATTN_ERR_SYNTAX, "U+0000 in a string is not allowed"},
+    {"algorithm: \"dsa\\0x\"\n", SPATTN_ERR_SYNTAX, "<string>:1:12: U+0000 in a string is not allowed"},
+    {"\"a\\x00b\": 1\n", SPATTN_ERR_SYNTAX, "U+0000 in a string is not allowed"},
+    {R"({"algorithm": "dsa\ud800"})", SPATTN_ERR_SYNTAX, "high surrogate escape without its low surrogate"},
+    {R"({"algorithm": "dsa\q"})", SPATTN_ERR_SYNTAX, "unknown escape"},
+    {R"({"index_topk": 012})", SPATTN_ERR_SYNTAX, "leading zero in a number"},
+    {"[1, 2,]", SPATTN_ERR_SYNTAX, "trailing comma before ']'"},
+    {"{\"a\": \"line\nbreak\"}", SPATTN_ERR_SYNTAX, "<string>:1:12: JSON syntax error: control character in a string"},
+    // YAML tags on mappings and sequences are refused like those on scalars (#11 item 12).
+    {"sparse_attention_config: !!python/object:os.system {algorithm: dsa}\n", SPATTN_ERR_SYNTAX,
+     "<string>:1:26: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'"},
+    {"a: !!python/tuple [1, 2]\nalgorithm: dsa\n", SPATTN_ERR_SYNTAX, "unsupported YAML tag 'tag:yaml.org,2002:python/tuple'"},
+    {"a: !custom {b: 1}\nalgorithm: dsa\n", SPATTN_ERR_SYNTAX, "unsupported YAML tag '!custom'"},
+    {"a: !!seq {b: 1}\nalgorithm: dsa\n", SPATTN_ERR_SYNTAX, "unsupported YAML tag 'tag:yaml.org,2002:seq'"},
+    {"<<: 3\nalgorithm: dsa\n", SPATTN_ERR_TYPE, "<string>:1:5: <<: a merge key takes a mapping or a list of mappings, got a number"},
+    {"b: &b {index_topk: 1}\n<<: [*b, 2]\nalgorithm: dsa\n", SPATTN_ERR_TYPE, "a merge key takes a mapping or a list"},
+    {"b: &b {x: 1}\n<<: *b\n<<: *b\n", SPATTN_ERR_DUPLICATE_KEY, "duplicate merge key"},
+    // VisualGen form, validated as TensorRT-LLM's AttentionConfig validates it (#11 item 11).
+    {"attention_config:\n  backend: TRTLM\n", SPATTN_ERR_OUT_OF_RANGE,
+     "<string>:2:12: attention_config.backend: value 'TRTLM' is not one of: VANILLA, TRTLLM, FA4, CUTEDSL, TE"},
+    {"attention_config:\n  backend: VANILLA\n  sparse_attention_config: {algorithm: skip_softmax, threshold_scale_factor: 1}\n",
+     SPATTN_ERR_OUT_OF_RANGE,
+     "<string>:2:12: attention_config.backend: sparse_attention_config with algorithm 'skip_softmax' requires backend "
+     "TRTLLM or CUTEDSL, got 'VANILLA'"},
+    {"attention_config:\n  sparse_attention_config: {algorithm: skip_softmax, threshold_scale_factor: 1}\n",
+     SPATTN_ERR_OUT_OF_RANGE, "requires backend TRTLLM or CUTEDSL, got 'VANILLA' (the default when backend is not given)"},
+    {"attention_config:\n  backend: FA4\n  sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}\n",
+     SPATTN_ERR_OUT_OF_RANGE, "got 'FA4'"},
+    {"attention_config:\n  backend: TRTLLM\n  sparse_attention_config: {algorithm: vsa}\n", SPATTN_ERR_OUT_OF_RANGE,
+     "sparse_attention_config with algorithm 'vsa' requires backend CUTEDSL, got 'TRTLLM'"},
+    {"attention_config:\n  backend: TRTLLM\n  sparse_attention_config:\n    algorithm: skip_softmax\n"
+     "    target_sparsity: {prefill: 0.5, decode: 0.3}\n",
+     SPATTN_ERR_TYPE, "attention_config.sparse_attention_config.target_sparsity: expected a number: VisualGen has no prefill/decode phases"},
+    {"attention_config:\n  backend: TRTLLM\n  sparse_attention_config: {algorithm: rocket}\n", SPATTN_ERR_OUT_OF_RANGE,
+     "attention_config.sparse_attention_config.algorithm: value 'rocket' is an LLM algorithm"},
+    {"attention_config:\n  backend: VANILLA\n  quant_attention_config: {qk_dtype: fp8}\n", SPATTN_ERR_OUT_OF_RANGE,
+     "attention_config.quant_attention_config: quant_attention_config requires backend TRTLLM or CUTEDSL, got 'VANILLA'"},
+    {"attention_config:\n  backend: TRTLLM\n  quant_attention_config: {qk_dtype: bf16}\n", SPATTN_ERR_OUT_OF_RANGE,
+     "recipe (qk_dtype, q_block_size, k_block_size, v_block_size) = (bf16, 0, 0, 0) is not supported on backend 'TRTLLM'"},
+    {"attention_config:\n  backend: CUTEDSL\n  quant_attention_config: {}\n  sparse_attention_config: {algorithm: vsa}\n",
+     SPATTN_ERR_OUT_OF_RANGE, "cannot be combined with a vsa sparse_attention_config"},
+    {"attention_config:\n  backend: TRTLLM\n  quant_attention_config: {qk_dtype: int4}\n", SPATTN_ERR_OUT_OF_RANGE,
+     "qk_dtype: value 'int4' is not one of: bf16, int8, fp8, mxfp8, nvfp4"},
+    {"attention_config:\n  backend: TRTLLM\n  sage_attention_config: {}\n", SPATTN_ERR_UNKNOWN_KEY,
+     "attention_config.sage_attention_config: unknown key"},
+    // Current DSA fields and their validation (TensorRT-LLM llm_args.py).
+    {"algorithm: dsa\nindex_head_dim: 64\nindexer_k_dtype: fp4\n", SPATTN_ERR_OUT_OF_RANGE,
+     "indexer_k_dtype: indexer_k_dtype 'fp4' requires index_head_dim 128, got 64"},
+    {"algorithm: dsa\nindexer_k_dtype: fp16\n", SPATTN_ERR_OUT_OF_RANGE, "value 'fp16' is not one of: fp8, fp4"},
+    {"algorithm: dsa\nq_split_threshold: 1.5\n", SPATTN_ERR_TYPE, "q_split_threshold: expected an integer"},
+    {"algorithm: dsa\nindex_share_for_mtp_iteration: 1\n", SPATTN_ERR_TYPE, "expected true or false"},
+    // VSA (#15 item 1).
+    {"algorithm: vsa\nvsa_sparsity: 1.0\n", SPATTN_ERR_OUT_OF_RANGE,
+     "<string>:2:15: vsa_sparsity: value 1 is outside [0, 1): the fraction of KV cubes dropped (1 would keep none)"},
+    {"algorithm: vsa\nvsa_sparsity: -0.1\n", SPATTN_ERR_OUT_OF_RANGE, "value -0.1 is outside [0, 1)"},
+    {"algorithm: vsa\nvsa_sparsity: 0.5\nVSA_sparsity: 0.5\n", SPATTN_ERR_OUT_OF_RANGE,
+     "VSA_sparsity: 'VSA_sparsity' is another name for 'vsa_sparsity'; give one of them"},
+    {"algorithm: vsa\nblock_size_3d: [4, 4]\n", SPATTN_ERR_OUT_OF_RANGE, "block_size_3d: expected 3 integers [frames, height, width], got 2"},
+    {"algorithm: vsa\nblock_size_3d: [4, 0, 4]\n", SPATTN_ERR_OUT_OF_RANGE, "block_size_3d[1]: value 0 is outside [1, 64]"},
+    {"algorithm: vsa\ntile_size: [4, 4, 2.5]\n", SPATTN_ERR_TYPE, "tile_size[2]: expected an integer, got 2.5"},
+    {"algorithm: vsa\nblock_size_3d: 64\n", SPATTN_ERR_TYPE, "block_size_3d: expected a list"},
+    {"algorithm: vsa\ntop_k_ratio: 0.5\n", SPATTN_ERR_UNKNOWN_KEY, "top_k_ratio: Model Optimizer's top_k_ratio keeps"},
+    {"algorithm: vsa\nthreshold_scale_factor: 10\n", SPATTN_ERR_UNKNOWN_KEY, "unknown key 'threshold_scale_factor'"},
+    {"algorithm: vsa\ndisabled_until_timestep: 1.5\n", SPATTN_ERR_OUT_OF_RANGE, "disabled_until_timestep: value 1.5 is outside [0, 1]"},
 };
 
 TEST(ConfigErrors, EachClassHasItsStatusAndPlace) {
@@ -422,6 +498,276 @@ TEST(ConfigErrors, JsonTextMustBeJsonWhenStated) {
   // YAML accepts JSON-style flow text.
   auto c = parse(R"({"algorithm": "dsa", "index_topk": 8})", SPATTN_FORMAT_YAML);
   EXPECT_EQ(spattn_config_algorithm(c.get()), SPATTN_ALGORITHM_DSA);
+}
+
+// ---- What TensorRT-LLM option files contain (issue #11) -------------------
+
+spattn_dsa_config dsa(const spattn_config* config) {
+  spattn_dsa_config d{};
+  d.struct_size = sizeof d;
+  EXPECT_EQ(spattn_config_dsa(config, &d), SPATTN_OK) << spattn_last_error();
+  return d;
+}
+
+spattn_vsa_config vsa(const spattn_config* config) {
+  spattn_vsa_config v{};
+  v.struct_size = sizeof v;
+  EXPECT_EQ(spattn_config_vsa(config, &v), SPATTN_OK) << spattn_last_error();
+  return v;
+}
+
+// Item 10: TensorRT-LLM reads a per-phase dict with .get(phase): a phase not
+// given is None, which its scheduler turns into 0, i.e. off.
+TEST(ConfigCompat, OnePhaseOnlyLeavesTheOtherOff) {
+  auto c = parse("sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor: {prefill: 1000}\n");
+  ASSERT_TRUE(c);
+  auto s = skip_softmax(c.get());
+  EXPECT_EQ(s.has_threshold_scale_factor, 1);
+  EXPECT_EQ(s.threshold_scale_factor.prefill, 1000.0);
+  EXPECT_TRUE(std::isnan(s.threshold_scale_factor.decode));
+  EXPECT_EQ(to_json(c.get()),
+            "{\n  \"sparse_attention_config\": {\n    \"algorithm\": \"skip_softmax\",\n"
+            "    \"threshold_scale_factor\": {\n      \"prefill\": 1000\n    },\n    \"quantize_p\": false\n  }\n}");
+  auto decode_only = parse("algorithm: skip_softmax\ntarget_sparsity: {decode: 0.3}\n");
+  auto t = skip_softmax(decode_only.get());
+  EXPECT_TRUE(std::isnan(t.target_sparsity.prefill));
+  EXPECT_EQ(t.target_sparsity.decode, 0.3);
+  auto again = parse(to_json(decode_only.get()), SPATTN_FORMAT_JSON);
+  EXPECT_EQ(to_json(again.get()), to_json(decode_only.get()));
+}
+
+// A threshold of 0 is TensorRT-LLM's "off"; negative ones stay refused.
+TEST(ConfigCompat, ZeroThresholdIsAccepted) {
+  auto c = parse("algorithm: skip_softmax\nthreshold_scale_factor: {prefill: 0, decode: 500}\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(skip_softmax(c.get()).threshold_scale_factor.prefill, 0.0);
+}
+
+// TensorRT-LLM's VisualGen tests: test_python_api_parses_skip_softmax_config,
+// test_cutedsl_api_accepts_skip_softmax_with_quantized_attention,
+// test_normalized_user_values_must_be_in_unit_interval and
+// test_checkpoint_metadata_fields_are_not_user_api_fields.
+TEST(ConfigCompat, VisualGenFormAsTensorRtLlmValidatesIt) {
+  auto trtllm = parse("attention_config:\n  backend: TRTLLM\n  sparse_attention_config:\n    algorithm: skip_softmax\n"
+                      "    threshold_scale_factor: 5000.0\n    target_sparsity: 0.5\n    disabled_until_timestep: 0.6\n");
+  ASSERT_TRUE(trtllm);
+  auto s = skip_softmax(trtllm.get());
+  EXPECT_EQ(s.threshold_scale_factor.prefill, 5000.0);
+  EXPECT_EQ(s.target_sparsity.decode, 0.5);
+  EXPECT_EQ(s.disabled_until_timestep, 0.6);
+  auto cutedsl = parse("attention_config:\n  backend: CUTEDSL\n  quant_attention_config: {qk_dtype: bf16, v_dtype: fp8}\n"
+                       "  sparse_attention_config: {algorithm: skip_softmax, threshold_scale_factor: 5000.0}\n");
+  ASSERT_TRUE(cutedsl);
+  EXPECT_STREQ(spattn_config_backend(cutedsl.get()), "CUTEDSL");
+  auto sage = parse("attention_config:\n  backend: TRTLLM\n"
+                    "  quant_attention_config: {qk_dtype: fp8, q_block_size: 1, k_block_size: 4, v_block_size: 1}\n");
+  ASSERT_TRUE(sage);
+  EXPECT_EQ(spattn_config_algorithm(sage.get()), SPATTN_ALGORITHM_NONE);
+  for (const char* backend : {"VANILLA", "FA4", "TE"}) {
+    auto dense = parse(std::string("attention_config: {backend: ") + backend + "}\n");
+    EXPECT_STREQ(spattn_config_backend(dense.get()), backend);
+  }
+  std::string message;
+  for (const char* field : {"formula: a * target_sparsity", "coefficients: {a: 1.0}", "ignore: [blocks.0.attn1]",
+                            "config_groups: {}"}) {
+    std::string text = std::string("attention_config:\n  backend: TRTLLM\n  sparse_attention_config:\n") +
+                       "    algorithm: skip_softmax\n    threshold_scale_factor: 5000.0\n    " + field + "\n";
+    EXPECT_EQ(parse_error(text, message), SPATTN_ERR_UNKNOWN_KEY) << field << ": " << message;
+  }
+  for (const char* field : {"target_sparsity: -0.1", "target_sparsity: 1.1", "disabled_until_timestep: -0.1",
+                            "disabled_until_timestep: 1.1"}) {
+    std::string text = std::string("attention_config: {backend: TRTLLM, sparse_attention_config: {algorithm: skip_softmax, ") +
+                       field + "}}\n";
+    EXPECT_EQ(parse_error(text, message), SPATTN_ERR_OUT_OF_RANGE) << field << ": " << message;
+  }
+}
+
+TEST(ConfigCompat, VisualGenCanonicalJsonKeepsItsForm) {
+  auto c = parse("attention_config:\n  backend: CUTEDSL\n  quant_attention_config: {qk_dtype: nvfp4, v_block_size: 1}\n"
+                 "  sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}\n");
+  ASSERT_TRUE(c);
+  std::string json = to_json(c.get());
+  EXPECT_EQ(json,
+            "{\n  \"attention_config\": {\n    \"backend\": \"CUTEDSL\",\n    \"quant_attention_config\": {\n"
+            "      \"qk_dtype\": \"nvfp4\",\n      \"v_dtype\": \"fp8\",\n      \"q_block_size\": 0,\n"
+            "      \"k_block_size\": 0,\n      \"v_block_size\": 1\n    },\n    \"sparse_attention_config\": {\n"
+            "      \"algorithm\": \"skip_softmax\",\n      \"target_sparsity\": 0.5,\n      \"quantize_p\": false\n"
+            "    }\n  }\n}");
+  auto again = parse(json, SPATTN_FORMAT_JSON);
+  EXPECT_EQ(to_json(again.get()), json);
+  auto no_backend = parse("attention_config: {}\n");
+  EXPECT_EQ(spattn_config_backend(no_backend.get()), nullptr);
+  EXPECT_EQ(to_json(no_backend.get()), "{\n  \"attention_config\": {\n    \"sparse_attention_config\": null\n  }\n}");
+}
+
+// Every field of TensorRT-LLM's current DeepSeekSparseAttentionConfig.
+TEST(ConfigCompat, DsaAccessorFillsAnOlderStructUpToItsEnd) {
+  auto c = parse("algorithm: dsa\nindex_topk: 64\nseq_len_threshold: 9\n");
+  spattn_dsa_config d;
+  std::memset(&d, 0xAB, sizeof d);
+  d.struct_size = offsetof(spattn_dsa_config, use_cute_dsl_topk);  // before the fields appended for issue #11
+  ASSERT_EQ(spattn_config_dsa(c.get(), &d), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(d.index_topk, 64);
+  EXPECT_EQ(d.seq_len_threshold, 9);
+  const unsigned char* tail = reinterpret_cast<const unsigned char*>(&d) + offsetof(spattn_dsa_config, use_cute_dsl_topk);
+  for (size_t i = 0; i < sizeof d - offsetof(spattn_dsa_config, use_cute_dsl_topk); ++i) EXPECT_EQ(tail[i], 0xAB) << i;
+}
+
+TEST(ConfigCompat, CurrentDsaFields) {
+  auto defaults = parse("algorithm: dsa\n");
+  auto d = dsa(defaults.get());
+  EXPECT_EQ(d.use_cute_dsl_topk, 0);
+  EXPECT_EQ(d.use_cute_dsl_paged_mqa_logits, 0);
+  EXPECT_EQ(d.q_split_threshold, 8192);
+  EXPECT_EQ(d.indexer_rope_interleave, 0);
+  EXPECT_EQ(d.use_self_sampling_topk, 1);
+  EXPECT_EQ(d.use_gvr_emission, 0);
+  EXPECT_EQ(d.indexer_k_dtype, SPATTN_INDEXER_K_FP8);
+  EXPECT_EQ(d.index_share_for_mtp_iteration, -1);
+  auto c = parse("sparse_attention_config:\n  algorithm: dsa\n  index_head_dim: 128\n  use_cute_dsl_topk: true\n"
+                 "  use_cute_dsl_paged_mqa_logits: true\n  q_split_threshold: -1\n  indexer_rope_interleave: true\n"
+                 "  use_self_sampling_topk: false\n  use_gvr_emission: true\n  indexer_k_dtype: fp4\n"
+                 "  index_share_for_mtp_iteration: false\n");
+  ASSERT_TRUE(c);
+  d = dsa(c.get());
+  EXPECT_EQ(d.use_cute_dsl_topk, 1);
+  EXPECT_EQ(d.use_cute_dsl_paged_mqa_logits, 1);
+  EXPECT_EQ(d.q_split_threshold, -1);
+  EXPECT_EQ(d.indexer_rope_interleave, 1);
+  EXPECT_EQ(d.use_self_sampling_topk, 0);
+  EXPECT_EQ(d.use_gvr_emission, 1);
+  EXPECT_EQ(d.indexer_k_dtype, SPATTN_INDEXER_K_FP4);
+  EXPECT_EQ(d.index_share_for_mtp_iteration, 0);
+  auto again = parse(to_json(c.get()), SPATTN_FORMAT_JSON);
+  EXPECT_EQ(to_json(again.get()), to_json(c.get()));
+}
+
+// Item 12: what PyYAML's safe loader, which reads TensorRT-LLM's YAML, reads.
+TEST(ConfigCompat, YamlAsPyYamlReadsIt) {
+  auto booleans = parse("algorithm: dsa\nskip_indexer_for_short_seqs: off\nenable_heuristic_topk: Yes\n"
+                        "use_cute_dsl_topk: ON\nuse_gvr_emission: no\n");
+  ASSERT_TRUE(booleans);
+  auto d = dsa(booleans.get());
+  EXPECT_EQ(d.skip_indexer_for_short_seqs, 0);
+  EXPECT_EQ(d.enable_heuristic_topk, 1);
+  EXPECT_EQ(d.use_cute_dsl_topk, 1);
+  EXPECT_EQ(d.use_gvr_emission, 0);
+  // A quoted "yes" is a string, as in PyYAML.
+  std::string message;
+  EXPECT_EQ(parse_error("algorithm: dsa\nenable_heuristic_topk: 'yes'\n", message), SPATTN_ERR_TYPE);
+
+  // Merge keys: the mapping's own keys win, then the merged ones in order.
+  auto merged = parse("base: &base {algorithm: skip_softmax, threshold_scale_factor: 10, quantize_p: true}\n"
+                      "sparse_attention_config:\n  <<: *base\n  threshold_scale_factor: 20\n");
+  ASSERT_TRUE(merged);
+  auto s = skip_softmax(merged.get());
+  EXPECT_EQ(s.threshold_scale_factor.prefill, 20.0);
+  EXPECT_EQ(s.quantize_p, 1);
+  auto listed = parse("a: &a {algorithm: dsa, index_topk: 1}\nb: &b {index_topk: 2, index_n_heads: 8}\n"
+                      "sparse_attention_config:\n  <<: [*a, *b]\n");
+  ASSERT_TRUE(listed);
+  auto l = dsa(listed.get());
+  EXPECT_EQ(l.index_topk, 1);
+  EXPECT_EQ(l.index_n_heads, 8);
+  auto tagged = parse("sparse_attention_config: !!map {algorithm: skip_softmax, !!str target_sparsity: !!float 0.5}\n");
+  EXPECT_EQ(skip_softmax(tagged.get()).target_sparsity.prefill, 0.5);
+
+  // Too small for a double: 0, as Python reads it; too large stays refused.
+  auto tiny = parse("algorithm: skip_softmax\ntarget_sparsity: 1e-400\nthreshold_scale_factor: -1e-400\n");
+  ASSERT_TRUE(tiny);
+  EXPECT_EQ(skip_softmax(tiny.get()).target_sparsity.prefill, 0.0);
+  EXPECT_EQ(parse_error("algorithm: skip_softmax\nthreshold_scale_factor: 1e400\n", message), SPATTN_ERR_OUT_OF_RANGE);
+  auto tiny_json = parse(R"({"algorithm": "skip_softmax", "target_sparsity": 0.5e-330})");
+  EXPECT_EQ(skip_softmax(tiny_json.get()).target_sparsity.decode, 0.0);
+}
+
+// Item 13: JSON errors give line:column, on one line.
+TEST(ConfigCompat, JsonErrorsGiveLineAndColumnOnOneLine) {
+  std::string message;
+  EXPECT_EQ(parse_error("{\n  \"sparse_attention_config\": {\n    \"algorithm\": \"skip_softmax\",\n"
+                        "    \"target_sparsity\": \"high\"\n  }\n}\n", message),
+            SPATTN_ERR_TYPE);
+  EXPECT_NE(message.find("<string>:4:24: sparse_attention_config.target_sparsity: expected a number, got a string"),
+            std::string::npos) << message;
+  EXPECT_EQ(parse_error("{\n  \"sparse_attention_config\": {\n    \"algorithm\": \"dsa\",\n    \"index_topk\": 1,\n"
+                        "    \"index_topk\": 2\n  }\n}\n", message),
+            SPATTN_ERR_DUPLICATE_KEY);
+  EXPECT_NE(message.find("<string>:5:5: sparse_attention_config.index_topk: duplicate key"), std::string::npos) << message;
+  EXPECT_EQ(parse_error("{\n  \"sparse_attention_config\": {\n    \"algorithm\": \"dsa\"\n    \"index_topk\": 1\n\n\n", message),
+            SPATTN_ERR_SYNTAX);
+  EXPECT_NE(message.find("<string>:4:5: JSON syntax error: expected ',' or '}' at '\"index_topk\": 1\\x0A\\x0A\\x0A'"),
+            std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  // Python's json module writes NaN for a float that is not finite; a key
+  // spattn does not read may hold one.
+  auto c = parse("{\"sparse_attention_config\": {\"algorithm\": \"dsa\"}, \"rope_scaling\": NaN, \"x\": -Infinity}");
+  EXPECT_EQ(spattn_config_algorithm(c.get()), SPATTN_ALGORITHM_DSA);
+}
+
+// Extra item A (issue #15 item 1): VSA in both forms, with TensorRT-LLM's
+// vsa_sparsity, Model Optimizer's block_size_3d and FastVideo's names.
+TEST(ConfigCompat, VsaInBothForms) {
+  auto defaults = parse("sparse_attention_config: {algorithm: vsa}\n");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(spattn_config_algorithm(defaults.get()), SPATTN_ALGORITHM_VSA);
+  auto v = vsa(defaults.get());
+  EXPECT_EQ(v.vsa_sparsity, 0.9);
+  EXPECT_EQ(v.cube_shape[0], 4);
+  EXPECT_EQ(v.cube_shape[1], 4);
+  EXPECT_EQ(v.cube_shape[2], 4);
+  EXPECT_EQ(v.has_disabled_until_timestep, 0);
+  auto visualgen = parse("attention_config:\n  backend: CUTEDSL\n  sparse_attention_config:\n    algorithm: vsa\n"
+                         "    vsa_sparsity: 0.8\n    block_size_3d: [2, 4, 8]\n    disabled_until_timestep: 0.7\n");
+  ASSERT_TRUE(visualgen);
+  v = vsa(visualgen.get());
+  EXPECT_EQ(v.vsa_sparsity, 0.8);
+  EXPECT_EQ(v.cube_shape[0], 2);
+  EXPECT_EQ(v.cube_shape[1], 4);
+  EXPECT_EQ(v.cube_shape[2], 8);
+  EXPECT_EQ(v.has_disabled_until_timestep, 1);
+  EXPECT_EQ(v.disabled_until_timestep, 0.7);
+  auto fastvideo = parse(R"({"algorithm": "vsa", "VSA_sparsity": 0.0, "tile_size": [1, 2, 3]})");
+  v = vsa(fastvideo.get());
+  EXPECT_EQ(v.vsa_sparsity, 0.0);
+  EXPECT_EQ(v.cube_shape[2], 3);
+  for (const auto* config : {defaults.get(), visualgen.get(), fastvideo.get()}) {
+    std::string json = to_json(config);
+    auto again = parse(json, SPATTN_FORMAT_JSON);
+    EXPECT_EQ(to_json(again.get()), json);
+  }
+  EXPECT_NE(to_json(fastvideo.get()).find("\"block_size_3d\": [\n      1,\n      2,\n      3\n    ]"), std::string::npos)
+      << to_json(fastvideo.get());
+  spattn_skip_softmax_config s{};
+  s.struct_size = sizeof s;
+  EXPECT_EQ(spattn_config_skip_softmax(defaults.get(), &s), SPATTN_ERR_WRONG_ALGORITHM);
+  spattn_vsa_config wrong{};
+  wrong.struct_size = sizeof wrong;
+  auto skip = parse("algorithm: skip_softmax\n");
+  EXPECT_EQ(spattn_config_vsa(skip.get(), &wrong), SPATTN_ERR_WRONG_ALGORITHM);
+  EXPECT_STREQ(spattn_algorithm_name(SPATTN_ALGORITHM_VSA), "vsa");
+}
+
+// Every shipped example config parses, and its canonical JSON reads back the same.
+TEST(ConfigCompat, ExampleConfigsParse) {
+  const std::string dir = std::string(SPATTN_SOURCE_DIR) + "/examples/configs";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    spattn_config* c = nullptr;
+    ASSERT_EQ(spattn_config_parse_file(entry.path().c_str(), SPATTN_FORMAT_AUTO, &c), SPATTN_OK) << spattn_last_error();
+    ConfigPtr config(c);
+    std::string json = to_json(config.get());
+    auto again = parse(json, SPATTN_FORMAT_JSON);
+    EXPECT_EQ(to_json(again.get()), json) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 7);
+  auto v = vsa(ConfigPtr([&] {
+                 spattn_config* c = nullptr;
+                 spattn_config_parse_file((dir + "/visualgen_vsa.yaml").c_str(), SPATTN_FORMAT_AUTO, &c);
+                 return c;
+               }()).get());
+  EXPECT_EQ(v.vsa_sparsity, 0.9);
+  EXPECT_EQ(v.disabled_until_timestep, 0.9);
 }
 
 // ---- Limits -------------------------------------------------------------

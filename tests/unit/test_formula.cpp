@@ -187,7 +187,7 @@ TEST(FormulaErrors, UnknownFunction) {
   std::string message = compile_error("2 * foo(1)");
   EXPECT_CONTAINS(message, "unknown function 'foo' at column 5");
   EXPECT_CONTAINS(message, "known: abs, arccos,");
-  EXPECT_CONTAINS(compile_error("where(1, 2, 3)"), "unknown function 'where'");
+  EXPECT_CONTAINS(message, "tan, tanh, where");
   EXPECT_CONTAINS(compile_error("a(1)"), "unknown function 'a' at column 1");
 }
 
@@ -212,6 +212,70 @@ TEST(FormulaErrors, BadVariableNames) {
   EXPECT_CONTAINS(compile_error("1", {""}), "variable name '' is not an identifier");
   EXPECT_CONTAINS(compile_error("1", {"1a"}), "variable name '1a' is not an identifier");
   EXPECT_CONTAINS(compile_error("1", {"a", "b", "a"}), "variable 'a' is declared twice");
+}
+
+// ------------------------------------ numexpr's comparisons, where and % --
+
+// Hand-computed values; numexpr gives the same for these real-valued formulas.
+TEST(FormulaNumexpr, ModuloHasTheSignOfTheDivisor) {
+  EXPECT_EQ(eval("7 % 3"), 1);
+  EXPECT_EQ(eval("-7 % 3"), 2);    // numexpr: x - floor(x / y) * y, not C's fmod (-1)
+  EXPECT_EQ(eval("7 % -3"), -2);
+  EXPECT_EQ(eval("5.5 % 2"), 1.5);
+  EXPECT_EQ(eval("2 * 7 % 4"), 2);  // same precedence as '*', left to right: (2 * 7) % 4
+  EXPECT_EQ(eval("2 ** 3 % 5"), 3);
+  EXPECT_CONTAINS(eval_error("1 % a", {"a"}, {0}), "gives nan (modulo by zero at column 3) for a=0");
+}
+
+TEST(FormulaNumexpr, ComparisonsAndWhere) {
+  const std::vector<std::string> names = {"target_sparsity"};
+  const std::string piecewise = "where(target_sparsity < 0.5, 100 * target_sparsity, 1000 * target_sparsity)";
+  EXPECT_DOUBLE_EQ(eval(piecewise, names, {0.25}), 25);
+  EXPECT_DOUBLE_EQ(eval(piecewise, names, {0.5}), 500);  // 0.5 < 0.5 is false
+  struct {
+    const char* op;
+    double expected[3];  // for 1 op 2, 2 op 2, 3 op 2
+  } cases[] = {{"<", {1, 0, 0}}, {"<=", {1, 1, 0}}, {">", {0, 0, 1}},
+               {">=", {0, 1, 1}}, {"==", {0, 1, 0}}, {"!=", {1, 0, 1}}};
+  for (const auto& c : cases) {
+    for (int x = 1; x <= 3; ++x) {
+      std::string text = "where(a " + std::string(c.op) + " 2, 1, 0)";
+      EXPECT_EQ(eval(text, {"a"}, {double(x)}), c.expected[x - 1]) << text << " a=" << x;
+    }
+  }
+  // & | ~ combine comparisons; comparisons bind looser than arithmetic.
+  EXPECT_EQ(eval("where((a > 1) & (a < 3), 1, 0)", {"a"}, {2}), 1);
+  EXPECT_EQ(eval("where((a > 1) & (a < 3), 1, 0)", {"a"}, {3}), 0);
+  EXPECT_EQ(eval("where((a < 1) | (a > 2), 1, 0)", {"a"}, {3}), 1);
+  EXPECT_EQ(eval("where(~(a > 2), 1, 0)", {"a"}, {3}), 0);
+  EXPECT_EQ(eval("where(a + 1 > 2 * a, 1, 0)", {"a"}, {0.5}), 1);
+  EXPECT_EQ(eval("where(a > 0, where(a > 1, 2, 1), 0)", {"a"}, {1.5}), 2);
+  EXPECT_EQ(eval("1 + where(a > 0, 2, 3) * 4", {"a"}, {-1}), 13);
+}
+
+TEST(FormulaNumexpr, OnlyTheChosenBranchOfWhereIsEvaluated) {
+  // numexpr computes both branches; a result is only refused when the
+  // branch it takes is not finite, as spattn does.
+  EXPECT_EQ(eval("where(a > 0, log(a), 0)", {"a"}, {0}), 0);
+  EXPECT_EQ(eval("where(a > 0, 0, exp(1000))", {"a"}, {1}), 0);
+  EXPECT_CONTAINS(eval_error("where(a > 0, 0, exp(1000))", {"a"}, {0}), "overflow in 'exp'");
+}
+
+TEST(FormulaNumexpr, TruthValuesAndNumbersDoNotMix) {
+  EXPECT_CONTAINS(compile_error("target_sparsity > 0.5"),
+                  "it gives true or false, not a number; use where(condition, a, b)");
+  EXPECT_CONTAINS(compile_error("(a > 1) * 2"), "'*' at column 9 takes numbers; a comparison gives true or false");
+  EXPECT_CONTAINS(compile_error("exp(a > 1)"), "'exp' at column 1 takes numbers");
+  EXPECT_CONTAINS(compile_error("-(a > 1)"), "'-' at column 1 takes numbers");
+  EXPECT_CONTAINS(compile_error("where(a > 1, a < 2, 3)"), "'where' at column 1 takes numbers");
+  EXPECT_CONTAINS(compile_error("a & b"), "'&' at column 3 takes comparisons");
+  EXPECT_CONTAINS(compile_error("where(a | (b > 1), 1, 2)"), "'|' at column 9 takes comparisons");
+  EXPECT_CONTAINS(compile_error("~a"), "'~' at column 1 takes comparisons");
+  EXPECT_CONTAINS(compile_error("where(a, 1, 2)"), "the first argument of 'where' at column 1 must be a comparison");
+  EXPECT_CONTAINS(compile_error("where(a > 1, 2)"), "'where' at column 1 takes exactly 3 arguments");
+  EXPECT_CONTAINS(compile_error("where(a > 1, 2, 3, 4)"), "'where' at column 1 takes exactly 3 arguments");
+  // numexpr refuses chained comparisons; so does spattn.
+  EXPECT_CONTAINS(compile_error("where(0 < a < 1, 1, 2)"), "chained comparison at column 13");
 }
 
 // ------------------------------------------------------ evaluation errors --
@@ -279,8 +343,9 @@ TEST(FormulaErrors, TrailingGarbage) {
   EXPECT_CONTAINS(compile_error("1 2"), "unexpected '2' at column 3 after a complete expression");
   EXPECT_CONTAINS(compile_error("a b"), "unexpected 'b' at column 3 after a complete expression");
   EXPECT_CONTAINS(compile_error("a * 2,"), "unexpected ',' at column 6");
-  EXPECT_CONTAINS(compile_error("1 % 2"), "unexpected character '%' at column 3");
-  EXPECT_CONTAINS(compile_error("1 == 1"), "unexpected character '=' at column 3");
+  EXPECT_CONTAINS(compile_error("1 = 1"), "'=' at column 3 is not an operator; write '==' to compare");
+  EXPECT_CONTAINS(compile_error("!a"), "'!' at column 1 is not an operator; write '~' for not, '!=' to compare");
+  EXPECT_CONTAINS(compile_error("1 << 2"), "expected a number, a name or '(' at column 4, found '<'");
 }
 
 TEST(FormulaErrors, MissingOperand) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -100,11 +101,11 @@ TEST(ModelVisualGenSeed, SecondTransformerHasItsOwnFormulaAndIgnoreList) {
   EXPECT_TRUE(std::isnan(lookup(model.get(), "transformer_2", "x", kPrefill).disabled_until_timestep));
 }
 
-TEST(ModelVisualGenSeed, UncalibratedComponentsAreDenseWithoutUserConfig) {
+TEST(ModelVisualGenSeed, NonTargetComponentsAreDense) {
   auto model = open_model(spattn_test::wan_mini());
-  for (const char* component : {"text_encoder", "vae"}) {
+  for (const char* component : {"scheduler", "text_encoder", "tokenizer", "vae"}) {
     auto p = lookup(model.get(), component, "encoder.block.0.layer.0.SelfAttention", kPrefill, 0.5);
-    check(p, {0, SPATTN_DISABLED_NOT_CONFIGURED, 0.0}, component);
+    check(p, {0, SPATTN_DISABLED_NOT_TARGET, 0.0}, component);
     EXPECT_EQ(p.algorithm, SPATTN_ALGORITHM_NONE);
   }
 }
@@ -133,14 +134,26 @@ TEST(ModelVisualGenSeed, UserTargetAndCutoff) {
 }
 
 TEST(ModelVisualGenSeed, UserTargetOnUncalibratedComponentFailsAtLookupOnly) {
+  spattn_test::TempDir dir;
+  dir.write("model_index.json", R"J({"transformer": ["diffusers", "T"], "transformer_2": ["diffusers", "T"],
+    "text_encoder": ["transformers", "E"]})J");
+  dir.write("transformer/config.json", spattn_test::skip_softmax_config(
+      R"J("threshold_scale_factor": {"formula": "a * target_sparsity", "a": 100}, "target_sparsity": 0.9)J"));
+  dir.write("transformer_2/config.json", R"J({"num_layers": 40})J");
   auto user = config_file("visualgen_target.yaml");
-  auto model = open_model(spattn_test::wan_mini(), user.get());
-  ASSERT_TRUE(model);  // transformer and transformer_2 can map it
+  auto model = open_model(dir.path(), user.get());
+  ASSERT_TRUE(model);  // transformer can map it
+  EXPECT_DOUBLE_EQ(lookup(model.get(), "transformer", "x", kPrefill, 0.5).threshold_scale_factor, 50.0);
   std::string message;
-  EXPECT_EQ(lookup_status(model.get(), "text_encoder", "x", kPrefill, 0.5, &message), SPATTN_ERR_CALIBRATION_MISSING);
-  EXPECT_NE(message.find("text_encoder/config.json"), std::string::npos) << message;
-  EXPECT_NE(message.find("target_sparsity 0.5 from the user config"), std::string::npos) << message;
-  EXPECT_EQ(lookup_status(model.get(), "vae", "x", kDecode), SPATTN_ERR_CALIBRATION_MISSING);
+  EXPECT_EQ(lookup_status(model.get(), "transformer_2", "x", kPrefill, 0.5, &message), SPATTN_ERR_CALIBRATION_MISSING);
+  EXPECT_NE(message.find("transformer_2/config.json"), std::string::npos) << message;
+  // The message names the user config, where the target came from.
+  EXPECT_NE(message.find("target_sparsity 0.5 from the user config (" + spattn_test::examples_dir() +
+                         "/configs/visualgen_target.yaml:7:22: attention_config.sparse_attention_config.target_sparsity)"),
+            std::string::npos)
+      << message;
+  // A text encoder is no target: dense, never an error.
+  EXPECT_EQ(lookup(model.get(), "text_encoder", "x", kDecode).disabled_reason, SPATTN_DISABLED_NOT_TARGET);
 }
 
 // Opening reports through the log callback: one INFO line per component,
@@ -161,22 +174,20 @@ TEST(ModelLogging, OpenReportsComponentsAndUnresolvedTargets) {
   ASSERT_TRUE(model);
 
   int info = 0, warnings = 0;
-  bool transformer_line = false;
+  bool transformer_line = false, vae_line = false;
   for (const auto& line : log.lines) {
     if (line.first == SPATTN_LOG_INFO) ++info;
-    if (line.first == SPATTN_LOG_WARNING) {
-      ++warnings;
-      EXPECT_TRUE(line.second.find("text_encoder") != std::string::npos || line.second.find("vae") != std::string::npos)
-          << line.second;
-    }
+    if (line.first == SPATTN_LOG_WARNING) ++warnings;
     // target 0.5 through a * exp(b * target_sparsity), a=1000, b=5
     if (line.second.find("component 'transformer': prefill threshold_scale_factor 12182.49") != std::string::npos) {
       transformer_line = true;
     }
+    if (line.second.find("component 'vae': not a sparse-attention target (dense)") != std::string::npos) vae_line = true;
   }
   EXPECT_EQ(info, int(spattn_model_component_count(model.get())));
-  EXPECT_EQ(warnings, 4) << "text_encoder and vae, each in both phases";
+  EXPECT_EQ(warnings, 0) << "text encoders and VAEs are not targets: nothing to warn about";
   EXPECT_TRUE(transformer_line);
+  EXPECT_TRUE(vae_line);
 
   // Below the minimum level nothing is delivered.
   CollectedLog quiet;
@@ -196,7 +207,10 @@ TEST(ModelVisualGenSeed, UserThresholdIgnoresFormulaButKeepsIgnoreAndCutoff) {
   EXPECT_EQ(p.timestep_source, SPATTN_SOURCE_CHECKPOINT);
   check(lookup(model.get(), "transformer", "blocks.1.attn1", kPrefill, 0.8), {0, SPATTN_DISABLED_TIMESTEP, 0.0}, "cut");
   check(lookup(model.get(), "transformer", "blocks.0.attn2", kPrefill, 0.5), {0, SPATTN_DISABLED_IGNORED, 0.0}, "ign");
-  check(lookup(model.get(), "text_encoder", "x", kPrefill, 0.9), {1, SPATTN_DISABLED_NOT, 5000.0}, "no calibration needed");
+  // No calibration is needed; but a user threshold never puts skip-softmax on a VAE or text encoder.
+  check(lookup(model.get(), "transformer_2", "x", kPrefill, 0.9), {1, SPATTN_DISABLED_NOT, 5000.0}, "no calibration needed");
+  check(lookup(model.get(), "vae", "x", kPrefill, 0.5), {0, SPATTN_DISABLED_NOT_TARGET, 0.0}, "vae");
+  check(lookup(model.get(), "text_encoder", "x", kPrefill, 0.5), {0, SPATTN_DISABLED_NOT_TARGET, 0.0}, "text encoder");
 }
 
 // ---- TensorRT-LLM seed: llm-mini -------------------------------------------
@@ -250,6 +264,20 @@ TEST(ModelLlmSeed, UserConfigs) {
         {1, SPATTN_DISABLED_NOT, 100.0 * std::exp(5.0 * 0.5)}, "LLM: no timestep");
 }
 
+// Issue #11 item 5: llm-mini ignores model.layers.0.self_attn and
+// model.layers.1.self_attn; TensorRT-LLM applies them to layer 0 and 1
+// whatever name the caller's module has.
+TEST(ModelLlmSeed, IgnorePatternsMatchTheLayerIndex) {
+  auto model = open_model(spattn_test::llm_mini());
+  for (const char* layer : {"layers.0.attention", "model.layers.0.attention", "0", "1", "model.layers.1._orig_mod.self_attn",
+                            "decoder.layers.1.attn"}) {
+    check(lookup(model.get(), nullptr, layer, kPrefill), {0, SPATTN_DISABLED_IGNORED, 0.0}, layer);
+  }
+  for (const char* layer : {"layers.10.attention", "2", "model.layers.01x.self_attn"}) {
+    check(lookup(model.get(), nullptr, layer, kPrefill), {1, SPATTN_DISABLED_NOT, 100.0 * std::exp(2.5)}, layer);
+  }
+}
+
 // ---- errors -----------------------------------------------------------------
 
 TEST(ModelErrors, UserTargetOnUncalibratedPlainCheckpointFailsAtOpen) {
@@ -269,13 +297,18 @@ TEST(ModelErrors, UserTargetOnUncalibratedPlainCheckpointFailsAtOpen) {
 
 TEST(ModelErrors, UserTargetOnDiffusersModelWithoutAnyFormulaFailsAtOpen) {
   spattn_test::TempDir dir;
-  dir.write("model_index.json", R"J({"transformer": ["diffusers", "X"], "vae": ["diffusers", "Y"]})J");
+  dir.write("model_index.json", R"J({"transformer": ["diffusers", "X"], "transformer_2": ["diffusers", "X"],
+    "vae": ["diffusers", "Y"]})J");
   dir.write("transformer/config.json", "{}");
+  dir.write("transformer_2/config.json", "{}");
   dir.write("vae/config.json", "{}");
   auto user = config_file("visualgen_target.yaml");
   std::string message;
   EXPECT_EQ(spattn_test::open_status(dir.path(), &message, user.get()), SPATTN_ERR_CALIBRATION_MISSING);
-  EXPECT_NE(message.find("none of the 2 components"), std::string::npos) << message;
+  EXPECT_NE(message.find(spattn_test::examples_dir() + "/configs/visualgen_target.yaml:7:22: "
+                         "attention_config.sparse_attention_config.target_sparsity: the user config asks for target_sparsity, but none of the 2 target components"),
+            std::string::npos)
+      << message;
 }
 
 TEST(ModelErrors, CheckpointTargetWithoutFormulaFailsAtLookup) {
@@ -291,7 +324,9 @@ TEST(ModelErrors, UnknownComponentListsTheKnownOnes) {
   std::string message;
   EXPECT_EQ(lookup_status(model.get(), "transformer_3", "x", kPrefill, 0.5, &message), SPATTN_ERR_NOT_FOUND);
   EXPECT_NE(message.find("'transformer_3'"), std::string::npos) << message;
-  EXPECT_NE(message.find("'text_encoder', 'transformer', 'transformer_2', 'vae'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'scheduler', 'text_encoder', 'tokenizer', 'transformer', 'transformer_2', 'vae'"),
+            std::string::npos)
+      << message;
   EXPECT_EQ(lookup_status(model.get(), nullptr, "x", kPrefill), SPATTN_ERR_NOT_FOUND);  // no "" component here
 }
 
@@ -310,7 +345,7 @@ TEST(ModelErrors, BadTimestepAndPhase) {
 TEST(ModelErrors, StructSizeAndNulls) {
   auto model = open_model(spattn_test::wan_mini());
   spattn_layer_params params{};
-  params.struct_size = sizeof(params) - 4;
+  params.struct_size = offsetof(spattn_layer_params, vsa_sparsity) - 4;  // shorter than the first version
   params.threshold_scale_factor = 123.0;
   EXPECT_EQ(spattn_model_lookup(model.get(), "transformer", "x", kPrefill, 0.5, &params), SPATTN_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(spattn_last_error()).find("struct_size"), std::string::npos);
@@ -337,11 +372,65 @@ TEST(ModelErrors, StructSizeAndNulls) {
   spattn_model_destroy(nullptr);
 }
 
+// A caller built before the VSA fields were appended passes the smaller
+// struct_size: the lookup fills that much and writes nothing past it.
+TEST(ModelErrors, OlderStructSizeIsFilledUpToItsEnd) {
+  auto model = open_model(spattn_test::wan_mini());
+  spattn_layer_params params;
+  std::memset(&params, 0xAB, sizeof params);
+  params.struct_size = offsetof(spattn_layer_params, vsa_sparsity);
+  ASSERT_EQ(spattn_model_lookup(model.get(), "transformer", "blocks.1.attn1", kPrefill, 0.5, &params), SPATTN_OK)
+      << spattn_last_error();
+  EXPECT_EQ(params.struct_size, offsetof(spattn_layer_params, vsa_sparsity));
+  EXPECT_DOUBLE_EQ(params.threshold_scale_factor, 1000.0 * std::exp(2.5));
+  const unsigned char* tail = reinterpret_cast<const unsigned char*>(&params) + offsetof(spattn_layer_params, vsa_sparsity);
+  for (size_t i = 0; i < sizeof params - offsetof(spattn_layer_params, vsa_sparsity); ++i) {
+    EXPECT_EQ(tail[i], 0xAB) << "byte " << i << " past the caller's struct was written";
+  }
+}
+
 TEST(ModelErrors, ConfigMayBeDestroyedAfterOpen) {
   auto user = config_file("visualgen_threshold.yaml");
   auto model = open_model(spattn_test::wan_mini(), user.get());
   user.reset();
   EXPECT_EQ(lookup(model.get(), "transformer", "b", kPrefill).threshold_scale_factor, 5000.0);
+}
+
+// ---- the CUDA-graph phase of a whole component (issue #11 item 14) -----------
+
+TEST(ModelPhaseKey, WholeComponentAtATimestep) {
+  auto user = config_file("visualgen_target.yaml");  // cutoff 0.6 for both transformers
+  auto model = open_model(spattn_test::wan_mini(), user.get());
+  auto key = [&](const char* component, double timestep) {
+    spattn_phase_key out = SPATTN_PHASE_KEY_MAX_ENUM;
+    EXPECT_EQ(spattn_model_phase_key(model.get(), component, kPrefill, timestep, &out), SPATTN_OK) << spattn_last_error();
+    return out;
+  };
+  for (const char* component : {"transformer", "transformer_2"}) {
+    EXPECT_EQ(key(component, 1.0), SPATTN_PHASE_KEY_DENSE);
+    EXPECT_EQ(key(component, 0.6), SPATTN_PHASE_KEY_DENSE);
+    EXPECT_EQ(key(component, 0.59), SPATTN_PHASE_KEY_SPARSE);
+    EXPECT_EQ(key(component, SPATTN_NO_TIMESTEP), SPATTN_PHASE_KEY_SPARSE);
+  }
+  EXPECT_EQ(key("vae", 0.1), SPATTN_PHASE_KEY_DENSE);
+  // The per-layer key of an ignored layer stays dense where the component's turns sparse.
+  EXPECT_EQ(lookup(model.get(), "transformer", "blocks.0.attn1", kPrefill, 0.59).phase_key, SPATTN_PHASE_KEY_DENSE);
+
+  spattn_phase_key out = SPATTN_PHASE_KEY_SPARSE;
+  EXPECT_EQ(spattn_model_phase_key(model.get(), "nope", kPrefill, 0.5, &out), SPATTN_ERR_NOT_FOUND);
+  EXPECT_EQ(spattn_model_phase_key(model.get(), "transformer", kPrefill, 1.5, &out), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(spattn_last_error()).find("spattn_model_phase_key: timestep 1.5"), std::string::npos);
+  EXPECT_EQ(spattn_model_phase_key(model.get(), "transformer", static_cast<spattn_phase>(7), 0.5, &out),
+            SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(spattn_model_phase_key(nullptr, "transformer", kPrefill, 0.5, &out), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(spattn_model_phase_key(model.get(), "transformer", kPrefill, 0.5, nullptr), SPATTN_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(out, SPATTN_PHASE_KEY_SPARSE);  // untouched on failure
+  // An unresolved component reports its error, as a lookup does.
+  spattn_test::TempDir dir;
+  dir.write("config.json", spattn_test::skip_softmax_config(R"J("target_sparsity": 0.4)J"));
+  auto uncalibrated = open_model(dir.path());
+  EXPECT_EQ(spattn_model_phase_key(uncalibrated.get(), nullptr, kPrefill, SPATTN_NO_TIMESTEP, &out),
+            SPATTN_ERR_CALIBRATION_MISSING);
 }
 
 // ---- JSON -------------------------------------------------------------------
@@ -356,12 +445,13 @@ TEST(ModelJson, DescribesCalibrationAndResolvedParameters) {
   spattn::Value doc = spattn::parse_json(json, "to_json", 1 << 20);
   const spattn::Value* components = doc.find("components");
   ASSERT_NE(components, nullptr);
-  ASSERT_EQ(components->items.size(), 4u);
-  const spattn::Value& transformer = components->items[1];
+  ASSERT_EQ(components->items.size(), 6u);
+  const spattn::Value& transformer = components->items[3];
   EXPECT_EQ(transformer.find("name")->string, "transformer");
+  EXPECT_TRUE(transformer.find("target")->boolean);
   const spattn::Value* calibration = transformer.find("calibration");
-  EXPECT_EQ(calibration->find("formula")->string, "a * exp(b * target_sparsity)");
-  EXPECT_EQ(calibration->find("coefficients")->find("decode")->find("b")->number, 5.0);
+  EXPECT_EQ(calibration->find("formula")->find("text")->string, "a * exp(b * target_sparsity)");
+  EXPECT_EQ(calibration->find("formula")->find("decode")->find("b")->number, 5.0);
   EXPECT_EQ(calibration->find("target_sparsity")->find("prefill")->number, 0.5);
   EXPECT_EQ(calibration->find("disabled_until_timestep")->number, 0.8);
   EXPECT_EQ(calibration->find("ignore")->items.size(), 2u);
@@ -369,10 +459,12 @@ TEST(ModelJson, DescribesCalibrationAndResolvedParameters) {
   EXPECT_DOUBLE_EQ(resolved->find("threshold_scale_factor")->number, 1000.0 * std::exp(2.5));
   EXPECT_EQ(resolved->find("threshold_source")->string, "formula");
   EXPECT_EQ(resolved->find("disabled_until_timestep")->number, 0.6);
-  const spattn::Value& encoder = components->items[0];
+  const spattn::Value& encoder = components->items[1];
+  EXPECT_EQ(encoder.find("name")->string, "text_encoder");
+  EXPECT_FALSE(encoder.find("target")->boolean);
+  EXPECT_EQ(encoder.find("config")->kind, spattn::Value::Kind::Null);  // not read
   EXPECT_EQ(encoder.find("calibration")->kind, spattn::Value::Kind::Null);
-  EXPECT_EQ(encoder.find("resolved")->find("decode")->find("error")->find("status")->string,
-            "SPATTN_ERR_CALIBRATION_MISSING");
+  EXPECT_EQ(encoder.find("resolved")->find("decode")->find("disabled_reason")->string, "not_target");
 }
 
 TEST(ModelJson, NaNIsWrittenAsNullAndOtherGroupsAreListed) {
@@ -456,9 +548,10 @@ struct ToolRun {
   std::string out;  // stdout and stderr together
 };
 
-ToolRun run_tool(const std::string& arguments) {
+// Runs the tool with `arguments` (shell words), stdin from `stdin_file` if given.
+ToolRun run_tool(const std::string& arguments, const std::string& stdin_file = "") {
   std::string tool = std::string(SPATTN_BINARY_DIR) + "/spattn";
-  std::string command = "'" + tool + "' " + arguments + " 2>&1";
+  std::string command = "'" + tool + "' " + arguments + (stdin_file.empty() ? "" : " < '" + stdin_file + "'") + " 2>&1";
   ToolRun run{-1, ""};
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
@@ -468,6 +561,27 @@ ToolRun run_tool(const std::string& arguments) {
   int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+// The table row of `component` and `layer` in `out`, split at blanks.
+std::vector<std::string> table_row(const std::string& out, const std::string& component, const std::string& layer) {
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = std::min(out.find('\n', start), out.size());
+    std::vector<std::string> words;
+    std::string line = out.substr(start, end - start);
+    for (size_t i = 0; i < line.size();) {
+      // cells are separated by two or more blanks; a cell may hold one blank ("no (ignored)")
+      size_t gap = line.find("  ", i);
+      words.push_back(line.substr(i, gap == std::string::npos ? std::string::npos : gap - i));
+      if (gap == std::string::npos) break;
+      i = line.find_first_not_of(' ', gap);
+      if (i == std::string::npos) break;
+    }
+    if (words.size() >= 2 && words[0] == component && words[1] == layer) return words;
+    start = end + 1;
+  }
+  return {};
 }
 
 class ModelCli : public ::testing::Test {
@@ -487,65 +601,180 @@ class ModelCli : public ::testing::Test {
 TEST_F(ModelCli, InspectPrintsTheResolvedTable) {
   ToolRun run = run_tool("inspect " + wan);
   EXPECT_EQ(run.exit_code, 0) << run.out;
-  EXPECT_NE(run.out.find("12182.49396"), std::string::npos) << run.out;  // 1000 * exp(2.5)
-  EXPECT_NE(run.out.find("blocks.0.attn1"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("no (ignored)"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("3130"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("config:     (none) the checkpoint's own calibration"), std::string::npos) << run.out;
+  // COMPONENT LAYER PHASE ALGORITHM ENABLED THRESHOLD SOURCE TARGET CUTOFF KEY DETAIL
+  EXPECT_EQ(table_row(run.out, "transformer", "*"),
+            (std::vector<std::string>{"transformer", "*", "prefill", "skip_softmax", "yes", "12182.49396", "formula",
+                                      "0.5 (checkpoint)", "0.8 (checkpoint)", "sparse", "-"}))
+      << run.out;  // 1000 * exp(2.5)
+  // A disabled row shows no threshold and no source (#11 item 15).
+  EXPECT_EQ(table_row(run.out, "transformer", "blocks.0.attn1"),
+            (std::vector<std::string>{"transformer", "blocks.0.attn1", "prefill", "skip_softmax", "no (ignored)", "-", "-",
+                                      "0.5 (checkpoint)", "0.8 (checkpoint)", "dense", "-"}))
+      << run.out;
+  EXPECT_EQ(table_row(run.out, "transformer_2", "*")[5], "3130") << run.out;  // 8000 * 0.6**2 + 250
+  EXPECT_EQ(table_row(run.out, "vae", "*"),
+            (std::vector<std::string>{"vae", "*", "prefill", "none", "no (not_target)", "-", "-", "-", "-", "dense", "-"}))
+      << run.out;
+  // A diffusers checkpoint has no decode phase: no decode rows unless asked for.
+  EXPECT_EQ(run.out.find("decode"), std::string::npos) << run.out;
 }
 
 TEST_F(ModelCli, InspectLayersPhaseAndTimestep) {
-  ToolRun run = run_tool("inspect " + wan + " --phase decode --timestep 0.9 transformer.blocks.3.attn1 transformer_2:blocks.39.attn1");
-  EXPECT_EQ(run.exit_code, 0) << run.out;
-  EXPECT_NE(run.out.find("no (timestep)"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("no (ignored)"), std::string::npos) << run.out;
-  EXPECT_EQ(run.out.find("prefill  "), std::string::npos) << run.out;
-  EXPECT_EQ(run.out.find("text_encoder"), std::string::npos) << run.out;  // full names pick their component
+  for (const char* options : {"--phase decode --timestep 0.9", "--phase=decode --timestep=0.9"}) {
+    ToolRun run = run_tool("inspect " + wan + " " + options + " transformer.blocks.3.attn1 transformer_2:blocks.39.attn1");
+    EXPECT_EQ(run.exit_code, 0) << run.out;
+    EXPECT_EQ(table_row(run.out, "transformer", "transformer.blocks.3.attn1")[4], "no (timestep)") << run.out;
+    EXPECT_EQ(table_row(run.out, "transformer_2", "blocks.39.attn1")[4], "no (ignored)") << run.out;
+    EXPECT_EQ(run.out.find("prefill  "), std::string::npos) << run.out;
+    EXPECT_EQ(run.out.find("text_encoder"), std::string::npos) << run.out;  // full names pick their component
+    // The whole-component graph key at 0.9: transformer (cutoff 0.8) dense, transformer_2 (none) sparse.
+    EXPECT_NE(run.out.find("graph key:  transformer dense, transformer_2 sparse"), std::string::npos) << run.out;
+  }
 }
 
-TEST_F(ModelCli, InspectWithConfigShowsPerComponentErrors) {
-  ToolRun run = run_tool("inspect " + wan + " --config '" + configs + "visualgen_target.yaml'");
-  EXPECT_EQ(run.exit_code, 0) << run.out;
-  EXPECT_NE(run.out.find("SPATTN_ERR_CALIBRATION_MISSING"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("0.5 (user)"), std::string::npos) << run.out;
+TEST_F(ModelCli, RowErrorsMakeTheExitStatusOne) {
+  spattn_test::TempDir dir;
+  dir.write("model_index.json", R"J({"transformer": ["diffusers", "T"], "transformer_2": ["diffusers", "T"]})J");
+  dir.write("transformer/config.json", spattn_test::skip_softmax_config(
+      R"J("threshold_scale_factor": {"formula": "a * target_sparsity", "a": 100})J"));
+  dir.write("transformer_2/config.json", "{}");
+  ToolRun run = run_tool("inspect '" + dir.path() + "' --config '" + configs + "visualgen_target.yaml'");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_EQ(table_row(run.out, "transformer_2", "*")[4], "error") << run.out;
+  EXPECT_NE(run.out.find("errors:\n  transformer_2: SPATTN_ERR_CALIBRATION_MISSING: "), std::string::npos) << run.out;
+  EXPECT_EQ(table_row(run.out, "transformer", "*")[5], "50") << run.out;  // still printed: 100 * 0.5
 }
 
-TEST_F(ModelCli, InspectJsonParses) {
+TEST_F(ModelCli, ConfigFromStdin) {
+  ToolRun run = run_tool("inspect " + llm + " --config - model.layers.4.self_attn", configs + "llm_threshold.yaml");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("config:     <stdin> (algorithm skip_softmax)"), std::string::npos) << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "model.layers.4.self_attn")[5], "1000") << run.out;
+}
+
+TEST_F(ModelCli, LayerIndexNamesAndSnapshots) {
+  ToolRun run = run_tool("inspect " + llm + " --phase prefill 0 layers.1.attention 2");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "0")[4], "no (ignored)") << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "layers.1.attention")[4], "no (ignored)") << run.out;
+  EXPECT_EQ(table_row(run.out, "-", "2")[4], "yes") << run.out;
+  // A Hugging Face cache snapshot whose files are symlinks into blobs/.
+  spattn_test::TempDir cache;
+  cache.write("models--org--llm/blobs/4f2a", spattn_test::skip_softmax_config(
+      R"J("threshold_scale_factor": {"formula": "a * target_sparsity", "a": 100}, "target_sparsity": 0.25)J"));
+  cache.mkdir("models--org--llm/snapshots/0123");
+  cache.symlink("../../blobs/4f2a", "models--org--llm/snapshots/0123/config.json");
+  ToolRun snapshot = run_tool("inspect '" + cache / "models--org--llm/snapshots/0123" + "' --phase=prefill");
+  EXPECT_EQ(snapshot.exit_code, 0) << snapshot.out;
+  EXPECT_EQ(table_row(snapshot.out, "-", "*")[5], "25") << snapshot.out;
+}
+
+TEST_F(ModelCli, OtherAlgorithmsPrintTheirParameters) {
+  spattn_test::TempDir dir;
+  dir.write("rocket.yaml", "sparse_attention_config: {algorithm: rocket, prompt_budget: 1024}\n");
+  dir.write("dsa.yaml", "sparse_attention_config: {algorithm: dsa, index_topk: 2048}\n");
+  ToolRun rocket = run_tool("inspect " + llm + " --config '" + dir / "rocket.yaml" + "'");
+  EXPECT_EQ(rocket.exit_code, 0) << rocket.out;
+  EXPECT_NE(rocket.out.find("parameters: window_size 32, kernel_size 63, topr 128, topk 64, prompt_budget 1024, "
+                            "page_size 4, kt_cache_dtype float8_e5m2"),
+            std::string::npos)
+      << rocket.out;
+  EXPECT_EQ(table_row(rocket.out, "-", "*")[4], "-") << rocket.out;  // skip-softmax's columns do not apply
+  ToolRun dsa = run_tool("inspect " + llm + " --config '" + dir / "dsa.yaml" + "'");
+  EXPECT_NE(dsa.out.find("index_topk 2048"), std::string::npos) << dsa.out;
+}
+
+TEST_F(ModelCli, VsaRows) {
+  spattn_test::TempDir dir;
+  dir.write("vsa.yaml", "attention_config:\n  backend: CUTEDSL\n  sparse_attention_config: {algorithm: vsa, vsa_sparsity: 0.8, "
+                        "disabled_until_timestep: 0.9}\n");
+  ToolRun run = run_tool("inspect " + wan + " --config '" + dir / "vsa.yaml" + "' --timestep 0.5");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_EQ(table_row(run.out, "transformer", "*"),
+            (std::vector<std::string>{"transformer", "*", "prefill", "vsa", "yes", "-", "-", "-", "0.9 (user)", "sparse",
+                                      "vsa_sparsity 0.8, cube 4x4x4"}))
+      << run.out;
+}
+
+// One vocabulary: the --json rows carry the fields of spattn_layer_params
+// under the names spattn_model_to_json gives them, with the same words.
+TEST_F(ModelCli, InspectJsonUsesTheModelJsonNames) {
   ToolRun run = run_tool("inspect " + llm + " --json model.layers.0.self_attn model.layers.9.self_attn");
   ASSERT_EQ(run.exit_code, 0) << run.out;
   spattn::Value doc = spattn::parse_json(run.out, "stdout", 1 << 20);
-  EXPECT_EQ(doc.find("rows")->items.size(), 4u);
-  EXPECT_NE(doc.find("model")->find("components"), nullptr);
-  EXPECT_EQ(doc.find("rows")->items[0].find("status")->string, "no (ignored)");
+  const spattn::Value& rows = *doc.find("rows");
+  ASSERT_EQ(rows.items.size(), 4u);
+  const spattn::Value& resolved = *doc.find("model")->find("components")->items[0].find("resolved")->find("prefill");
+  std::vector<std::string> model_keys, row_keys;
+  for (const auto& member : resolved.members) model_keys.push_back(member.first);
+  for (const auto& member : rows.items[0].members) {
+    if (member.first != "component" && member.first != "layer" && member.first != "phase") row_keys.push_back(member.first);
+  }
+  EXPECT_EQ(row_keys, model_keys);
+  EXPECT_EQ(rows.items[0].find("disabled_reason")->string, "ignored");
+  EXPECT_EQ(rows.items[2].find("disabled_reason")->string, "not");
+  EXPECT_EQ(rows.items[2].find("threshold_source")->string, "formula");
+  EXPECT_EQ(rows.items[2].find("phase_key")->string, "sparse");
+  EXPECT_EQ(rows.items[1].find("phase")->string, "decode");
+  const spattn::Value& keys = *doc.find("graph_keys");
+  ASSERT_EQ(keys.items.size(), 2u);
+  EXPECT_EQ(keys.items[1].find("phase_key")->string, "sparse");
+}
+
+TEST_F(ModelCli, Validate) {
+  ToolRun ok = run_tool("validate '" + configs + "visualgen_target.yaml'");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  spattn_config* c = nullptr;
+  ASSERT_EQ(spattn_config_parse(ok.out.data(), ok.out.size(), SPATTN_FORMAT_JSON, &c), SPATTN_OK) << ok.out;
+  char* canonical = nullptr;
+  ASSERT_EQ(spattn_config_to_json(c, &canonical), SPATTN_OK);
+  EXPECT_EQ(ok.out, std::string(canonical) + "\n");
+  spattn_free(canonical);
+  spattn_config_destroy(c);
+  ToolRun from_stdin = run_tool("validate -", configs + "llm_target.json");
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.out;
+  EXPECT_NE(from_stdin.out.find("\"decode\": 0.3"), std::string::npos) << from_stdin.out;
+  spattn_test::TempDir dir;
+  dir.write("bad.yaml", "attention_config:\n  backend: VANILLA\n  sparse_attention_config: {algorithm: skip_softmax}\n");
+  ToolRun bad = run_tool("validate '" + dir / "bad.yaml" + "'");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("spattn: SPATTN_ERR_OUT_OF_RANGE: " + dir / "bad.yaml" + ":2:12: attention_config.backend: "),
+            std::string::npos)
+      << bad.out;
 }
 
 TEST_F(ModelCli, BadUsageExitsTwo) {
   for (const char* arguments : {"", "inspect", "inspect --phase", "frobnicate", "inspect x --phase both",
-                                "inspect x --timestep abc", "inspect x --bogus"}) {
+                                "inspect x --timestep abc", "inspect x --bogus", "inspect x --timestep -0.5",
+                                "inspect x --timestep=1.5", "inspect x --timestep nan", "inspect x --json=1",
+                                "validate", "validate a b"}) {
     ToolRun run = run_tool(arguments);
     EXPECT_EQ(run.exit_code, 2) << arguments << "\n" << run.out;
     EXPECT_NE(run.out.find("usage:"), std::string::npos) << run.out;
   }
+  EXPECT_NE(run_tool("inspect x --timestep -0.5").out.find("is not a number in [0, 1]"), std::string::npos);
 }
 
 TEST_F(ModelCli, LibraryErrorsExitOne) {
   ToolRun missing = run_tool("inspect /nonexistent/checkpoint");
   EXPECT_EQ(missing.exit_code, 1) << missing.out;
   EXPECT_NE(missing.out.find("spattn: SPATTN_ERR_NOT_FOUND: "), std::string::npos) << missing.out;
-  ToolRun timestep = run_tool("inspect " + wan + " --timestep 2");
-  EXPECT_EQ(timestep.exit_code, 1) << timestep.out;
-  EXPECT_NE(timestep.out.find("SPATTN_ERR_INVALID_ARGUMENT"), std::string::npos) << timestep.out;
   ToolRun component = run_tool("inspect " + wan + " nope:blocks.0");
   EXPECT_EQ(component.exit_code, 1) << component.out;
   EXPECT_NE(component.out.find("SPATTN_ERR_NOT_FOUND"), std::string::npos) << component.out;
 }
 
 TEST_F(ModelCli, VersionAndHelp) {
-  ToolRun version = run_tool("version");
-  EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out, std::string("spattn ") + spattn_version_string() + "\n");
+  for (const char* command : {"version", "--version"}) {
+    ToolRun version = run_tool(command);
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.out, std::string("spattn ") + spattn_version_string() + "\n");
+  }
   ToolRun help = run_tool("--help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("component:layer"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("spattn validate CONFIG|-"), std::string::npos) << help.out;
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ typedef enum spattn_algorithm {
  SPATTN_ALGORITHM_SKIP_SOFTMAX = 1,
  SPATTN_ALGORITHM_ROCKET = 2,
  SPATTN_ALGORITHM_DSA = 3,
+ SPATTN_ALGORITHM_VSA = 4,
  SPATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF
 } spattn_algorithm;
 const char *spattn_algorithm_name(spattn_algorithm algorithm);
@@ -106,6 +107,11 @@ typedef struct spattn_rocket_config {
 } spattn_rocket_config;
 spattn_status spattn_config_rocket(const spattn_config *config,
  spattn_rocket_config *out);
+typedef enum spattn_indexer_k_dtype {
+ SPATTN_INDEXER_K_FP8 = 0,
+ SPATTN_INDEXER_K_FP4 = 1,
+ SPATTN_INDEXER_K_MAX_ENUM = 0x7FFFFFFF
+} spattn_indexer_k_dtype;
 typedef struct spattn_dsa_config {
  uint32_t struct_size;
  int32_t index_n_heads;
@@ -115,8 +121,24 @@ typedef struct spattn_dsa_config {
  int32_t skip_indexer_for_short_seqs;
  int32_t enable_heuristic_topk;
  int32_t seq_len_threshold;
+ int32_t use_cute_dsl_topk;
+ int32_t use_cute_dsl_paged_mqa_logits;
+ int32_t q_split_threshold;
+ int32_t indexer_rope_interleave;
+ int32_t use_self_sampling_topk;
+ int32_t use_gvr_emission;
+ spattn_indexer_k_dtype indexer_k_dtype;
+ int32_t index_share_for_mtp_iteration;
 } spattn_dsa_config;
 spattn_status spattn_config_dsa(const spattn_config *config, spattn_dsa_config *out);
+typedef struct spattn_vsa_config {
+ uint32_t struct_size;
+ double vsa_sparsity;
+ int32_t cube_shape[3];
+ int32_t has_disabled_until_timestep;
+ double disabled_until_timestep;
+} spattn_vsa_config;
+spattn_status spattn_config_vsa(const spattn_config *config, spattn_vsa_config *out);
 typedef struct spattn_model spattn_model;
 spattn_status spattn_model_open(const char *checkpoint_dir,
  const spattn_config *user_config,
@@ -139,6 +161,8 @@ typedef enum spattn_disabled_reason {
  SPATTN_DISABLED_NOT_CONFIGURED = 1,
  SPATTN_DISABLED_IGNORED = 2,
  SPATTN_DISABLED_TIMESTEP = 3,
+ SPATTN_DISABLED_NOT_TARGET = 4,
+ SPATTN_DISABLED_ZERO_THRESHOLD = 5,
  SPATTN_DISABLED_MAX_ENUM = 0x7FFFFFFF
 } spattn_disabled_reason;
 typedef enum spattn_phase_key {
@@ -166,10 +190,15 @@ typedef struct spattn_layer_params {
  int32_t num_sink_tokens;
  int32_t dense_window_size;
  int32_t quantize_p;
+ double vsa_sparsity;
+ int32_t vsa_cube_shape[3];
 } spattn_layer_params;
 spattn_status spattn_model_lookup(const spattn_model *model, const char *component,
  const char *layer_name, spattn_phase phase,
  double timestep, spattn_layer_params *out);
+spattn_status spattn_model_phase_key(const spattn_model *model, const char *component,
+ spattn_phase phase, double timestep,
+ spattn_phase_key *out_key);
 spattn_status spattn_model_to_json(const spattn_model *model, char **out_json);
 typedef enum spattn_dtype {
  SPATTN_DTYPE_FLOAT16 = 1,
@@ -311,6 +340,8 @@ typedef spattn_status (*PFN_spattn_attention_decode)(const spattn_decode_args *a
 typedef spattn_status (*PFN_spattn_attention_decode_reference)(const spattn_decode_args *args);
 typedef spattn_status (*PFN_spattn_attention_merge)(const spattn_merge_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_attention_merge_reference)(const spattn_merge_args *args);
+typedef spattn_status (*PFN_spattn_config_vsa)(const spattn_config *config, spattn_vsa_config *out);
+typedef spattn_status (*PFN_spattn_model_phase_key)(const spattn_model *model, const char *component, spattn_phase phase, double timestep, spattn_phase_key *out_key);
 '''
 
 CONSTANTS = {

@@ -49,6 +49,7 @@ class Algorithm(CEnum):
     SKIP_SOFTMAX = 'skip_softmax', 1
     ROCKET = 'rocket', 2
     DSA = 'dsa', 3
+    VSA = 'vsa', 4  # Video Sparse Attention (cube-sparse, video diffusion)
 
 
 class Phase(CEnum):
@@ -73,6 +74,13 @@ class KtCacheDtype(CEnum):
     BFLOAT16 = 'bfloat16', 1
 
 
+class IndexerKDtype(CEnum):
+    """The values of spattn_indexer_k_dtype."""
+
+    FP8 = 'fp8', 0  # "fp8": FP8 E4M3 with a float32 scale per 128
+    FP4 = 'fp4', 1  # "fp4": FP4 E2M1 with a UE8M0 scale per 32; needs index_head_dim 128
+
+
 class Source(CEnum):
     """The values of spattn_source."""
 
@@ -86,16 +94,18 @@ class DisabledReason(CEnum):
     """The values of spattn_disabled_reason."""
 
     NOT = 'not', 0  # it is enabled
-    NOT_CONFIGURED = 'not_configured', 1  # no skip_softmax config, or no threshold/target anywhere
+    NOT_CONFIGURED = 'not_configured', 1  # no skip_softmax config, or no threshold/target for this phase
     IGNORED = 'ignored', 2  # layer matches a checkpoint ignore pattern
     TIMESTEP = 'timestep', 3  # timestep >= disabled_until_timestep
+    NOT_TARGET = 'not_target', 4  # component is not a sparse-attention target (text encoder, VAE, ...)
+    ZERO_THRESHOLD = 'zero_threshold', 5  # the phase's threshold is 0 (user 0, or a formula result <= 0)
 
 
 class PhaseKey(CEnum):
     """The values of spattn_phase_key."""
 
-    DENSE = 'dense', 0  # no sparsity: skip-softmax off, no N:M
-    SPARSE = 'sparse', 1  # skip-softmax or N:M sparse softmax on
+    DENSE = 'dense', 0  # no sparsity: skip-softmax off, no N:M, no VSA
+    SPARSE = 'sparse', 1  # skip-softmax, N:M sparse softmax or VSA on
 
 
 class Dtype(CEnum):
@@ -114,4 +124,4 @@ class KvLayout(CEnum):
     PAGED = 'paged', 1
 
 
-__all__ = ['Status', 'LogLevel', 'Algorithm', 'Phase', 'Format', 'KtCacheDtype', 'Source', 'DisabledReason', 'PhaseKey', 'Dtype', 'KvLayout']
+__all__ = ['Status', 'LogLevel', 'Algorithm', 'Phase', 'Format', 'KtCacheDtype', 'IndexerKDtype', 'Source', 'DisabledReason', 'PhaseKey', 'Dtype', 'KvLayout']

@@ -82,6 +82,7 @@ pub const SPATTN_ALGORITHM_NONE: spattn_algorithm = 0;
 pub const SPATTN_ALGORITHM_SKIP_SOFTMAX: spattn_algorithm = 1;
 pub const SPATTN_ALGORITHM_ROCKET: spattn_algorithm = 2;
 pub const SPATTN_ALGORITHM_DSA: spattn_algorithm = 3;
+pub const SPATTN_ALGORITHM_VSA: spattn_algorithm = 4;
 pub const SPATTN_ALGORITHM_MAX_ENUM: spattn_algorithm = 2147483647;
 pub type spattn_algorithm = ::std::os::raw::c_uint;
 extern "C" {
@@ -630,6 +631,10 @@ extern "C" {
         out: *mut spattn_rocket_config,
     ) -> spattn_status;
 }
+pub const SPATTN_INDEXER_K_FP8: spattn_indexer_k_dtype = 0;
+pub const SPATTN_INDEXER_K_FP4: spattn_indexer_k_dtype = 1;
+pub const SPATTN_INDEXER_K_MAX_ENUM: spattn_indexer_k_dtype = 2147483647;
+pub type spattn_indexer_k_dtype = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct spattn_dsa_config {
@@ -641,12 +646,20 @@ pub struct spattn_dsa_config {
     pub skip_indexer_for_short_seqs: i32,
     pub enable_heuristic_topk: i32,
     pub seq_len_threshold: i32,
+    pub use_cute_dsl_topk: i32,
+    pub use_cute_dsl_paged_mqa_logits: i32,
+    pub q_split_threshold: i32,
+    pub indexer_rope_interleave: i32,
+    pub use_self_sampling_topk: i32,
+    pub use_gvr_emission: i32,
+    pub indexer_k_dtype: spattn_indexer_k_dtype,
+    pub index_share_for_mtp_iteration: i32,
 }
 #[test]
 fn bindgen_test_layout_spattn_dsa_config() {
     assert_eq!(
         ::std::mem::size_of::<spattn_dsa_config>(),
-        32usize,
+        64usize,
         concat!("Size of: ", stringify!(spattn_dsa_config))
     );
     assert_eq!(
@@ -790,11 +803,260 @@ fn bindgen_test_layout_spattn_dsa_config() {
         );
     }
     test_field_seq_len_threshold();
+    fn test_field_use_cute_dsl_topk() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).use_cute_dsl_topk) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(use_cute_dsl_topk)
+            )
+        );
+    }
+    test_field_use_cute_dsl_topk();
+    fn test_field_use_cute_dsl_paged_mqa_logits() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).use_cute_dsl_paged_mqa_logits) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(use_cute_dsl_paged_mqa_logits)
+            )
+        );
+    }
+    test_field_use_cute_dsl_paged_mqa_logits();
+    fn test_field_q_split_threshold() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_split_threshold) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(q_split_threshold)
+            )
+        );
+    }
+    test_field_q_split_threshold();
+    fn test_field_indexer_rope_interleave() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).indexer_rope_interleave) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(indexer_rope_interleave)
+            )
+        );
+    }
+    test_field_indexer_rope_interleave();
+    fn test_field_use_self_sampling_topk() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).use_self_sampling_topk) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(use_self_sampling_topk)
+            )
+        );
+    }
+    test_field_use_self_sampling_topk();
+    fn test_field_use_gvr_emission() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).use_gvr_emission) as usize - ptr as usize
+            },
+            52usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(use_gvr_emission)
+            )
+        );
+    }
+    test_field_use_gvr_emission();
+    fn test_field_indexer_k_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).indexer_k_dtype) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(indexer_k_dtype)
+            )
+        );
+    }
+    test_field_indexer_k_dtype();
+    fn test_field_index_share_for_mtp_iteration() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).index_share_for_mtp_iteration) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_config),
+                "::",
+                stringify!(index_share_for_mtp_iteration)
+            )
+        );
+    }
+    test_field_index_share_for_mtp_iteration();
 }
 extern "C" {
     pub fn spattn_config_dsa(
         config: *const spattn_config,
         out: *mut spattn_dsa_config,
+    ) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_vsa_config {
+    pub struct_size: u32,
+    pub vsa_sparsity: f64,
+    pub cube_shape: [i32; 3usize],
+    pub has_disabled_until_timestep: i32,
+    pub disabled_until_timestep: f64,
+}
+#[test]
+fn bindgen_test_layout_spattn_vsa_config() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_vsa_config>(),
+        40usize,
+        concat!("Size of: ", stringify!(spattn_vsa_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_vsa_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_vsa_config))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_config),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_vsa_sparsity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vsa_sparsity) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_config),
+                "::",
+                stringify!(vsa_sparsity)
+            )
+        );
+    }
+    test_field_vsa_sparsity();
+    fn test_field_cube_shape() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cube_shape) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_config),
+                "::",
+                stringify!(cube_shape)
+            )
+        );
+    }
+    test_field_cube_shape();
+    fn test_field_has_disabled_until_timestep() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).has_disabled_until_timestep) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_config),
+                "::",
+                stringify!(has_disabled_until_timestep)
+            )
+        );
+    }
+    test_field_has_disabled_until_timestep();
+    fn test_field_disabled_until_timestep() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).disabled_until_timestep) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_config),
+                "::",
+                stringify!(disabled_until_timestep)
+            )
+        );
+    }
+    test_field_disabled_until_timestep();
+}
+extern "C" {
+    pub fn spattn_config_vsa(
+        config: *const spattn_config,
+        out: *mut spattn_vsa_config,
     ) -> spattn_status;
 }
 #[repr(C)]
@@ -841,6 +1103,8 @@ pub const SPATTN_DISABLED_NOT: spattn_disabled_reason = 0;
 pub const SPATTN_DISABLED_NOT_CONFIGURED: spattn_disabled_reason = 1;
 pub const SPATTN_DISABLED_IGNORED: spattn_disabled_reason = 2;
 pub const SPATTN_DISABLED_TIMESTEP: spattn_disabled_reason = 3;
+pub const SPATTN_DISABLED_NOT_TARGET: spattn_disabled_reason = 4;
+pub const SPATTN_DISABLED_ZERO_THRESHOLD: spattn_disabled_reason = 5;
 pub const SPATTN_DISABLED_MAX_ENUM: spattn_disabled_reason = 2147483647;
 pub type spattn_disabled_reason = ::std::os::raw::c_uint;
 pub const SPATTN_PHASE_KEY_DENSE: spattn_phase_key = 0;
@@ -869,12 +1133,14 @@ pub struct spattn_layer_params {
     pub num_sink_tokens: i32,
     pub dense_window_size: i32,
     pub quantize_p: i32,
+    pub vsa_sparsity: f64,
+    pub vsa_cube_shape: [i32; 3usize],
 }
 #[test]
 fn bindgen_test_layout_spattn_layer_params() {
     assert_eq!(
         ::std::mem::size_of::<spattn_layer_params>(),
-        88usize,
+        112usize,
         concat!("Size of: ", stringify!(spattn_layer_params))
     );
     assert_eq!(
@@ -1205,6 +1471,40 @@ fn bindgen_test_layout_spattn_layer_params() {
         );
     }
     test_field_quantize_p();
+    fn test_field_vsa_sparsity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_layer_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vsa_sparsity) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_layer_params),
+                "::",
+                stringify!(vsa_sparsity)
+            )
+        );
+    }
+    test_field_vsa_sparsity();
+    fn test_field_vsa_cube_shape() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_layer_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vsa_cube_shape) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_layer_params),
+                "::",
+                stringify!(vsa_cube_shape)
+            )
+        );
+    }
+    test_field_vsa_cube_shape();
 }
 extern "C" {
     pub fn spattn_model_lookup(
@@ -1214,6 +1514,15 @@ extern "C" {
         phase: spattn_phase,
         timestep: f64,
         out: *mut spattn_layer_params,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_model_phase_key(
+        model: *const spattn_model,
+        component: *const ::std::os::raw::c_char,
+        phase: spattn_phase,
+        timestep: f64,
+        out_key: *mut spattn_phase_key,
     ) -> spattn_status;
 }
 extern "C" {
