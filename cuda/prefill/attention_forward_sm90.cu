@@ -119,6 +119,7 @@ struct Params {
   int32_t nm_m;  // N:M sparse softmax: 0 (off), 4 or 8
   NmRule nm;
   int32_t quantize_p;
+  uint8_t* decisions;  // test hook (Problem::tile_decisions), null in production
 };
 
 template <bool kBf16>
@@ -365,6 +366,10 @@ __global__ void __launch_bounds__(kThreads, 1)
         mbar_wait(vote_full(s), parity);
         skip = flags[1 - cw] != 0;
       }
+    }
+
+    if (p.decisions != nullptr && cw == 0 && tid == 0) {
+      record_tile_decision(p.decisions, t, skip, p.num_heads, p.seqlen_q, p.seqlen_kv);
     }
 
     // V[s] must have landed even when skipped: releasing the slot before its
@@ -614,6 +619,7 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   p.nm_m = pr.sparsity_m;
   p.nm = NmRule{pr.sparsity_n, pr.num_sink_tokens, pr.dense_window_size};
   p.quantize_p = pr.quantize_p ? 1 : 0;
+  p.decisions = pr.tile_decisions;
   if (pr.extras()) {
     launch_for_problem<true>(pr, q, k, v, p, grid, stream, function);
   } else {

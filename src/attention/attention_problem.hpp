@@ -45,6 +45,13 @@ struct Problem {
   int32_t num_sink_tokens = 0;    // N:M only
   int32_t dense_window_size = 0;  // N:M only
   bool quantize_p = false;        // NVFP4 P before P.V
+  // Test hook, not reachable through the public API: when not null, the
+  // kernels and the CPU reference write their decision for every visited
+  // (query tile, key tile) pair here, at tile_decision_index() (skip_rule.hpp),
+  // kTileKept or kTileSkipped; pairs not visited are left as they were.
+  // Host memory for the reference, device memory for the kernels; null in
+  // production, where it costs one predicated branch per tile.
+  uint8_t* tile_decisions = nullptr;
 
   bool packed() const { return cu_seqlens_q != nullptr; }
   bool nm_sparse() const { return sparsity_m != 0; }

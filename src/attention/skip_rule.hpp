@@ -7,6 +7,8 @@
 
 #include <math.h>
 
+#include <spattn/spattn.h>
+
 #include <cstdint>
 
 #if defined(__CUDACC__)
@@ -31,6 +33,19 @@ SPATTN_HOST_DEVICE inline float skip_log2_lambda(double threshold_scale_factor, 
 // it, and never when it is the first tile processed for the query tile.
 SPATTN_HOST_DEVICE inline bool row_allows_skip(float tile_max, float running_max, float log2_lambda) {
   return tile_max == -INFINITY || tile_max - running_max < log2_lambda;
+}
+
+// The test hook's decision map (Problem::tile_decisions): one byte per
+// (batch, head, query tile, key tile), tiles of SPATTN_SKIP_TILE_QUERIES x
+// SPATTN_SKIP_TILE_KEYS counted over seqlen_q x seqlen_kv (the longest
+// sequence of a packed batch).
+enum TileDecision : uint8_t { kTileNotVisited = 0, kTileKept = 1, kTileSkipped = 2 };
+
+SPATTN_HOST_DEVICE inline int64_t tile_decision_index(int32_t batch, int32_t head, int32_t q_tile, int32_t kv_tile,
+                                                      int32_t num_heads, int32_t seqlen_q, int32_t seqlen_kv) {
+  const int64_t q_tiles = (seqlen_q + SPATTN_SKIP_TILE_QUERIES - 1) / SPATTN_SKIP_TILE_QUERIES;
+  const int64_t kv_tiles = (seqlen_kv + SPATTN_SKIP_TILE_KEYS - 1) / SPATTN_SKIP_TILE_KEYS;
+  return ((int64_t(batch) * num_heads + head) * q_tiles + q_tile) * kv_tiles + kv_tile;
 }
 
 }  // namespace spattn::attention
