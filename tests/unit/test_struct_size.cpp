@@ -149,7 +149,7 @@ TEST(StructSize, AttentionArgumentsOfTheFirstLayoutRunUnchanged) {
   fill_peaked(h, 3, 6.0f);
   const spattn_layer_params lp_full = make_layer_params(make_extras(2, 4), 3.0);
   auto run = [&](size_t args_size, size_t lp_size, std::vector<uint16_t>& out) {
-    out.assign(h.q_elems(), kernel_check::kPoison16);
+    out.assign(h.out_elems(), kernel_check::kPoison16);
     CallerStruct<spattn_layer_params> lp(lp_size);
     std::memcpy(lp.bytes.data() + 4, reinterpret_cast<const unsigned char*>(&lp_full) + 4, lp_size - 4);
     CallerStruct<spattn_attention_args> args(args_size);
