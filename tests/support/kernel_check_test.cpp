@@ -208,15 +208,19 @@ TEST(KernelCheckSwitches, EnvironmentMutationIsKnown) {
 
 enum class Flavor { kPlain, kOdd };
 const char* case_name(Flavor f) { return f == Flavor::kPlain ? "plain" : "odd-one"; }
+KERNEL_CHECK_PRINT_BY_CASE_NAME(Flavor)
 struct Named {
   const char* name;
 };
+KERNEL_CHECK_PRINT_BY_NAME(Named)
 
 TEST(KernelCheckNames, CaseNamesJoinTupleElementsAndSanitize) {
   const CaseName gen;
   EXPECT_EQ(gen(::testing::TestParamInfo<Named>(Named{"gqa_77"}, 0)), "gqa_77");
   EXPECT_EQ(gen(::testing::TestParamInfo<std::tuple<Named, Flavor>>(std::make_tuple(Named{"a.b"}, Flavor::kOdd), 3)),
             "a_b_odd_one");
+  EXPECT_EQ(::testing::PrintToString(Flavor::kOdd), "odd-one");
+  EXPECT_EQ(::testing::PrintToString(std::make_tuple(Named{"x"}, Flavor::kPlain)), "(x, plain)");
 }
 
 }  // namespace

@@ -632,9 +632,10 @@ inline Expected expected(const Host& h, float softmax_scale, double threshold, c
         }
       // logits[i][j], -inf where masked; per row the error bound of a logit
       // in the kernels' fp32 arithmetic (natural units): the dot product
-      // (tensor-core accumulation over D terms), then scaling and the
-      // subtraction of the running maximum (a few float32 roundings relative
-      // to |s * scale| and |max|).
+      // (tensor-core accumulation over D terms), then the float32 scale
+      // factor softmax_scale * log2(e) (three roundings: the scale, log2(e),
+      // their product) and the fma that subtracts the running maximum (one
+      // rounding of |s c - m| <= |s c| + |m|): 4 u32 (|s * scale| + |max|).
       std::vector<double> L(size_t(lq) * lk), err(size_t(lq), 0.0);
       for (int i = 0; i < lq; ++i) {
         const double* qi = &Q[size_t(i) * D];
@@ -652,7 +653,7 @@ inline Expected expected(const Host& h, float softmax_scale, double threshold, c
           mx = std::max(mx, dot.value * scale);
         }
         err[size_t(i)] = scale * kernel_check::gamma(D, kernel_check::kTensorCoreAccumUnit) * dot_abs +
-                         3.0 * u32 * (logit_abs + (std::isfinite(mx) ? std::fabs(mx) : 0.0));
+                         4.0 * u32 * (logit_abs + (std::isfinite(mx) ? std::fabs(mx) : 0.0));
         e.dot_abs[e.row(h, b, i, hh)] = dot_abs;
         e.logit_err[e.row(h, b, i, hh)] = err[size_t(i)];
       }
@@ -732,8 +733,8 @@ struct Arithmetic {
 };
 
 // The kernels: tensor-core fp32 accumulation (products exact, additions
-// possibly truncating: 2^-23) for Q.K^T and P.V, MUFU.EX2 (2^-22), fp32
-// row sums (counted at 2^-23 too), P rounded to bf16/fp16 for the P.V mma.
+// possibly truncating: 2^-23) for Q.K^T and P.V, MUFU.EX2 (2.5 * 2^-23),
+// fp32 row sums (counted at 2^-23 too), P rounded to bf16/fp16 for the P.V mma.
 constexpr Arithmetic kKernelArithmetic{"kernel", kernel_check::kTensorCoreAccumUnit, kernel_check::kEx2ApproxRel,
                                        kernel_check::kTensorCoreAccumUnit, true};
 // The CPU reference: fp32 dot products summed in order (2^-24), then double
