@@ -3,7 +3,9 @@
 // line/column computed from the offset cJSON stopped at.
 #include <cjson/cJSON.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "core/error.hpp"
@@ -25,6 +27,106 @@ SourcePos position_of_offset(std::string_view text, size_t offset) {
   }
   return pos;
 }
+
+// The offset of the first byte at which `text` stops being one JSON value
+// (RFC 8259) surrounded by blanks, or npos when it is one. cJSON decides
+// validity; this only places the error, since the offset cJSON reports is
+// sometimes a byte past the culprit (a trailing comma in an object). Run
+// after check_depth, so the recursion is bounded.
+class SyntaxScanner {
+ public:
+  explicit SyntaxScanner(std::string_view text) : t_(text) {}
+
+  size_t first_error() {
+    if (!value()) return pos_;
+    blanks();
+    return pos_ < t_.size() ? pos_ : std::string_view::npos;
+  }
+
+ private:
+  bool at(char c) const { return pos_ < t_.size() && t_[pos_] == c; }
+  bool digit() const { return pos_ < t_.size() && t_[pos_] >= '0' && t_[pos_] <= '9'; }
+  void blanks() {
+    while (at(' ') || at('\t') || at('\n') || at('\r')) ++pos_;
+  }
+  bool word(const char* w) {
+    for (; *w != '\0'; ++w, ++pos_)
+      if (!at(*w)) return false;
+    return true;
+  }
+  bool string() {
+    if (!at('"')) return false;
+    for (++pos_; pos_ < t_.size(); ++pos_) {
+      const unsigned char c = static_cast<unsigned char>(t_[pos_]);
+      if (c == '"') return ++pos_, true;
+      if (c < 0x20) return false;
+      if (c != '\\') continue;
+      ++pos_;
+      if (at('u')) {
+        for (int i = 0; i < 4; ++i) {
+          ++pos_;
+          if (pos_ >= t_.size() || !std::isxdigit(static_cast<unsigned char>(t_[pos_]))) return false;
+        }
+      } else if (pos_ >= t_.size() || t_[pos_] == '\0' || std::strchr("\"\\/bfnrt", t_[pos_]) == nullptr) {
+        return false;
+      }
+    }
+    return false;
+  }
+  bool digits() {
+    if (!digit()) return false;
+    while (digit()) ++pos_;
+    return true;
+  }
+  bool number() {
+    if (at('-')) ++pos_;
+    if (at('0')) {
+      ++pos_;
+    } else if (!digits()) {
+      return false;
+    }
+    if (at('.') && (++pos_, !digits())) return false;
+    if (at('e') || at('E')) {
+      ++pos_;
+      if (at('+') || at('-')) ++pos_;
+      if (!digits()) return false;
+    }
+    return true;
+  }
+  // A '{' or '[' sequence of members or items, ending in `close`.
+  bool sequence(char close, bool members) {
+    ++pos_;
+    blanks();
+    if (at(close)) return ++pos_, true;
+    while (true) {
+      if (members) {
+        blanks();
+        if (!string()) return false;
+        blanks();
+        if (!at(':')) return false;
+        ++pos_;
+      }
+      if (!value()) return false;
+      blanks();
+      if (at(close)) return ++pos_, true;
+      if (!at(',')) return false;
+      ++pos_;
+    }
+  }
+  bool value() {
+    blanks();
+    if (at('{')) return sequence('}', true);
+    if (at('[')) return sequence(']', false);
+    if (at('"')) return string();
+    if (at('t')) return word("true");
+    if (at('f')) return word("false");
+    if (at('n')) return word("null");
+    return number();
+  }
+
+  std::string_view t_;
+  size_t pos_ = 0;
+};
 
 // Refuses NUL bytes (cJSON would stop there and ignore the rest) and
 // invalid UTF-8 (it would pass through to messages and exports).
@@ -124,7 +226,8 @@ Value parse_json(std::string_view text, const std::string& origin, size_t max_by
   std::unique_ptr<cJSON, void (*)(cJSON*)> root(
       cJSON_ParseWithLengthOpts(terminated.c_str(), terminated.size() + 1, &end, 1), cJSON_Delete);
   if (!root) {
-    size_t offset = end != nullptr ? static_cast<size_t>(end - terminated.c_str()) : 0;
+    size_t offset = SyntaxScanner(text).first_error();
+    if (offset == std::string_view::npos) offset = end != nullptr ? static_cast<size_t>(end - terminated.c_str()) : 0;
     std::string near = terminated.substr(offset, 20);
     fail(SPATTN_ERR_SYNTAX, location(origin, position_of_offset(text, offset)) +
                                 ": JSON syntax error" +

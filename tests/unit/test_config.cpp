@@ -386,7 +386,7 @@ const BadInput kBadInputs[] = {
     // Malformed text.
     {"sparse_attention_config:\n  algorithm: [skip_softmax\n", SPATTN_ERR_SYNTAX, "<string>:3:1: YAML syntax error"},
     {"sparse_attention_config:\n\talgorithm: dsa\n", SPATTN_ERR_SYNTAX, "YAML syntax error"},
-    {R"({"sparse_attention_config": {"algorithm": "dsa",}})", SPATTN_ERR_SYNTAX, "<string>:1:50: JSON syntax error near '}'"},
+    {R"({"sparse_attention_config": {"algorithm": "dsa",}})", SPATTN_ERR_SYNTAX, "<string>:1:49: JSON syntax error near '}}'"},
     {"{\"algorithm\": \"dsa\"} trailing", SPATTN_ERR_SYNTAX, "JSON syntax error"},
     {"{\"algorithm\": \"dsa\"", SPATTN_ERR_SYNTAX, "unexpected end of text"},
     {"a: 1\n---\nb: 2\n", SPATTN_ERR_SYNTAX, "more than one YAML document"},
@@ -535,18 +535,46 @@ TEST(Core, LastErrorIsPerThread) {
 struct LogRecord {
   int calls = 0;
   spattn_log_level last_level = SPATTN_LOG_DEBUG;
+  std::string last_message;
 };
 
+// The callback receives the library's messages at or above its level with
+// its user data; a rejected level keeps the installed callback; NULL
+// removes it. Opening the sample checkpoint logs one INFO line per component.
 TEST(Core, LogCallbackArguments) {
   LogRecord record;
-  auto fn = [](spattn_log_level level, const char*, void* user) {
+  auto fn = [](spattn_log_level level, const char* message, void* user) {
     auto* r = static_cast<LogRecord*>(user);
     r->calls++;
     r->last_level = level;
+    r->last_message = message;
   };
-  EXPECT_EQ(spattn_set_log_callback(fn, SPATTN_LOG_WARNING, &record), SPATTN_OK);
+  const std::string wan = std::string(SPATTN_SOURCE_DIR) + "/examples/checkpoints/wan-mini";
+  auto open_and_close = [&] {
+    spattn_model* model = nullptr;
+    ASSERT_EQ(spattn_model_open(wan.c_str(), nullptr, &model), SPATTN_OK) << spattn_last_error();
+    spattn_model_destroy(model);
+  };
+  ASSERT_EQ(spattn_set_log_callback(fn, SPATTN_LOG_INFO, &record), SPATTN_OK);
+  open_and_close();
+  EXPECT_GT(record.calls, 0);
+  EXPECT_EQ(record.last_level, SPATTN_LOG_INFO);
+  EXPECT_NE(record.last_message.find("wan-mini: component '"), std::string::npos) << record.last_message;
+
+  const int after_info = record.calls;
   EXPECT_EQ(spattn_set_log_callback(fn, static_cast<spattn_log_level>(7), &record), SPATTN_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(spattn_set_log_callback(nullptr, SPATTN_LOG_DEBUG, nullptr), SPATTN_OK);
+  open_and_close();  // the INFO callback is still installed
+  EXPECT_EQ(record.calls, 2 * after_info);
+
+  ASSERT_EQ(spattn_set_log_callback(fn, SPATTN_LOG_WARNING, &record), SPATTN_OK);
+  open_and_close();  // INFO lines are below WARNING
+  EXPECT_EQ(record.calls, 2 * after_info);
+
+  ASSERT_EQ(spattn_set_log_callback(nullptr, SPATTN_LOG_DEBUG, nullptr), SPATTN_OK);
+  ASSERT_EQ(spattn_set_log_callback(fn, SPATTN_LOG_INFO, &record), SPATTN_OK);
+  ASSERT_EQ(spattn_set_log_callback(nullptr, SPATTN_LOG_DEBUG, nullptr), SPATTN_OK);
+  open_and_close();  // removed
+  EXPECT_EQ(record.calls, 2 * after_info);
 }
 
 }  // namespace
