@@ -31,7 +31,7 @@
 // same functions as the mma.sync kernel (common/kernel_common.cuh): the wgmma
 // accumulator layout per warp is the mma.sync one.
 //
-// Numerics are those of cuda/attention_forward.cu and the CPU reference:
+// Numerics are those of cuda/prefill/attention_forward.cu and the CPU reference:
 // raw fp32 logits, tile row max times softmax_scale*log2(e), skip when
 // rowmax - m_running < (float)log2(threshold / Lk) for every valid row.
 //

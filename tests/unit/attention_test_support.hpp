@@ -346,13 +346,11 @@ inline Extras make_extras(int n, int m, int sinks = 0, int window = 0, bool quan
 inline Extras quantize_only() { return make_extras(0, 0, 0, 0, true); }
 
 // How a case's inputs are drawn (the fill_* functions above).
-enum class Fill { Grid, Random, Peaked, PeakedGrid, SkipSensitive };
+enum class Fill { Grid, Random, SkipSensitive };
 
 inline void fill(Host& h, Fill f, uint32_t seed, double threshold = 0.0, float softmax_scale = 0.0f) {
   if (f == Fill::Grid) fill_grid(h, seed);
   if (f == Fill::Random) fill_random(h, seed);
-  if (f == Fill::Peaked) fill_peaked(h, seed, 7.0f);
-  if (f == Fill::PeakedGrid) fill_peaked(h, seed, 7.0f, true);
   if (f == Fill::SkipSensitive) fill_skip_sensitive(h, seed, threshold, softmax_scale);
 }
 
