@@ -23,7 +23,6 @@ struct Node {
 
   [[noreturn]] void fail(spattn_status status, const std::string& what) const;
 
-  bool is_null() const { return value.kind == Value::Kind::Null; }
   double number() const;                                   // TYPE unless a number
   double number_in(double lo, double hi) const;            // ... and in [lo, hi]
   double positive_number() const;                          // ... and > 0
