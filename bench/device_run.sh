@@ -65,7 +65,7 @@ if [ $TESTS = 1 ]; then
   grep -E "^\[  FAILED  \]|Failure|error|Expected|actual|Which|failure\(s\)|got " "$OUTDIR/gpu_tests.log" | head -60
   SECONDS=0
   timeout 120 compute-sanitizer --tool memcheck /tmp/b/tests/spattn_gpu_tests \
-    --gtest_filter='*gqa_77*:*varlen_cross*:*varlen_gqa_empty*:*RejectsMisaligned*' > "$OUTDIR/sanitizer.log" 2>&1
+    --gtest_filter='*gqa_77*:*varlen_cross*:*varlen_gqa_empty*:*RejectsMisaligned*:-*Inputs*' > "$OUTDIR/sanitizer.log" 2>&1
   echo "memcheck rc=$? (${SECONDS}s)"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUTDIR/sanitizer.log" | head
   SECONDS=0
   echo "==== racecheck" >> "$OUTDIR/sanitizer.log"
@@ -77,7 +77,7 @@ if [ $TESTS = 1 ]; then
   SECONDS=0
   echo "==== synccheck" >> "$OUTDIR/sanitizer.log"
   timeout 120 compute-sanitizer --tool synccheck /tmp/b/tests/spattn_gpu_tests \
-    --gtest_filter='*sm90*' >> "$OUTDIR/sanitizer.log" 2>&1
+    --gtest_filter='*sm90*:-*Mutation*:*Inputs*' >> "$OUTDIR/sanitizer.log" 2>&1
   echo "synccheck rc=$? (${SECONDS}s)"; sed -n '/==== synccheck/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|PASSED|FAILED|Barrier error" | sort | uniq -c | head
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
