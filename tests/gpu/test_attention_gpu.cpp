@@ -89,13 +89,7 @@ RunOutput run_kernel(const Host& h, const Params& p, Path path, bool graph = fal
   if (r.status == SPATTN_OK && l.lse_from_dense) {
     // lse_over_all_keys: the LSE of a dense run over the kept run's.
     DeviceBuffer<uint16_t> scratch(h.out_elems() + kGuard);
-    spattn_attention_args dense = l.args;
-    spattn_layer_params lp = l.layer_params;
-    lp.enabled = 0;
-    dense.threshold_scale_factor = 0.0f;
-    if (dense.layer_params) dense.layer_params = &lp;
-    dense.out = scratch.get();
-    dense.tile_counters = nullptr;
+    const spattn_attention_args dense = l.dense_rerun(scratch.get());
     std::string ignored;
     r.status = launch(dense, stream.get(), path, nullptr, &ignored);
     stream.sync();
@@ -332,19 +326,6 @@ TEST(GpuAttentionKernels, Sm90MatchesMmaSync) {
 // the path records one). The case skips tiles, is packed, gives every tensor
 // its own layout and uses a softmax scale other than the default.
 
-struct MutationCase {
-  const char* name;
-  bool out, lse, decisions;
-};
-KERNEL_CHECK_PRINT_BY_NAME(MutationCase)
-
-const MutationCase kMutations[] = {
-    {kDenseInsteadOfSkip, true, true, true},
-    {kVWithKStrides, true, false, false},
-    {kLseOverAllKeys, false, true, false},
-    {kWrongSoftmaxScale, true, true, false},
-};
-
 const Case kMutationCase{"mutation_case",
                          shape_packed(BF, 128, 4, 2, {300, 129, 40}, {900, 700, 300}, false, kMixed),
                          Fill::SkipSensitive, 4.0, 0.07f};
@@ -383,8 +364,28 @@ TEST(GpuAttentionMutation, UnmutatedKernelsPass) {
   }
 }
 
+// No GPU needed: the case is decisive, and each mutation applied to the CPU
+// reference already fails the check where the kernels' must.
+TEST(GpuAttentionMutationInputs, EachMutationFailsOnTheCpuReference) {
+  const Host& h = host_of(kMutationCase);
+  const Expected& e = model_of(kMutationCase);
+  EXPECT_GT(e.skipped, 0u);
+  EXPECT_GT(e.decision_margin, 1.0);
+  const Checks clean = check_run(h, e, run_reference(h, kMutationCase.params()), kKernelArithmetic,
+                                 kMutationCase.softmax_scale);
+  EXPECT_TRUE(clean.ok()) << clean.report();
+  for (const MutationCase& m : kMutationCases) {
+    kernel_check::ScopedMutation mutation(m.name);
+    const Checks c = check_run(h, e, run_reference(h, kMutationCase.params()), kKernelArithmetic,
+                               kMutationCase.softmax_scale);
+    EXPECT_EQ(c.out.ok(), !m.out) << m.name;
+    EXPECT_EQ(c.lse.ok(), !m.lse) << m.name;
+    if (m.decisions) EXPECT_FALSE(c.decisions.ok()) << m.name;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Mutations, GpuAttentionMutation,
-                         ::testing::Combine(::testing::ValuesIn(kMutations),
+                         ::testing::Combine(::testing::ValuesIn(kMutationCases),
                                             ::testing::Values(Path::kApi, Path::kMma, Path::kSm90)),
                          kernel_check::CaseName());
 

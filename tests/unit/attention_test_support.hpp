@@ -848,12 +848,43 @@ inline const bool kMutationsRegistered =
     kernel_check::register_mutation(kDenseInsteadOfSkip) && kernel_check::register_mutation(kVWithKStrides) &&
     kernel_check::register_mutation(kLseOverAllKeys) && kernel_check::register_mutation(kWrongSoftmaxScale);
 
+// Each mutation and the verdicts of check_run it must fail (the decision
+// map only where the run records one), for the tests of the test.
+struct MutationCase {
+  const char* name;
+  bool out, lse, decisions;
+};
+KERNEL_CHECK_PRINT_BY_NAME(MutationCase)
+
+inline const MutationCase kMutationCases[] = {
+    {kDenseInsteadOfSkip, true, true, true},
+    {kVWithKStrides, true, false, false},
+    {kLseOverAllKeys, false, true, false},
+    {kWrongSoftmaxScale, true, true, false},
+};
+
 // One launch's arguments after the active mutation. `lse_from_dense`: the
 // runner replaces the LSE by that of a dense run (lse_over_all_keys).
 struct Launch {
   spattn_attention_args args;
   spattn_layer_params layer_params;
   bool lse_from_dense = false;
+
+  // lse_over_all_keys: the same launch with the skip rule off, writing its
+  // output to `scratch_out` (no counters) and its LSE over the kept run's.
+  spattn_attention_args dense_rerun(void* scratch_out) {
+    dense_layer_params_ = layer_params;
+    dense_layer_params_.enabled = 0;
+    spattn_attention_args dense = args;
+    dense.threshold_scale_factor = 0.0f;
+    if (dense.layer_params) dense.layer_params = &dense_layer_params_;
+    dense.out = scratch_out;
+    dense.tile_counters = nullptr;
+    return dense;
+  }
+
+ private:
+  spattn_layer_params dense_layer_params_{};
 };
 
 // Fills `launch` (it must not move afterwards: args point into it).
@@ -918,13 +949,7 @@ inline RunOutput run_reference(const Host& h, const Params& p) {
     spattn::attention::reference_forward(problem, "test");
     if (launch.lse_from_dense) {
       std::vector<uint16_t> scratch(r.out.size());
-      spattn_attention_args dense = launch.args;
-      spattn_layer_params lp = launch.layer_params;
-      lp.enabled = 0;
-      dense.threshold_scale_factor = 0.0f;
-      if (dense.layer_params) dense.layer_params = &lp;
-      dense.out = scratch.data();
-      dense.tile_counters = nullptr;
+      const spattn_attention_args dense = launch.dense_rerun(scratch.data());
       spattn::attention::reference_forward(spattn::attention::resolve_problem(&dense, "test"), "test");
     }
   } catch (const spattn::Error& e) {

@@ -247,19 +247,6 @@ TEST(AttentionReference, ThresholdFromLayerParams) {
 // run the same on the kernels). The case skips tiles, gives every tensor its
 // own layout and uses a softmax scale other than the default.
 
-struct MutationCase {
-  const char* name;  // the mutation
-  bool out, lse, decisions;  // verdicts that must fail
-};
-KERNEL_CHECK_PRINT_BY_NAME(MutationCase)
-
-const MutationCase kMutationCases[] = {
-    {kDenseInsteadOfSkip, true, true, true},
-    {kVWithKStrides, true, false, false},
-    {kLseOverAllKeys, false, true, false},
-    {kWrongSoftmaxScale, true, true, false},
-};
-
 class AttentionCheckMutation : public ::testing::TestWithParam<MutationCase> {};
 
 Host mutation_host(float scale) {
