@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "attention/skip_rule.hpp"
 #include "attention/sparse_softmax.hpp"
 
 namespace spattn::attention {
@@ -69,6 +70,23 @@ __device__ __forceinline__ uint32_t pack_pair(float lo, float hi) {
     __half2 h = __floats2half2_rn(lo, hi);
     return *reinterpret_cast<uint32_t*>(&h);
   }
+}
+
+// The test hook (Problem::tile_decisions): records the decision on key tile
+// `kv_tile` of this CTA's query tile. Both kernels map CTAs the same way:
+// query tile gridDim.x - 1 - blockIdx.x (longest first), head blockIdx.y,
+// batch blockIdx.z. The coordinates are read again here, with volatile
+// moves the compiler cannot hoist or share, so that when `decisions` is
+// null (production) the branch keeps nothing extra live across the KV loop.
+__device__ __forceinline__ void record_tile_decision(uint8_t* decisions, int kv_tile, bool skip, int num_heads,
+                                                     int seqlen_q, int seqlen_kv) {
+  uint32_t x, y, z, nx;
+  asm volatile("mov.u32 %0, %%ctaid.x;" : "=r"(x));
+  asm volatile("mov.u32 %0, %%ctaid.y;" : "=r"(y));
+  asm volatile("mov.u32 %0, %%ctaid.z;" : "=r"(z));
+  asm volatile("mov.u32 %0, %%nctaid.x;" : "=r"(nx));
+  decisions[tile_decision_index(int(z), int(y), int(nx - 1 - x), kv_tile, num_heads, seqlen_q, seqlen_kv)] =
+      skip ? kTileSkipped : kTileKept;
 }
 
 // One sequence of a packed batch: where its queries and keys start on the

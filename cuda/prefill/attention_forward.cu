@@ -85,6 +85,7 @@ struct KernelParams {
   int32_t nm_m;  // N:M sparse softmax: 0 (off), 4 or 8
   NmRule nm;
   int32_t quantize_p;
+  uint8_t* decisions;  // test hook (Problem::tile_decisions), null in production
 };
 
 // Async copy of rows [0, valid_rows) of a strided tile into smem; rows past
@@ -293,6 +294,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
     if (vote && row1 < seq.lq) vote = row_allows_skip(mx[1], m_run[1], log2_lambda);
     cp_async_wait<1>();  // V[t] landed; the barrier below publishes it
     const bool skip = __syncthreads_and(vote) != 0;
+    if (p.decisions != nullptr && threadIdx.x == 0) {
+      record_tile_decision(p.decisions, t, skip, p.num_heads, p.seqlen_q, p.seqlen_kv);
+    }
     // V buffer buf^1 held V[t-1]: every warp passed the barrier above, so
     // finished P.V of tile t-1.
     if (t + 1 < n_tiles) load_values(buf ^ 1, k0n);
@@ -470,6 +474,7 @@ void launch_forward_cuda(const Problem& pr, void* stream, const char* function, 
   params.nm_m = pr.sparsity_m;
   params.nm = NmRule{pr.sparsity_n, pr.num_sink_tokens, pr.dense_window_size};
   params.quantize_p = pr.quantize_p ? 1 : 0;
+  params.decisions = pr.tile_decisions;
 
   const dim3 grid((pr.seqlen_q + kTileQ - 1) / kTileQ, pr.num_heads, pr.batch);
   if (pr.extras()) {

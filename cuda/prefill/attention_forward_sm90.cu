@@ -31,7 +31,7 @@
 // same functions as the mma.sync kernel (common/kernel_common.cuh): the wgmma
 // accumulator layout per warp is the mma.sync one.
 //
-// Numerics are those of cuda/attention_forward.cu and the CPU reference:
+// Numerics are those of cuda/prefill/attention_forward.cu and the CPU reference:
 // raw fp32 logits, tile row max times softmax_scale*log2(e), skip when
 // rowmax - m_running < (float)log2(threshold / Lk) for every valid row.
 //
@@ -121,6 +121,7 @@ struct Params {
   int32_t nm_m;  // N:M sparse softmax: 0 (off), 4 or 8
   NmRule nm;
   int32_t quantize_p;
+  uint8_t* decisions;  // test hook (Problem::tile_decisions), null in production
 };
 
 template <bool kBf16>
@@ -369,6 +370,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     }
 
+    if (p.decisions != nullptr && cw == 0 && tid == 0) {
+      record_tile_decision(p.decisions, t, skip, p.num_heads, p.seqlen_q, p.seqlen_kv);
+    }
+
     // V[s] must have landed even when skipped: releasing the slot before its
     // copy completed would let the producer refill it while TMA still writes.
     mbar_wait(v_full(s), parity);
@@ -566,6 +571,7 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   p.nm_m = pr.sparsity_m;
   p.nm = NmRule{pr.sparsity_n, pr.num_sink_tokens, pr.dense_window_size};
   p.quantize_p = pr.quantize_p ? 1 : 0;
+  p.decisions = pr.tile_decisions;
   if (pr.extras()) {
     launch_for_problem<true>(pr, q, k, v, p, grid, stream, function);
   } else {

@@ -51,6 +51,13 @@ struct Problem {
   // from `kv`; k, v and cu_seqlens_kv are unused.
   bool has_kv_cache = false;
   KvCache kv;
+  // Test hook, not reachable through the public API: when not null, the
+  // kernels and the CPU reference write their decision for every visited
+  // (query tile, key tile) pair here, at tile_decision_index() (skip_rule.hpp),
+  // kTileKept or kTileSkipped; pairs not visited are left as they were.
+  // Host memory for the reference, device memory for the kernels; null in
+  // production, where it costs one predicated branch per tile.
+  uint8_t* tile_decisions = nullptr;
 
   bool packed() const { return cu_seqlens_q != nullptr; }  // packed queries (and keys, without a cache)
   bool nm_sparse() const { return sparsity_m != 0; }

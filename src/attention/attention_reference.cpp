@@ -159,13 +159,22 @@ class HeadRunner {
       const int32_t keys = std::min(kTileK, s_.lk - k0);
       logits(q0, rows, k0, keys, s, row_max);
       counters[0] += 1;
-      if (t > 0 && skippable(rows, row_max, st)) {
+      const bool skip = t > 0 && skippable(rows, row_max, st);
+      record_decision(q0 / kTileQ, t, skip);
+      if (skip) {
         counters[1] += 1;
         continue;
       }
       accumulate(q0, rows, k0, keys, s, row_max, st);
     }
     write(q0, rows, st);
+  }
+
+  // The test hook (Problem::tile_decisions).
+  void record_decision(int32_t q_tile, int32_t kv_tile, bool skip) const {
+    if (p_.tile_decisions == nullptr) return;
+    p_.tile_decisions[tile_decision_index(b_, h_, q_tile, kv_tile, p_.num_heads, p_.seqlen_q, p_.seqlen_kv)] =
+        skip ? kTileSkipped : kTileKept;
   }
 
   // Raw float32 logits of the tile (all kTileK columns), -inf where masked or

@@ -7,6 +7,8 @@
 
 #include <math.h>
 
+#include <spattn/spattn.h>
+
 #include <cstdint>
 
 #if defined(__CUDACC__)
@@ -44,6 +46,19 @@ SPATTN_HOST_DEVICE inline int32_t skip_length(int32_t skip_seqlen_kv, int32_t kv
 SPATTN_HOST_DEVICE inline float decode_skip_log2_lambda(double threshold_scale_factor, int32_t kv_len) {
   const float log2_lambda = skip_log2_lambda(threshold_scale_factor, kv_len);
   return log2_lambda >= 0.0f ? -INFINITY : log2_lambda;
+}
+
+// The test hook's decision map (Problem::tile_decisions): one byte per
+// (batch, head, query tile, key tile), tiles of SPATTN_SKIP_TILE_QUERIES x
+// SPATTN_SKIP_TILE_KEYS counted over seqlen_q x seqlen_kv (the longest
+// sequence of a packed batch).
+enum TileDecision : uint8_t { kTileNotVisited = 0, kTileKept = 1, kTileSkipped = 2 };
+
+SPATTN_HOST_DEVICE inline int64_t tile_decision_index(int32_t batch, int32_t head, int32_t q_tile, int32_t kv_tile,
+                                                      int32_t num_heads, int32_t seqlen_q, int32_t seqlen_kv) {
+  const int64_t q_tiles = (seqlen_q + SPATTN_SKIP_TILE_QUERIES - 1) / SPATTN_SKIP_TILE_QUERIES;
+  const int64_t kv_tiles = (seqlen_kv + SPATTN_SKIP_TILE_KEYS - 1) / SPATTN_SKIP_TILE_KEYS;
+  return ((int64_t(batch) * num_heads + head) * q_tiles + q_tile) * kv_tiles + kv_tile;
 }
 
 }  // namespace spattn::attention

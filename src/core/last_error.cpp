@@ -9,7 +9,8 @@ void set_last_error(const std::string& message) noexcept {
   try {
     t_last_error = message;
   } catch (...) {
-    // Out of memory while storing the message: keep what fits in place.
+    // Out of memory while storing the message: leave no message at all
+    // rather than the previous call's, which would name the wrong error.
     t_last_error.clear();
   }
 }

@@ -390,6 +390,9 @@ struct BadCalibration {
   std::string message_part;
 };
 
+// gtest prints the case by its name (not its raw bytes).
+void PrintTo(const BadCalibration& bad, std::ostream* os) { *os << bad.name; }
+
 class CheckpointCalibrationError : public ::testing::TestWithParam<BadCalibration> {};
 
 TEST_P(CheckpointCalibrationError, IsRefusedAtOpenWithFileAndKeyPath) {

@@ -149,9 +149,10 @@ TEST(StructSize, AttentionArgumentsOfTheFirstLayoutRunUnchanged) {
   fill_peaked(h, 3, 6.0f);
   const spattn_layer_params lp_full = make_layer_params(make_extras(2, 4), 3.0);
   auto run = [&](size_t args_size, size_t lp_size, std::vector<uint16_t>& out) {
-    out.assign(h.q_elems(), kernel_check::kPoison16);
+    out.assign(h.out_elems(), kernel_check::kPoison16);
     CallerStruct<spattn_layer_params> lp(lp_size);
-    std::memcpy(lp.bytes.data() + 4, reinterpret_cast<const unsigned char*>(&lp_full) + 4, lp_size - 4);
+    std::memcpy(lp.bytes.data() + 4, reinterpret_cast<const unsigned char*>(&lp_full) + 4,
+                std::min(lp_size, sizeof lp_full) - 4);
     CallerStruct<spattn_attention_args> args(args_size);
     spattn_attention_args a = make_args(h, h.q.data(), h.k.data(), h.v.data(), out.data(), nullptr, nullptr);
     a.layer_params = lp.get();
