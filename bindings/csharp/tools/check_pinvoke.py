@@ -9,7 +9,7 @@ Fails (exit 1, listing every difference) unless:
   - every C enum has a C# enum of the same name with the same members and values;
   - every C struct with a body has a C# struct of the same name with the same fields in the
     same order, each of the C# type that the C type maps to (uint32_t -> uint, int32_t -> int,
-    double, float, enums and nested structs by name, pointers -> IntPtr, int64_t[N] -> fixed long[N]).
+    size_t -> UIntPtr, double, float, enums and nested structs by name, pointers -> IntPtr, int64_t[N] -> fixed long[N]).
 With --layout-c, also writes a C program that prints `struct size` and `struct.field offset`
 lines for every header struct; the C# test compares them with Marshal.SizeOf/OffsetOf.
 """
@@ -71,7 +71,7 @@ def csharp_type(ctype, array, enums, structs):
     if ctype.endswith("*"):
         return "IntPtr"
     base = {"uint32_t": "uint", "int32_t": "int", "double": "double", "float": "float",
-            "int64_t": "long"}.get(ctype)
+            "int64_t": "long", "size_t": "UIntPtr"}.get(ctype)
     if base is None and (ctype in enums or ctype in structs):
         base = ctype
     if array:

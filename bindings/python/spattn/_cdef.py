@@ -163,6 +163,8 @@ typedef struct spattn_layer_params {
  int32_t num_sink_tokens;
  int32_t dense_window_size;
  int32_t quantize_p;
+ double vsa_sparsity;
+ int32_t vsa_cube_shape[3];
 } spattn_layer_params;
 spattn_status spattn_model_lookup(const spattn_model *model, const char *component,
  const char *layer_name, spattn_phase phase,
@@ -203,6 +205,66 @@ typedef struct spattn_attention_args {
 } spattn_attention_args;
 spattn_status spattn_attention_forward(const spattn_attention_args *args, void *stream);
 spattn_status spattn_attention_reference(const spattn_attention_args *args);
+typedef enum spattn_vsa_direction {
+ SPATTN_VSA_TO_CUBES = 0,
+ SPATTN_VSA_TO_RASTER = 1,
+ SPATTN_VSA_DIRECTION_MAX_ENUM = 0x7FFFFFFF
+} spattn_vsa_direction;
+typedef struct spattn_vsa_layout_args {
+ uint32_t struct_size;
+ spattn_dtype dtype;
+ spattn_vsa_direction direction;
+ int32_t batch;
+ int32_t num_heads;
+ int32_t head_dim;
+ int32_t grid[3];
+ int32_t cube_shape[3];
+ const void *src;
+ void *dst;
+ int64_t src_strides[3];
+ int64_t dst_strides[3];
+} spattn_vsa_layout_args;
+spattn_status spattn_vsa_relayout(const spattn_vsa_layout_args *args, void *stream);
+spattn_status spattn_vsa_relayout_reference(const spattn_vsa_layout_args *args);
+typedef struct spattn_vsa_geometry {
+ uint32_t struct_size;
+ int32_t cubes[3];
+ int32_t num_cubes;
+ int32_t cube_volume;
+ int64_t padded_tokens;
+ int32_t kept_cubes;
+} spattn_vsa_geometry;
+typedef struct spattn_vsa_args {
+ uint32_t struct_size;
+ spattn_dtype dtype;
+ int32_t batch;
+ int32_t num_heads;
+ int32_t num_kv_heads;
+ int32_t head_dim;
+ int32_t grid[3];
+ int32_t cube_shape[3];
+ double sparsity;
+ const spattn_layer_params *layer_params;
+ const void *q;
+ const void *k;
+ const void *v;
+ const void *gate;
+ void *out;
+ int64_t q_strides[3];
+ int64_t k_strides[3];
+ int64_t v_strides[3];
+ int64_t gate_strides[3];
+ int64_t out_strides[3];
+ float softmax_scale;
+ float *lse;
+ int32_t *selected_cubes;
+ void *workspace;
+ size_t workspace_size;
+} spattn_vsa_args;
+spattn_status spattn_vsa_get_geometry(const spattn_vsa_args *args, spattn_vsa_geometry *out);
+spattn_status spattn_vsa_workspace_size(const spattn_vsa_args *args, size_t *out_size);
+spattn_status spattn_vsa_forward(const spattn_vsa_args *args, void *stream);
+spattn_status spattn_vsa_reference(const spattn_vsa_args *args);
 '''
 
 CONSTANTS = {
