@@ -71,6 +71,16 @@ __device__ __forceinline__ uint32_t pack_pair(float lo, float hi) {
   }
 }
 
+// The inverse of pack_pair: a 32-bit pair of 16-bit elements as two floats.
+template <bool kBf16>
+__device__ __forceinline__ float2 unpack_pair(uint32_t bits) {
+  if constexpr (kBf16) {
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&bits));
+  } else {
+    return __half22float2(*reinterpret_cast<const __half2*>(&bits));
+  }
+}
+
 // One sequence of a packed batch: where its queries and keys start on the
 // packed token axis and how many there are. Lengths are clamped to the
 // declared maxima, which bound the grid and the shared-memory tiles.

@@ -60,6 +60,7 @@
 #include "core/error.hpp"
 #include "common/kernel_common.cuh"
 #include "common/sm90_ptx.cuh"
+#include "common/tma_map.hpp"
 
 namespace spattn::attention::sm90 {
 namespace {
@@ -121,35 +122,6 @@ struct Params {
   int32_t quantize_p;
 };
 
-template <bool kBf16>
-struct Mma;
-
-template <>
-struct Mma<true> {
-  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
-    wgmma_ss_m64n128k16_Bf16(d, a, b, acc);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n128k16_Bf16(d, a, b);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n64k16_Bf16(d, a, b);
-  }
-};
-
-template <>
-struct Mma<false> {
-  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
-    wgmma_ss_m64n128k16_F16(d, a, b, acc);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n128k16_F16(d, a, b);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n64k16_F16(d, a, b);
-  }
-};
-
 template <bool kBf16, int D, bool kExtras>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_forward_sm90_kernel(const __grid_constant__ CUtensorMap tm_q,
@@ -157,7 +129,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                                   const __grid_constant__ CUtensorMap tm_v, const Params p) {
 #if SPATTN_SM90A_DEVICE
   using L = Layout<D>;
-  using M = Mma<kBf16>;
+  using M = Wgmma<kBf16>;
   constexpr int kStages = L::kStages;
   constexpr int kBlocks = D / 64;  // 64-column (128-byte) blocks per row
 
@@ -462,60 +434,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 // ---------------------------------------------------------------------------
 // Host side
 
-using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
-                                 const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
-                                 const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
-                                 CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-
-// cuTensorMapEncodeTiled from the driver, found through the runtime so that
-// the library does not link libcuda. Looked up once; nullptr if unavailable.
-EncodeTiled encode_tiled() {
-  static const EncodeTiled fn = [] {
-    void* ptr = nullptr;
-    cudaDriverEntryPointQueryResult result{};
-#if CUDART_VERSION >= 12050
-    const cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000,
-                                                           cudaEnableDefault, &result);
-#else
-    const cudaError_t e =
-        cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &ptr, cudaEnableDefault, &result);
-#endif
-    if (e != cudaSuccess || result != cudaDriverEntryPointSuccess) {
-      (void)cudaGetLastError();
-      return EncodeTiled(nullptr);
-    }
-    return reinterpret_cast<EncodeTiled>(ptr);
-  }();
-  return fn;
-}
-
-// A 4-D map (dim, token, head, batch) over a strided tensor, boxes of
-// 64 columns x 128 tokens with the 128-byte swizzle. False when TMA cannot
-// describe the tensor (the caller then uses the mma.sync kernel).
-bool make_map(CUtensorMap* map, const TensorView& t, bool bf16, int dim, int tokens, int heads,
-              int batch) {
-  const EncodeTiled encode = encode_tiled();
-  if (encode == nullptr) return false;
-  const cuuint64_t dims[4] = {cuuint64_t(dim), cuuint64_t(tokens), cuuint64_t(heads),
-                              cuuint64_t(batch)};
-  const int64_t elem_strides[3] = {t.token_stride, t.head_stride, t.batch_stride};
-  cuuint64_t strides[3];
-  for (int i = 0; i < 3; ++i) {
-    // A stride of an extent-1 dimension is never used; TMA still wants a
-    // positive multiple of 16 bytes there.
-    strides[i] = dims[i + 1] == 1 && elem_strides[i] * 2 < 16 ? 16 : cuuint64_t(elem_strides[i]) * 2;
-    if (strides[i] % 16 != 0 || strides[i] == 0 || strides[i] >= (cuuint64_t(1) << 40)) return false;
-  }
-  const cuuint32_t box[4] = {64, cuuint32_t(kTileK), 1, 1};
-  const cuuint32_t element_strides[4] = {1, 1, 1, 1};
-  const CUresult r =
-      encode(map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4,
-             const_cast<void*>(t.data), dims, strides, box, element_strides,
-             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  return r == CUDA_SUCCESS;
-}
-
 template <bool kBf16, int D, bool kExtras>
 void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, const Params& p,
             dim3 grid, cudaStream_t stream, const char* function) {
@@ -588,9 +506,9 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   const TensorView kv = packed ? packed_view(pr.k, kv_tokens, pr.num_kv_heads) : pr.k;
   const TensorView vv = packed ? packed_view(pr.v, kv_tokens, pr.num_kv_heads) : pr.v;
   CUtensorMap q, k, v;
-  if (!make_map(&q, qv, bf16, pr.head_dim, q_tokens, pr.num_heads, map_batch) ||
-      !make_map(&k, kv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch) ||
-      !make_map(&v, vv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch)) {
+  if (!make_map(&q, qv, bf16, pr.head_dim, q_tokens, pr.num_heads, map_batch, kTileQ) ||
+      !make_map(&k, kv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch, kTileK) ||
+      !make_map(&v, vv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch, kTileK)) {
     return false;
   }
   Params p;

@@ -179,10 +179,10 @@ Problem resolve_problem(const spattn_vsa_args* args, const char* function, bool 
     fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": " + std::to_string(p.geo.num_cubes) +
                                      " cubes; the GPU selection handles at most " + std::to_string(kMaxGpuCubes));
   }
-  if (p.batch > 65535 || p.num_heads > 65535) {
+  if (int64_t(p.batch) * p.num_heads > 65535) {
     fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.batch " + std::to_string(p.batch) +
-                                     " and args.num_heads " + std::to_string(p.num_heads) +
-                                     " must each be at most 65535 for the CUDA kernels");
+                                     " times args.num_heads " + std::to_string(p.num_heads) +
+                                     " must be at most 65535 for the CUDA kernels");
   }
   if (p.lse != nullptr) checks::aligned(p.lse, 4, "args.lse", function);
   if (p.selected != nullptr) checks::aligned(p.selected, 4, "args.selected_cubes", function);

@@ -8,15 +8,19 @@
 #include "capi/guard.hpp"
 #include "core/error.hpp"
 
+#if SPATTN_HAVE_CUDA
+#include "attention/vsa_cuda.hpp"
+#endif
 
+#if !SPATTN_HAVE_CUDA
 namespace {
 
-// The CUDA kernels come in the next commit.
 [[noreturn]] void no_cuda(const char* function) {
-  spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the VSA kernels are not built yet");
+  spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
 }
 
 }  // namespace
+#endif
 
 extern "C" {
 
@@ -47,9 +51,13 @@ spattn_status spattn_vsa_forward(const spattn_vsa_args* args, void* stream) {
   return spattn::guarded([&] {
     static const char* const kFunction = "spattn_vsa_forward";
     const spattn::attention::vsa::Problem p = spattn::attention::vsa::resolve_problem(args, kFunction, true);
+#if SPATTN_HAVE_CUDA
+    spattn::attention::vsa::launch_forward_cuda(p, stream, kFunction);
+#else
     (void)p;
     (void)stream;
     no_cuda(kFunction);
+#endif
   });
 }
 
@@ -64,9 +72,13 @@ spattn_status spattn_vsa_relayout(const spattn_vsa_layout_args* args, void* stre
   return spattn::guarded([&] {
     static const char* const kFunction = "spattn_vsa_relayout";
     const spattn::attention::vsa::Relayout r = spattn::attention::vsa::resolve_relayout(args, kFunction, true);
+#if SPATTN_HAVE_CUDA
+    spattn::attention::vsa::launch_relayout_cuda(r, stream, kFunction);
+#else
     (void)r;
     (void)stream;
     no_cuda(kFunction);
+#endif
   });
 }
 
