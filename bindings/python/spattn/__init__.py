@@ -26,3 +26,10 @@ __version__ = "%d.%d.%d" % (CONSTANTS["SPATTN_VERSION_MAJOR"], CONSTANTS["SPATTN
 def version():
     """Version string of the loaded library ("0.1.0")."""
     return ffi.string(lib.spattn_version_string()).decode()
+
+# Video Sparse Attention.
+from ._attention import (torch_vsa, vsa_forward, vsa_geometry, vsa_reference,  # noqa: E402
+                         vsa_relayout, vsa_workspace_size)
+
+__all__ += ["torch_vsa", "vsa_forward", "vsa_geometry", "vsa_reference", "vsa_relayout",
+            "vsa_workspace_size"]
