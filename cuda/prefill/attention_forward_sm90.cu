@@ -286,24 +286,9 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     }
 
-    // Row maxima of the raw logits (a quad of lanes shares a row), scaled;
-    // four independent partial maxima per row keep the chain short.
-    float part[2][4];
-#pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      const float r0 = fmaxf(sc[4 * j + 0], sc[4 * j + 1]);
-      const float r1 = fmaxf(sc[4 * j + 2], sc[4 * j + 3]);
-      part[0][j % 4] = j < 4 ? r0 : fmaxf(part[0][j % 4], r0);
-      part[1][j % 4] = j < 4 ? r1 : fmaxf(part[1][j % 4], r1);
-    }
+    // Row maxima of the raw logits (a quad of lanes shares a row), scaled.
     float mx[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      mx[i] = fmaxf(fmaxf(part[i][0], part[i][1]), fmaxf(part[i][2], part[i][3]));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-      mx[i] *= p.scale_log2;
-    }
+    tile_row_max<16>(sc, p.scale_log2, mx);
 
     // Skip vote over all 128 rows (both consumer warpgroups): every valid
     // row's tile max is below m_running + log2(lambda). Tile 0 never skips.
@@ -355,40 +340,17 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
       }
       float m_use[2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const float alpha = online_softmax_rescale(m_run[i], l_run[i], mx[i], m_use[i]);
-#pragma unroll
-        for (int j = 0; j < D / 8; ++j) {
-          o[4 * j + 2 * i] *= alpha;
-          o[4 * j + 2 * i + 1] *= alpha;
-        }
-      }
-#pragma unroll
-      for (int j = 0; j < 16; ++j) {
-        sc[4 * j + 0] = softmax_weight(sc[4 * j + 0], p.scale_log2, m_use[0]);
-        sc[4 * j + 1] = softmax_weight(sc[4 * j + 1], p.scale_log2, m_use[0]);
-        sc[4 * j + 2] = softmax_weight(sc[4 * j + 2], p.scale_log2, m_use[1]);
-        sc[4 * j + 3] = softmax_weight(sc[4 * j + 3], p.scale_log2, m_use[1]);
-        l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
-        l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
-      }
+      rescale_rows<D / 8>(o, m_run, l_run, mx, m_use);
+      exponentiate<16>(sc, p.scale_log2, m_use, l_run);
       if constexpr (kExtras) {
         if (p.quantize_p) {  // NVFP4 P, after the row sums (they take P unrounded)
 #pragma unroll
           for (int kk = 0; kk < 8; ++kk) round_p_block(at, kk);
         }
       }
-      // P's accumulator layout is the wgmma A-register layout: for the
-      // 16-key step kk, key blocks 2kk and 2kk+1.
+      // P's accumulator layout is the wgmma A-register layout.
       uint32_t pa[8][4];
-#pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        pa[kk][0] = pack_pair<kBf16>(sc[8 * kk + 0], sc[8 * kk + 1]);
-        pa[kk][1] = pack_pair<kBf16>(sc[8 * kk + 2], sc[8 * kk + 3]);
-        pa[kk][2] = pack_pair<kBf16>(sc[8 * kk + 4], sc[8 * kk + 5]);
-        pa[kk][3] = pack_pair<kBf16>(sc[8 * kk + 6], sc[8 * kk + 7]);
-      }
+      pack_p<kBf16, 8>(sc, pa);
       wgmma_fence();
       const uint64_t v_desc = v_desc0 + uint64_t(s) * kSlotStep;
 #pragma unroll

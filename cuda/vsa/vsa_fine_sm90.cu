@@ -214,51 +214,13 @@ __global__ void __launch_bounds__(kThreads, FineLayout<D>::kMinBlocks)
       }
     }
 
-    // Row maxima (a quad of lanes shares a row), scaled to log2 units.
-    float mx[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      float a = fmaxf(sc[2 * i], sc[2 * i + 1]), b = fmaxf(sc[4 + 2 * i], sc[4 + 2 * i + 1]);
-#pragma unroll
-      for (int j = 2; j < 8; j += 2) {
-        a = fmaxf(a, fmaxf(sc[4 * j + 2 * i], sc[4 * j + 2 * i + 1]));
-        b = fmaxf(b, fmaxf(sc[4 * j + 4 + 2 * i], sc[4 * j + 4 + 2 * i + 1]));
-      }
-      mx[i] = fmaxf(a, b);
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-      mx[i] *= p.scale_log2;
-    }
-
-    // Online softmax: rescale O and the row sums, P = exp2(S * c - m).
-    float m_use[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const float alpha = online_softmax_rescale(m_run[i], l_run[i], mx[i], m_use[i]);
-#pragma unroll
-      for (int j = 0; j < D / 8; ++j) {
-        o[4 * j + 2 * i] *= alpha;
-        o[4 * j + 2 * i + 1] *= alpha;
-      }
-    }
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      sc[4 * j + 0] = softmax_weight(sc[4 * j + 0], p.scale_log2, m_use[0]);
-      sc[4 * j + 1] = softmax_weight(sc[4 * j + 1], p.scale_log2, m_use[0]);
-      sc[4 * j + 2] = softmax_weight(sc[4 * j + 2], p.scale_log2, m_use[1]);
-      sc[4 * j + 3] = softmax_weight(sc[4 * j + 3], p.scale_log2, m_use[1]);
-      l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
-      l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
-    }
-    // P as the wgmma A operand: k-step kk covers keys 16kk .. 16kk + 15.
+    // Row maxima (a quad of lanes shares a row), online softmax, P.
+    float mx[2], m_use[2];
+    tile_row_max<8>(sc, p.scale_log2, mx);
+    rescale_rows<D / 8>(o, m_run, l_run, mx, m_use);
+    exponentiate<8>(sc, p.scale_log2, m_use, l_run);
     uint32_t pa[4][4];
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      pa[kk][0] = pack_pair<kBf16>(sc[8 * kk + 0], sc[8 * kk + 1]);
-      pa[kk][1] = pack_pair<kBf16>(sc[8 * kk + 2], sc[8 * kk + 3]);
-      pa[kk][2] = pack_pair<kBf16>(sc[8 * kk + 4], sc[8 * kk + 5]);
-      pa[kk][3] = pack_pair<kBf16>(sc[8 * kk + 6], sc[8 * kk + 7]);
-    }
+    pack_p<kBf16, 4>(sc, pa);
 
     // O += P V.
     mbar_wait(v_full(s), parity);
