@@ -8,7 +8,10 @@
 // One CTA = one query cube of one (batch, head): 5 warps.
 //  - warps 0-3, one consumer warpgroup: S = Q K^T for one key cube
 //    (m64n64k16 x head_dim/16, Q and K from shared memory), pad keys masked,
-//    online softmax, O += P V (m64n{64,128}k16 x 4, P from registers).
+//    online softmax, O += P V (m64n{64,128}k16 x 4, P from registers). Of a
+//    ragged key cube, P V runs only over the 16-key steps holding valid keys:
+//    the edge cubes of a Wan latent (21 x 45 frames x rows, 4x4x4 cubes)
+//    hold 16 of 64 keys.
 //  - warp 4, the producer: one thread loads Q once, then walks the query
 //    cube's kept list (increasing cube index, as the selection wrote it),
 //    loading each key cube's K and V into a ring of kStages slots.
@@ -95,6 +98,35 @@ struct FineParams {
   int32_t visited;  // key cubes attended: kept (kept - 1 in the kDropLastCube mutation)
   float scale_log2;
 };
+
+// S = Q K^T over a key tile's 64 keys: head_dim / 16 wgmma k-steps, Q and
+// K in shared memory (128-byte swizzle, 64-column blocks of kCube rows).
+// (Narrower shapes for ragged cubes, m64n{16,32,48}k16, would save work too,
+// but a second accumulator shape in the kernel makes ptxas serialize every
+// wgmma, C7511.)
+template <class M, int D>
+__device__ __forceinline__ void qk_tile(float (&sc)[32], uint64_t q_desc, uint64_t k_desc) {
+  constexpr int kBlockBytes = kCube * 128;
+  wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    const uint64_t off = ((ks / 4) * kBlockBytes + (ks % 4) * 32) >> 4;
+    M::qk(sc, q_desc + off, k_desc + off, ks > 0 ? 1 : 0);
+  }
+  wgmma_commit();
+  wgmma_wait<0>();
+}
+
+// O += P V over the first 16 * kSteps keys of a value tile (P in registers,
+// V MN-major in shared memory: 16 keys = two 8-row atoms per step).
+template <class M, int kSteps, int kAccumulators>
+__device__ __forceinline__ void pv_tile(float (&o)[kAccumulators], const uint32_t (&pa)[4][4], uint64_t v_desc) {
+  wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < kSteps; ++kk) M::pv(o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
+  wgmma_commit();
+  wgmma_wait<0>();
+}
 
 template <bool kBf16, int D>
 __global__ void __launch_bounds__(kThreads, FineLayout<D>::kMinBlocks)
@@ -193,15 +225,7 @@ __global__ void __launch_bounds__(kThreads, FineLayout<D>::kMinBlocks)
     // S = Q K^T over the key cube's 64 slots.
     float sc[32];
     mbar_wait(k_full(s), parity);
-    wgmma_fence();
-    const uint64_t k_desc = k_desc0 + uint64_t(s) * kSlotStep;
-#pragma unroll
-    for (int ks = 0; ks < D / 16; ++ks) {
-      const uint64_t off = ((ks / 4) * L::kBlockBytes + (ks % 4) * 32) >> 4;
-      M::qk(sc, q_desc + off, k_desc + off, ks > 0 ? 1 : 0);
-    }
-    wgmma_commit();
-    wgmma_wait<0>();
+    qk_tile<M, D>(sc, q_desc, k_desc0 + uint64_t(s) * kSlotStep);
     if (lane == 0) mbar_arrive(k_empty(s));
 
     // Pad keys of a ragged cube: -inf.
@@ -222,14 +246,14 @@ __global__ void __launch_bounds__(kThreads, FineLayout<D>::kMinBlocks)
     uint32_t pa[4][4];
     pack_p<kBf16, 4>(sc, pa);
 
-    // O += P V.
+    // O += P V, over the 16-key steps that hold valid keys (valid keys come
+    // first: a ragged cube needs fewer steps).
     mbar_wait(v_full(s), parity);
-    wgmma_fence();
     const uint64_t v_desc = v_desc0 + uint64_t(s) * kSlotStep;
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) M::pv(o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
-    wgmma_commit();
-    wgmma_wait<0>();
+    if (valid_keys > 48) pv_tile<M, 4>(o, pa, v_desc);
+    else if (valid_keys > 32) pv_tile<M, 3>(o, pa, v_desc);
+    else if (valid_keys > 16) pv_tile<M, 2>(o, pa, v_desc);
+    else pv_tile<M, 1>(o, pa, v_desc);
     if (lane == 0) mbar_arrive(v_empty(s));
   }
 
