@@ -581,8 +581,10 @@ TEST(VsaLayout, RejectsBadArguments) {
     EXPECT_NE(std::string(spattn_last_error()).find(r.message), std::string::npos) << spattn_last_error();
   }
   // The kernel's extra requirements.
-  spattn_vsa_layout_args a = ok;
-  a.head_dim = 12;
+  std::vector<uint16_t> src12(64 * 12), dst12(64 * 12);
+  const int64_t s12[3] = {64 * 12, 12, 12};
+  spattn_vsa_layout_args a =
+      layout_args(SPATTN_VSA_TO_CUBES, 1, 1, 12, {4, 4, 4}, {4, 4, 4}, src12.data(), dst12.data(), s12, s12);
   EXPECT_EQ(spattn_vsa_relayout(&a, nullptr), SPATTN_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(spattn_last_error()).find("args.head_dim is 12; the kernel moves 16-byte pieces"),
             std::string::npos);
