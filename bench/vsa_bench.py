@@ -58,6 +58,7 @@ class VsaArgs(ctypes.Structure):
         ("gate_strides", ctypes.c_int64 * 3),
         ("out_strides", ctypes.c_int64 * 3),
         ("softmax_scale", ctypes.c_float),
+        ("reserved0", ctypes.c_int32),
         ("lse", ctypes.c_void_p),
         ("selected_cubes", ctypes.c_void_p),
         ("workspace", ctypes.c_void_p),
@@ -88,8 +89,9 @@ class Geometry(ctypes.Structure):
         ("cubes", ctypes.c_int32 * 3),
         ("num_cubes", ctypes.c_int32),
         ("cube_volume", ctypes.c_int32),
-        ("padded_tokens", ctypes.c_int64),
         ("kept_cubes", ctypes.c_int32),
+        ("reserved0", ctypes.c_int32),
+        ("padded_tokens", ctypes.c_int64),
     ]
 
 

@@ -247,8 +247,9 @@ namespace Spattn
         public fixed int cubes[3];
         public int num_cubes;
         public int cube_volume;
-        public long padded_tokens;
         public int kept_cubes;
+        public int reserved0;
+        public long padded_tokens;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -275,6 +276,7 @@ namespace Spattn
         public fixed long gate_strides[3];
         public fixed long out_strides[3];
         public float softmax_scale;
+        public int reserved0;
         public IntPtr lse;
         public IntPtr selected_cubes;
         public IntPtr workspace;

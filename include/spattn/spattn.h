@@ -618,8 +618,9 @@ typedef struct spattn_vsa_geometry {
   int32_t cubes[3];        /* n[0], n[1], n[2]: cubes along frames, height, width */
   int32_t num_cubes;
   int32_t cube_volume;     /* slots per cube */
-  int64_t padded_tokens;   /* num_cubes * cube_volume: the token extent of cube order */
   int32_t kept_cubes;      /* KV cubes each query cube attends to in the fine stage */
+  int32_t reserved0;       /* padding made explicit: 0 */
+  int64_t padded_tokens;   /* num_cubes * cube_volume: the token extent of cube order */
 } spattn_vsa_geometry;
 
 /* VSA forward. With C = num_cubes, every (batch, head):
@@ -680,6 +681,7 @@ typedef struct spattn_vsa_args {
   int64_t gate_strides[3];  /* ignored when gate is NULL */
   int64_t out_strides[3];
   float softmax_scale;      /* both stages; 0: 1/sqrt(head_dim) */
+  int32_t reserved0;        /* padding made explicit: 0 */
   /* Optional: the fine stage's float32 LSE, [batch][num_heads][padded_tokens]. */
   float *lse;
   /* Optional: the selection, int32 [batch][num_heads][num_cubes][kept_cubes],

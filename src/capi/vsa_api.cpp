@@ -33,8 +33,9 @@ spattn_status spattn_vsa_get_geometry(const spattn_vsa_args* args, spattn_vsa_ge
     for (int a = 0; a < 3; ++a) out->cubes[a] = p.geo.cubes[a];
     out->num_cubes = p.geo.num_cubes;
     out->cube_volume = p.geo.volume;
-    out->padded_tokens = p.geo.padded_tokens;
     out->kept_cubes = p.geo.kept;
+    out->reserved0 = 0;
+    out->padded_tokens = p.geo.padded_tokens;
   });
 }
 

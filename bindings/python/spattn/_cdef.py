@@ -231,8 +231,9 @@ typedef struct spattn_vsa_geometry {
  int32_t cubes[3];
  int32_t num_cubes;
  int32_t cube_volume;
- int64_t padded_tokens;
  int32_t kept_cubes;
+ int32_t reserved0;
+ int64_t padded_tokens;
 } spattn_vsa_geometry;
 typedef struct spattn_vsa_args {
  uint32_t struct_size;
@@ -256,6 +257,7 @@ typedef struct spattn_vsa_args {
  int64_t gate_strides[3];
  int64_t out_strides[3];
  float softmax_scale;
+ int32_t reserved0;
  float *lse;
  int32_t *selected_cubes;
  void *workspace;

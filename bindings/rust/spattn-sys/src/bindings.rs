@@ -1953,8 +1953,9 @@ pub struct spattn_vsa_geometry {
     pub cubes: [i32; 3usize],
     pub num_cubes: i32,
     pub cube_volume: i32,
-    pub padded_tokens: i64,
     pub kept_cubes: i32,
+    pub reserved0: i32,
+    pub padded_tokens: i64,
 }
 #[test]
 fn bindgen_test_layout_spattn_vsa_geometry() {
@@ -2036,23 +2037,6 @@ fn bindgen_test_layout_spattn_vsa_geometry() {
         );
     }
     test_field_cube_volume();
-    fn test_field_padded_tokens() {
-        assert_eq!(
-            unsafe {
-                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
-                let ptr = uninit.as_ptr();
-                ::std::ptr::addr_of!((*ptr).padded_tokens) as usize - ptr as usize
-            },
-            24usize,
-            concat!(
-                "Offset of field: ",
-                stringify!(spattn_vsa_geometry),
-                "::",
-                stringify!(padded_tokens)
-            )
-        );
-    }
-    test_field_padded_tokens();
     fn test_field_kept_cubes() {
         assert_eq!(
             unsafe {
@@ -2060,7 +2044,7 @@ fn bindgen_test_layout_spattn_vsa_geometry() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).kept_cubes) as usize - ptr as usize
             },
-            32usize,
+            24usize,
             concat!(
                 "Offset of field: ",
                 stringify!(spattn_vsa_geometry),
@@ -2070,6 +2054,40 @@ fn bindgen_test_layout_spattn_vsa_geometry() {
         );
     }
     test_field_kept_cubes();
+    fn test_field_reserved0() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved0) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(reserved0)
+            )
+        );
+    }
+    test_field_reserved0();
+    fn test_field_padded_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).padded_tokens) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(padded_tokens)
+            )
+        );
+    }
+    test_field_padded_tokens();
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -2095,6 +2113,7 @@ pub struct spattn_vsa_args {
     pub gate_strides: [i64; 3usize],
     pub out_strides: [i64; 3usize],
     pub softmax_scale: f32,
+    pub reserved0: i32,
     pub lse: *mut f32,
     pub selected_cubes: *mut i32,
     pub workspace: *mut ::std::os::raw::c_void,
@@ -2469,6 +2488,23 @@ fn bindgen_test_layout_spattn_vsa_args() {
         );
     }
     test_field_softmax_scale();
+    fn test_field_reserved0() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved0) as usize - ptr as usize
+            },
+            228usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(reserved0)
+            )
+        );
+    }
+    test_field_reserved0();
     fn test_field_lse() {
         assert_eq!(
             unsafe {
