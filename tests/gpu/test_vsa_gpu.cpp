@@ -5,8 +5,9 @@
 //  - the output is close to the CPU reference and to the independent float64
 //    model (vsa_test_support.hpp) computed with that selection; pad rows are
 //    exactly 0 with an LSE of -inf; outputs, LSE and workspace are poisoned
-//    before each launch, and a guard region after the output must stay
-//    untouched;
+//    before each launch; a guard region after the output and the output's
+//    padding must stay untouched (q, k, v, gate and out each have a layout
+//    of their own: a kernel using the wrong tensor's strides fails);
 //  - a graph-captured launch and two direct launches are bitwise identical;
 //  - the deliberately broken kernels (Mutation: ties to the higher index; the
 //    last kept cube dropped) make these same checks fail;
@@ -53,7 +54,7 @@ size_t sel_size(const Host& h) { return size_t(h.c.batch) * h.c.heads * h.part.n
 GpuRun run_gpu(const Host& h, Mutation mutation = Mutation::kNone, bool graph = false) {
   GpuRun r;
   DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), gate(h.c.gate ? h.gate : std::vector<uint16_t>(8));
-  DeviceBuffer<uint16_t> out(h.q_elems() + kGuard);
+  DeviceBuffer<uint16_t> out(h.os.elems + kGuard);
   DeviceBuffer<float> lse(lse_size(h));
   DeviceBuffer<int32_t> sel(sel_size(h));
   out.fill_bytes(0xff);  // NaN in bf16 and fp16
@@ -98,9 +99,9 @@ GpuRun run_gpu(const Host& h, Mutation mutation = Mutation::kNone, bool graph = 
   const cudaError_t sync = cudaStreamSynchronize(stream);
   EXPECT_EQ(sync, cudaSuccess) << cudaGetErrorString(sync);
   cudaStreamDestroy(stream);
-  std::vector<uint16_t> all = out.get(h.q_elems() + kGuard);
-  r.out.assign(all.begin(), all.begin() + long(h.q_elems()));
-  r.guard.assign(all.begin() + long(h.q_elems()), all.end());
+  std::vector<uint16_t> all = out.get(h.os.elems + kGuard);
+  r.out.assign(all.begin(), all.begin() + long(h.os.elems));
+  r.guard.assign(all.begin() + long(h.os.elems), all.end());
   r.lse = lse.get();
   r.sel = sel.get();
   return r;
@@ -108,7 +109,7 @@ GpuRun run_gpu(const Host& h, Mutation mutation = Mutation::kNone, bool graph = 
 
 GpuRun run_cpu(const Host& h) {
   GpuRun r;
-  r.out.assign(h.q_elems(), 0xffff);
+  r.out.assign(h.os.elems, 0xffff);
   r.lse.assign(lse_size(h), std::nanf(""));
   r.sel.assign(sel_size(h), -1);
   spattn_vsa_args a = make_args(h, h.q.data(), h.k.data(), h.v.data(), h.gate.data(), r.out.data());
@@ -139,7 +140,7 @@ Compare compare(const Host& h, const std::vector<uint16_t>& got, const Model& m,
     for (int64_t t = 0; t < h.padded(); ++t)
       for (int hh = 0; hh < h.c.heads; ++hh)
         for (int d = 0; d < h.c.dim; ++d) {
-          const size_t i = h.qi(b, t, hh) + size_t(d), o = out_index(h, b, t, hh, d);
+          const size_t i = h.oi(b, t, hh) + size_t(d), o = out_index(h, b, t, hh, d);
           const double g = storage_to_float(got[i], bf);
           const double w = reference ? double(storage_to_float((*reference)[i], bf)) : m.out[o];
           if (!std::isfinite(g)) {
@@ -176,7 +177,7 @@ Host make_case_host(const Case& c, bool tied = false) {
         for (int64_t s = 0; s < part.volume; ++s)
           for (int hh = 0; hh < c.kv_heads; ++hh)
             for (int d = 0; d < c.dim; ++d)
-              h.k[h.kvi(b, int64_t(cube) * part.volume + s, hh) + size_t(d)] = h.k[h.kvi(b, s, hh) + size_t(d)];
+              h.k[h.ki(b, int64_t(cube) * part.volume + s, hh) + size_t(d)] = h.k[h.ki(b, s, hh) + size_t(d)];
   }
   return h;
 }
@@ -213,6 +214,10 @@ TEST_P(GpuVsa, MatchesReferenceAndFloat64) {
   const Compare vs_cpu = compare(h, g.out, m, &cpu.out);
   EXPECT_EQ(vs_cpu.bad, 0u) << "vs the CPU reference: " << vs_cpu.first;
   for (uint16_t x : g.guard) ASSERT_EQ(x, 0xffff) << "kernel wrote past the output";
+  const std::vector<bool> logical = h.out_elements();
+  size_t outside = 0;
+  for (size_t i = 0; i < g.out.size(); ++i) outside += !logical[i] && g.out[i] != 0xffff;
+  EXPECT_EQ(outside, 0u) << "the kernel wrote into the output's padding (wrong strides?)";
 
   // Pad rows: exactly 0 and LSE -inf; valid rows: LSE of the fine stage.
   size_t lse_bad = 0, pad_rows = 0;
@@ -224,7 +229,7 @@ TEST_P(GpuVsa, MatchesReferenceAndFloat64) {
         if (!h.valid_slot(t)) {
           ++pad_rows;
           EXPECT_TRUE(std::isinf(got) && got < 0) << "pad row " << t << " lse " << got;
-          for (int d = 0; d < h.c.dim; ++d) ASSERT_EQ(g.out[h.qi(b, t, hh) + size_t(d)], 0u) << "pad row " << t;
+          for (int d = 0; d < h.c.dim; ++d) ASSERT_EQ(g.out[h.oi(b, t, hh) + size_t(d)], 0u) << "pad row " << t;
           continue;
         }
         const double want = m.lse[li];
@@ -337,7 +342,7 @@ TEST(GpuVsaLayout, GatherAndScatterMatchTheReference) {
 TEST(GpuVsaArgs, ForwardChecksBeforeLaunching) {
   GPU_TEST_SKIP_WITHOUT_DEVICE();
   const Host h = make_case_host(make_case("args", BF, 64, 1, 2, 2, {4, 4, 8}, {4, 4, 4}, 0.5));
-  DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), gate(h.gate), out(h.q_elems());
+  DeviceBuffer<uint16_t> q(h.q), k(h.k), v(h.v), gate(h.gate), out(h.os.elems);
   spattn_vsa_args a = make_args(h, q.ptr, k.ptr, v.ptr, gate.ptr, out.ptr);
   size_t need = 0;
   ASSERT_EQ(spattn_vsa_workspace_size(&a, &need), SPATTN_OK);

@@ -173,7 +173,7 @@ struct RefRun {
 
 RefRun run_reference(const Host& h, float scale = 0.0f, const spattn_layer_params* lp = nullptr) {
   RefRun r;
-  r.out.assign(h.q_elems(), 0xffff);  // NaN in both formats: every element must be written
+  r.out.assign(h.os.elems, 0xffff);  // NaN in both formats: every element must be written
   r.lse.assign(size_t(h.c.batch) * h.c.heads * size_t(h.padded()), std::nanf(""));
   r.sel.assign(size_t(h.c.batch) * h.c.heads * h.part.num_cubes() * size_t(h.kept), -7);
   spattn_vsa_args a = make_args(h, h.q.data(), h.k.data(), h.v.data(), h.gate.data(), r.out.data());
@@ -182,15 +182,20 @@ RefRun run_reference(const Host& h, float scale = 0.0f, const spattn_layer_param
   a.selected_cubes = r.sel.data();
   a.layer_params = lp;
   EXPECT_EQ(spattn_vsa_reference(&a), SPATTN_OK) << spattn_last_error();
+  const std::vector<bool> logical = h.out_elements();
+  size_t outside = 0;
+  for (size_t i = 0; i < r.out.size(); ++i) outside += !logical[i] && r.out[i] != 0xffff;
+  EXPECT_EQ(outside, 0u) << "the reference wrote into the output's padding";
   return r;
 }
 
 float out_at(const Host& h, const RefRun& r, int b, int64_t tok, int hh, int d) {
-  return storage_to_float(r.out[h.qi(b, tok, hh) + size_t(d)], h.c.bf16());
+  return storage_to_float(r.out[h.oi(b, tok, hh) + size_t(d)], h.c.bf16());
 }
 
-void set(Host& h, std::vector<uint16_t>& t, int64_t tok, int d, float x, bool kv) {
-  t[(kv ? h.kvi(0, tok, 0) : h.qi(0, tok, 0)) + size_t(d)] = float_to_storage(x, h.c.bf16());
+void set(Host& h, std::vector<uint16_t>& t, int64_t tok, int d, float x) {
+  const size_t i = &t == &h.q ? h.qi(0, tok, 0) : &t == &h.k ? h.ki(0, tok, 0) : h.vi(0, tok, 0);
+  t[i + size_t(d)] = float_to_storage(x, h.c.bf16());
 }
 
 // One frame of 1 x 4 tokens in 1x1x2 cubes (2 cubes), one head, softmax
@@ -212,15 +217,15 @@ TEST(VsaReference, HandComputedTwoCubes) {
   std::fill(h.q.begin(), h.q.end(), 0);
   std::fill(h.k.begin(), h.k.end(), 0);
   std::fill(h.v.begin(), h.v.end(), 0);
-  for (int t = 0; t < 2; ++t) set(h, h.q, t, 0, 1.0f, false);
-  for (int t = 2; t < 4; ++t) set(h, h.q, t, 1, 1.0f, false);
-  set(h, h.k, 0, 0, 2.0f, true);
-  set(h, h.k, 2, 1, 3.0f, true);
-  set(h, h.k, 3, 1, 1.0f, true);
-  set(h, h.v, 0, 0, 1.0f, true);
-  set(h, h.v, 1, 0, 3.0f, true);
-  set(h, h.v, 2, 1, 2.0f, true);
-  set(h, h.v, 3, 1, 4.0f, true);
+  for (int t = 0; t < 2; ++t) set(h, h.q, t, 0, 1.0f);
+  for (int t = 2; t < 4; ++t) set(h, h.q, t, 1, 1.0f);
+  set(h, h.k, 0, 0, 2.0f);
+  set(h, h.k, 2, 1, 3.0f);
+  set(h, h.k, 3, 1, 1.0f);
+  set(h, h.v, 0, 0, 1.0f);
+  set(h, h.v, 1, 0, 3.0f);
+  set(h, h.v, 2, 1, 2.0f);
+  set(h, h.v, 3, 1, 4.0f);
   const RefRun r = run_reference(h, 1.0f);
   EXPECT_EQ(r.sel, (std::vector<int32_t>{0, 1}));
   const double e = std::exp(1.0), p = e / (e + 1), rr = 1 / (1 + e * e);
@@ -263,8 +268,8 @@ TEST(VsaReference, TiesGoToTheLowerCubeIndex) {
     std::fill(h.q.begin(), h.q.end(), 0);
     std::fill(h.k.begin(), h.k.end(), 0);
     for (int t = 0; t < 8; ++t) {
-      set(h, h.q, t, 0, 1.0f, false);
-      set(h, h.k, t, 0, row.s[t / 2], true);
+      set(h, h.q, t, 0, 1.0f);
+      set(h, h.k, t, 0, row.s[t / 2]);
     }
     const RefRun r = run_reference(h);
     for (int i = 0; i < 4; ++i) {
@@ -391,7 +396,7 @@ TEST(VsaReference, LayerParamsSupplySparsityAndCubes) {
 struct Bad {
   Case c = make_case("bad", BF, 64, 1, 2, 2, {2, 4, 4}, {2, 2, 2}, 0.5);
   Host h = make_host(c, 1);
-  std::vector<uint16_t> out = std::vector<uint16_t>(h.q_elems());
+  std::vector<uint16_t> out = std::vector<uint16_t>(h.os.elems);
   spattn_layer_params lp{};
   spattn_vsa_args args = make_args(h, h.q.data(), h.k.data(), h.v.data(), h.gate.data(), out.data());
 };
@@ -527,7 +532,7 @@ TEST(VsaArgs, ForwardOnlyRequirements) {
 
   Case c = make_case("gpu", BF, 64, 1, 2, 2, {4, 4, 8}, {4, 4, 4}, 0.5);
   Host h = make_host(c, 1);
-  std::vector<uint16_t> out(h.q_elems() + 8);
+  std::vector<uint16_t> out(h.os.elems + 8);
   spattn_vsa_args a = make_args(h, h.q.data(), h.k.data(), h.v.data(), h.gate.data(), out.data());
   spattn_vsa_args x = a;
   x.out = reinterpret_cast<uint16_t*>(out.data()) + 1;

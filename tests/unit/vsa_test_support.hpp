@@ -32,7 +32,7 @@ struct Case {
   int cube[3] = {1, 1, 1};
   double sparsity = 0.5;
   bool gate = true;
-  bool bhsd = false;  // [batch][heads][tokens][dim] strides instead of BSHD
+  bool bhsd = false;  // q and gate [batch][heads][tokens][dim] (v then BSHD); else the other way round
   bool bf16() const { return dtype == SPATTN_DTYPE_BFLOAT16; }
 };
 
@@ -90,39 +90,65 @@ inline int kept_for(double sparsity, int num_cubes) {
   return std::max(1, int(std::ceil((1.0 - sparsity) * num_cubes - 1e-6)));
 }
 
-// Inputs in cube order: q, gate [batch][padded][heads][dim]; k, v with
-// kv_heads (BSHD or BHSD strides). Pad slots hold `pad` (0 as the gather
-// writes it, or a poison).
+// How a tensor is strided: BSHD, BHSD, or BSHD with padding between tokens
+// and between batch elements (8 and 16 elements: strides stay multiples of
+// 8, and a kernel that writes with the wrong strides writes into padding).
+enum class TensorLayout { BSHD, BHSD, Padded };
+
+struct Strided {
+  int64_t s[3] = {0, 0, 0};  // batch, token, head
+  size_t elems = 0;          // storage, padding included
+  size_t at(int b, int64_t tok, int h) const { return size_t(b * s[0] + tok * s[1] + h * s[2]); }
+};
+
+inline Strided strided(TensorLayout layout, int batch, int64_t tokens, int heads, int dim) {
+  Strided t;
+  if (layout == TensorLayout::BHSD) {
+    t.s[0] = int64_t(heads) * tokens * dim;
+    t.s[1] = dim;
+    t.s[2] = tokens * dim;
+  } else {
+    const int64_t pad = layout == TensorLayout::Padded ? 8 : 0;
+    t.s[1] = int64_t(heads) * dim + pad;
+    t.s[2] = dim;
+    t.s[0] = tokens * t.s[1] + 2 * pad;
+  }
+  t.elems = size_t(batch) * size_t(t.s[0]);
+  return t;
+}
+
+// Inputs in cube order, [batch][padded][heads][dim] (k, v with kv_heads),
+// each tensor in a layout of its own (a kernel that reads one tensor with
+// another's strides fails): q and gate in the case's layout, k and out
+// padded, v in the other one. Pad slots hold `pad` (0 as the gather writes
+// it, or a poison).
 struct Host {
   Case c;
   Partition part;
   int kept = 0;
   std::vector<uint16_t> q, k, v, gate;
-  int64_t q_str[3] = {0, 0, 0}, kv_str[3] = {0, 0, 0};
+  Strided qs, ks, vs, gs, os;
 
   int64_t padded() const { return part.padded(); }
-  size_t q_elems() const { return size_t(c.batch) * size_t(padded()) * c.heads * c.dim; }
-  size_t kv_elems() const { return size_t(c.batch) * size_t(padded()) * c.kv_heads * c.dim; }
-  size_t qi(int b, int64_t tok, int h) const { return size_t(b * q_str[0] + tok * q_str[1] + h * q_str[2]); }
-  size_t kvi(int b, int64_t tok, int h) const {
-    return size_t(b * kv_str[0] + tok * kv_str[1] + h * kv_str[2]);
-  }
+  size_t qi(int b, int64_t tok, int h) const { return qs.at(b, tok, h); }
+  size_t ki(int b, int64_t tok, int h) const { return ks.at(b, tok, h); }
+  size_t vi(int b, int64_t tok, int h) const { return vs.at(b, tok, h); }
+  size_t gi(int b, int64_t tok, int h) const { return gs.at(b, tok, h); }
+  size_t oi(int b, int64_t tok, int h) const { return os.at(b, tok, h); }
   bool valid_slot(int64_t tok) const {
     return tok % part.volume < int64_t(part.tokens[size_t(tok / part.volume)].size());
   }
-};
-
-inline void bshd_or_bhsd(bool bhsd, int64_t tokens, int heads, int dim, int64_t out[3]) {
-  if (bhsd) {
-    out[0] = int64_t(heads) * tokens * dim;
-    out[1] = dim;
-    out[2] = tokens * dim;
-  } else {
-    out[0] = tokens * heads * dim;
-    out[1] = int64_t(heads) * dim;
-    out[2] = dim;
+  // Which elements of an output buffer (os.elems) are logical elements; the
+  // rest is padding that nothing may write.
+  std::vector<bool> out_elements() const {
+    std::vector<bool> is(os.elems, false);
+    for (int b = 0; b < c.batch; ++b)
+      for (int64_t t = 0; t < padded(); ++t)
+        for (int hh = 0; hh < c.heads; ++hh)
+          for (int d = 0; d < c.dim; ++d) is[oi(b, t, hh) + size_t(d)] = true;
+    return is;
   }
-}
+};
 
 // Random N(0, 1) values in valid slots (q scaled by `q_scale`, which sharpens
 // the attention), `pad` in pad slots; gate uniform in [0, 2).
@@ -131,12 +157,17 @@ inline Host make_host(const Case& c, uint32_t seed, float q_scale = 1.0f, uint16
   h.c = c;
   h.part = partition(c.grid, c.cube);
   h.kept = kept_for(c.sparsity, h.part.num_cubes());
-  bshd_or_bhsd(c.bhsd, h.padded(), c.heads, c.dim, h.q_str);
-  bshd_or_bhsd(c.bhsd, h.padded(), c.kv_heads, c.dim, h.kv_str);
-  h.q.assign(h.q_elems(), pad);
-  h.gate.assign(c.gate ? h.q_elems() : 0, pad);
-  h.k.assign(h.kv_elems(), pad);
-  h.v.assign(h.kv_elems(), pad);
+  const TensorLayout mine = c.bhsd ? TensorLayout::BHSD : TensorLayout::BSHD;
+  const TensorLayout other = c.bhsd ? TensorLayout::BSHD : TensorLayout::BHSD;
+  h.qs = strided(mine, c.batch, h.padded(), c.heads, c.dim);
+  h.gs = strided(mine, c.batch, h.padded(), c.heads, c.dim);
+  h.os = strided(TensorLayout::Padded, c.batch, h.padded(), c.heads, c.dim);
+  h.ks = strided(TensorLayout::Padded, c.batch, h.padded(), c.kv_heads, c.dim);
+  h.vs = strided(other, c.batch, h.padded(), c.kv_heads, c.dim);
+  h.q.assign(h.qs.elems, pad);
+  h.gate.assign(c.gate ? h.gs.elems : 0, pad);
+  h.k.assign(h.ks.elems, pad);
+  h.v.assign(h.vs.elems, pad);
   std::mt19937 rng(seed);
   std::normal_distribution<float> n(0.0f, 1.0f);
   std::uniform_real_distribution<float> u(0.0f, 2.0f);
@@ -147,12 +178,12 @@ inline Host make_host(const Case& c, uint32_t seed, float q_scale = 1.0f, uint16
       for (int hh = 0; hh < c.heads; ++hh)
         for (int d = 0; d < c.dim; ++d) {
           h.q[h.qi(b, t, hh) + size_t(d)] = float_to_storage(q_scale * n(rng), bf);
-          if (c.gate) h.gate[h.qi(b, t, hh) + size_t(d)] = float_to_storage(u(rng), bf);
+          if (c.gate) h.gate[h.gi(b, t, hh) + size_t(d)] = float_to_storage(u(rng), bf);
         }
       for (int hh = 0; hh < c.kv_heads; ++hh)
         for (int d = 0; d < c.dim; ++d) {
-          h.k[h.kvi(b, t, hh) + size_t(d)] = float_to_storage(n(rng), bf);
-          h.v[h.kvi(b, t, hh) + size_t(d)] = float_to_storage(n(rng), bf);
+          h.k[h.ki(b, t, hh) + size_t(d)] = float_to_storage(n(rng), bf);
+          h.v[h.vi(b, t, hh) + size_t(d)] = float_to_storage(n(rng), bf);
         }
     }
   return h;
@@ -171,11 +202,11 @@ inline spattn_vsa_args make_args(const Host& h, const void* q, const void* k, co
   for (int i = 0; i < 3; ++i) {
     a.grid[i] = h.c.grid[i];
     a.cube_shape[i] = h.c.cube[i];
-    a.q_strides[i] = h.q_str[i];
-    a.k_strides[i] = h.kv_str[i];
-    a.v_strides[i] = h.kv_str[i];
-    a.gate_strides[i] = h.q_str[i];
-    a.out_strides[i] = h.q_str[i];
+    a.q_strides[i] = h.qs.s[i];
+    a.k_strides[i] = h.ks.s[i];
+    a.v_strides[i] = h.vs.s[i];
+    a.gate_strides[i] = h.gs.s[i];
+    a.out_strides[i] = h.os.s[i];
   }
   a.sparsity = h.c.sparsity;
   a.q = q;
@@ -234,9 +265,9 @@ inline Model model_scores(const Host& h) {
         for (int d = 0; d < c.dim; ++d) {
           double sk = 0.0, sv = 0.0;
           for (size_t slot = 0; slot < h.part.tokens[size_t(cube)].size(); ++slot) {
-            const size_t i = h.kvi(b, int64_t(cube) * h.part.volume + int64_t(slot), hh) + size_t(d);
-            sk += storage_to_float(h.k[i], bf);
-            sv += storage_to_float(h.v[i], bf);
+            const int64_t t = int64_t(cube) * h.part.volume + int64_t(slot);
+            sk += storage_to_float(h.k[h.ki(b, t, hh) + size_t(d)], bf);
+            sv += storage_to_float(h.v[h.vi(b, t, hh) + size_t(d)], bf);
           }
           m.km[m.kmi(b, hh, cube) + size_t(d)] = rounded(sk / n, bf);
           m.vm[m.kmi(b, hh, cube) + size_t(d)] = rounded(sv / n, bf);
@@ -348,7 +379,7 @@ inline void model_output(const Host& h, Model& m, const std::vector<int32_t>& se
               double s = 0.0;
               for (int d = 0; d < c.dim; ++d)
                 s += double(storage_to_float(h.q[h.qi(b, qt, hh) + size_t(d)], bf)) *
-                     double(storage_to_float(h.k[h.kvi(b, kt, kvh) + size_t(d)], bf));
+                     double(storage_to_float(h.k[h.ki(b, kt, kvh) + size_t(d)], bf));
               logits.push_back(scale * s);
               keys.push_back(kt);
             }
@@ -359,11 +390,11 @@ inline void model_output(const Host& h, Model& m, const std::vector<int32_t>& se
           for (size_t j = 0; j < logits.size(); ++j) {
             const double e = std::exp(logits[j] - lmx);
             l += e;
-            for (int d = 0; d < c.dim; ++d) acc[size_t(d)] += e * storage_to_float(h.v[h.kvi(b, keys[j], kvh) + size_t(d)], bf);
+            for (int d = 0; d < c.dim; ++d) acc[size_t(d)] += e * storage_to_float(h.v[h.vi(b, keys[j], kvh) + size_t(d)], bf);
           }
           m.lse[(size_t(b) * c.heads + hh) * size_t(P) + size_t(qt)] = lmx + std::log(l);
           for (int d = 0; d < c.dim; ++d) {
-            const double g = c.gate ? double(storage_to_float(h.gate[h.qi(b, qt, hh) + size_t(d)], bf)) : 1.0;
+            const double g = c.gate ? double(storage_to_float(h.gate[h.gi(b, qt, hh) + size_t(d)], bf)) : 1.0;
             const size_t o = ((size_t(b) * size_t(P) + size_t(qt)) * c.heads + hh) * c.dim + size_t(d);
             const double cgd = m.coarse[m.qmi(b, hh, i) + size_t(d)] * g;
             m.out[o] = cgd + acc[size_t(d)] / l;
@@ -374,7 +405,7 @@ inline void model_output(const Host& h, Model& m, const std::vector<int32_t>& se
     }
 }
 
-// Index of element (b, token, h, d) in Model::out.
+// Index of element (b, token, h, d) in Model::out (dense BSHD).
 inline size_t out_index(const Host& h, int b, int64_t tok, int hh, int d) {
   return ((size_t(b) * size_t(h.padded()) + size_t(tok)) * h.c.heads + hh) * h.c.dim + size_t(d);
 }
