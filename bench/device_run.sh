@@ -6,11 +6,11 @@
 #   bash bench/device_run.sh [--quick] [--no-tests] [--full]
 #   --quick     benchmark on the small shapes only
 #   --no-tests  skip GPU tests and sanitizers
-#   --tests-only  build, GPU tests and sanitizers; no benchmark (the lead's
-#               "bash bench/device_run.sh --tests-only")
+#   --tests-only  build, GPU tests and sanitizers; no benchmark
+#   --vsa       the VSA benchmark (bench/vsa_bench.py) instead of the dense one
 #   --full      everything that closes a benchmark round: GPU tests,
 #               sanitizers, the full benchmark, then
-#               examples/python/torch_attention.py on the built libspattn.so
+#               examples/python/torch_attention.py and vsa_layer.py on the built libspattn.so
 # Every step has its own timeout; the whole --full run fits in ~5 minutes.
 # GPU tests run with SPATTN_TEST_REQUIRE_GPU=1: on the device a test that
 # would skip (no usable GPU, a kernel refusing a problem) fails instead.
@@ -22,9 +22,10 @@ set -u
 export SPATTN_TEST_REQUIRE_GPU=1
 OUTDIR=${OUT:-/tmp/spattn_out}
 mkdir -p "$OUTDIR"
-QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1
+QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1; BENCH_SCRIPT=bench/attention_bench.py
 for a in "$@"; do
-  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;; esac
+  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;;
+    --vsa) BENCH_SCRIPT=bench/vsa_bench.py ;; esac
 done
 mkdir -p /tmp/dr && for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/dr; done
 export LD_LIBRARY_PATH=/tmp/dr/usr/lib/x86_64-linux-gnu
@@ -47,7 +48,7 @@ if [ $EXAMPLE = 1 ]; then
     || { echo "libspattn build failed:"; grep -E "error" "$OUTDIR/build.log" | head -20; EXAMPLE=0; }
 fi
 echo "build: ${SECONDS}s"
-for name in attention_forward attention_forward_sm90; do
+for name in attention_forward attention_forward_sm90 vsa_fine_sm90; do
   OBJ=$(find /tmp/b/cuda -name "$name.cu.o" | head -1)
   echo "== $name" >> "$SASS"
   cuobjdump -res-usage "$OBJ" 2>&1 | grep -E "REG" | sed 's/^ *//' >> "$SASS"
@@ -79,14 +80,24 @@ if [ $TESTS = 1 ]; then
   timeout 120 compute-sanitizer --tool synccheck /tmp/b/tests/spattn_gpu_tests \
     --gtest_filter='*sm90*:-*Mutation*:*Inputs*' >> "$OUTDIR/sanitizer.log" 2>&1
   echo "synccheck rc=$? (${SECONDS}s)"; sed -n '/==== synccheck/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|PASSED|FAILED|Barrier error" | sort | uniq -c | head
+  # VSA: memcheck on a ragged case and the relayout, synccheck over the fine
+  # stage's producer / consumer mbarriers.
+  SECONDS=0
+  echo "==== vsa" >> "$OUTDIR/sanitizer.log"
+  timeout 120 compute-sanitizer --tool memcheck /tmp/b/tests/spattn_gpu_tests \
+    --gtest_filter='*GpuVsa.*batch2*:*GpuVsaLayout*' >> "$OUTDIR/sanitizer.log" 2>&1
+  echo "vsa memcheck rc=$?"
+  timeout 120 compute-sanitizer --tool synccheck /tmp/b/tests/spattn_gpu_tests \
+    --gtest_filter='*GpuVsa.*gqa*' >> "$OUTDIR/sanitizer.log" 2>&1
+  echo "vsa synccheck rc=$? (${SECONDS}s)"; sed -n '/==== vsa/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|PASSED|FAILED|Barrier error" | sort | uniq -c | head
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
 if [ $BENCH = 0 ]; then exit $RC; fi
 SECONDS=0
-PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-300} python3 bench/attention_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
+PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-300} python3 $BENCH_SCRIPT --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
   > "$OUTDIR/bench.log" 2>&1
 echo "bench rc=$? (${SECONDS}s)"
-sed -n '/### all shapes/,$p' "$OUTDIR/bench.log"
+sed -n '/### all shapes/,$p;/### VSA/,$p' "$OUTDIR/bench.log"
 grep -E "Error|error|Traceback" "$OUTDIR/bench.log" | head
 if [ $EXAMPLE = 1 ]; then
   SECONDS=0
@@ -94,7 +105,9 @@ if [ $EXAMPLE = 1 ]; then
   PYPATH=bindings/python; [ -d .devpy ] && PYPATH=.devpy:$PYPATH  # cffi built by bench/make_devpy.sh
   { echo "library: $LIB"; PYTHONPATH=$PYPATH python3 -c "import cffi; print('cffi', cffi.__version__)" 2>&1;
     SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 \
-      timeout 120 python3 examples/python/torch_attention.py 2>&1; echo "torch_attention.py rc=$?"; } \
+      timeout 120 python3 examples/python/torch_attention.py 2>&1; echo "torch_attention.py rc=$?";
+    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 \
+      timeout 120 python3 examples/python/vsa_layer.py 2>&1; echo "vsa_layer.py rc=$?"; } \
     > "$OUTDIR/example.log" 2>&1
   echo "example (${SECONDS}s):"; cat "$OUTDIR/example.log"
 fi

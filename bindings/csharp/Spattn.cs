@@ -177,7 +177,7 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    internal struct spattn_layer_params
+    internal unsafe struct spattn_layer_params
     {
         public uint struct_size;
         public Algorithm algorithm;
@@ -198,6 +198,8 @@ namespace Spattn
         public int num_sink_tokens;
         public int dense_window_size;
         public int quantize_p;
+        public double vsa_sparsity;
+        public fixed int vsa_cube_shape[3];
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -300,6 +302,74 @@ namespace Spattn
         public IntPtr lse;
     }
 
+    // Video Sparse Attention: the raw declarations only (the wrapper comes with the bindings' restructuring).
+    public enum spattn_vsa_direction : int
+    {
+        SPATTN_VSA_TO_CUBES = 0,
+        SPATTN_VSA_TO_RASTER = 1,
+        SPATTN_VSA_DIRECTION_MAX_ENUM = 0x7FFFFFFF,
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_vsa_layout_args
+    {
+        public uint struct_size;
+        public spattn_dtype dtype;
+        public spattn_vsa_direction direction;
+        public int batch;
+        public int num_heads;
+        public int head_dim;
+        public fixed int grid[3];
+        public fixed int cube_shape[3];
+        public IntPtr src;
+        public IntPtr dst;
+        public fixed long src_strides[3];
+        public fixed long dst_strides[3];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_vsa_geometry
+    {
+        public uint struct_size;
+        public fixed int cubes[3];
+        public int num_cubes;
+        public int cube_volume;
+        public int kept_cubes;
+        public int reserved0;
+        public long padded_tokens;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_vsa_args
+    {
+        public uint struct_size;
+        public spattn_dtype dtype;
+        public int batch;
+        public int num_heads;
+        public int num_kv_heads;
+        public int head_dim;
+        public fixed int grid[3];
+        public fixed int cube_shape[3];
+        public double sparsity;
+        public IntPtr layer_params;
+        public IntPtr q;
+        public IntPtr k;
+        public IntPtr v;
+        public IntPtr gate;
+        public IntPtr @out;
+        public fixed long q_strides[3];
+        public fixed long k_strides[3];
+        public fixed long v_strides[3];
+        public fixed long gate_strides[3];
+        public fixed long out_strides[3];
+        public float softmax_scale;
+        public int reserved0;
+        public IntPtr lse;
+        public IntPtr selected_cubes;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+    }
+
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     internal delegate void spattn_log_fn(LogLevel level, IntPtr message, IntPtr user_data);
 
@@ -352,6 +422,12 @@ namespace Spattn
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_decode_reference(ref spattn_decode_args args);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge(ref spattn_merge_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge_reference(ref spattn_merge_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_relayout(ref spattn_vsa_layout_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_relayout_reference(ref spattn_vsa_layout_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_get_geometry(ref spattn_vsa_args args, ref spattn_vsa_geometry @out);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_workspace_size(ref spattn_vsa_args args, out UIntPtr out_size);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_forward(ref spattn_vsa_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_reference(ref spattn_vsa_args args);
 
         /// <summary>NUL-terminated UTF-8 bytes of `text`; null stays null (a C NULL).</summary>
         public static byte[] Utf8(string text)

@@ -1,6 +1,6 @@
-// Device helpers that both forward kernels use (the mma.sync one and the
-// sm_90a one), so that their arithmetic and their reading of packed batches
-// are one piece of code.
+// Device helpers that the attention kernels share (the mma.sync one, the
+// sm_90a one, the VSA fine stage), so that their arithmetic and their reading
+// of packed batches are one piece of code.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -87,6 +87,91 @@ __device__ __forceinline__ void record_tile_decision(uint8_t* decisions, int kv_
   asm volatile("mov.u32 %0, %%nctaid.x;" : "=r"(nx));
   decisions[tile_decision_index(int(z), int(y), int(nx - 1 - x), kv_tile, num_heads, seqlen_q, seqlen_kv)] =
       skip ? kTileSkipped : kTileKept;
+}
+
+// The inverse of pack_pair: a 32-bit pair of 16-bit elements as two floats.
+template <bool kBf16>
+__device__ __forceinline__ float2 unpack_pair(uint32_t bits) {
+  if constexpr (kBf16) {
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&bits));
+  } else {
+    return __half22float2(*reinterpret_cast<const __half2*>(&bits));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// One key tile of the online softmax on wgmma accumulators (both sm_90a
+// kernels): per warp the m16n8 accumulator layout, so this lane's two rows
+// i = 0, 1 are elements 4j + 2i and 4j + 2i + 1 of each 8-column block j,
+// for the logits `sc` (kKeyBlocks blocks of 8 keys) and the output `o`
+// (kOutBlocks blocks of 8 columns).
+
+// The two rows' maxima of a tile of raw logits, reduced over the quad and
+// scaled to log2 units; four independent partial maxima per row keep the
+// dependency chain short.
+template <int kKeyBlocks>
+__device__ __forceinline__ void tile_row_max(const float (&sc)[4 * kKeyBlocks], float scale_log2, float (&mx)[2]) {
+  static_assert(kKeyBlocks >= 4, "four partial maxima per row");
+  float part[2][4];
+#pragma unroll
+  for (int j = 0; j < kKeyBlocks; ++j) {
+    const float r0 = fmaxf(sc[4 * j + 0], sc[4 * j + 1]);
+    const float r1 = fmaxf(sc[4 * j + 2], sc[4 * j + 3]);
+    part[0][j % 4] = j < 4 ? r0 : fmaxf(part[0][j % 4], r0);
+    part[1][j % 4] = j < 4 ? r1 : fmaxf(part[1][j % 4], r1);
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    mx[i] = fmaxf(fmaxf(part[i][0], part[i][1]), fmaxf(part[i][2], part[i][3]));
+    mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+    mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+    mx[i] *= scale_log2;
+  }
+}
+
+// Takes a kept tile's row maxima into the running maxima (online_softmax_rescale)
+// and rescales the output rows and row sums; m_use gets what the tile's
+// logits are to be shifted by.
+template <int kOutBlocks>
+__device__ __forceinline__ void rescale_rows(float (&o)[4 * kOutBlocks], float (&m_run)[2], float (&l_run)[2],
+                                             const float (&mx)[2], float (&m_use)[2]) {
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const float alpha = online_softmax_rescale(m_run[i], l_run[i], mx[i], m_use[i]);
+#pragma unroll
+    for (int j = 0; j < kOutBlocks; ++j) {
+      o[4 * j + 2 * i] *= alpha;
+      o[4 * j + 2 * i + 1] *= alpha;
+    }
+  }
+}
+
+// The tile's unnormalized probabilities, in place, added to the row sums.
+template <int kKeyBlocks>
+__device__ __forceinline__ void exponentiate(float (&sc)[4 * kKeyBlocks], float scale_log2, const float (&m_use)[2],
+                                             float (&l_run)[2]) {
+#pragma unroll
+  for (int j = 0; j < kKeyBlocks; ++j) {
+    sc[4 * j + 0] = softmax_weight(sc[4 * j + 0], scale_log2, m_use[0]);
+    sc[4 * j + 1] = softmax_weight(sc[4 * j + 1], scale_log2, m_use[0]);
+    sc[4 * j + 2] = softmax_weight(sc[4 * j + 2], scale_log2, m_use[1]);
+    sc[4 * j + 3] = softmax_weight(sc[4 * j + 3], scale_log2, m_use[1]);
+    l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
+    l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
+  }
+}
+
+// P as the wgmma A operand in registers: the accumulator layout is the A
+// layout, k-step kk (16 keys) taking key blocks 2kk and 2kk + 1.
+template <bool kBf16, int kSteps>
+__device__ __forceinline__ void pack_p(const float (&sc)[8 * kSteps], uint32_t (&pa)[kSteps][4]) {
+#pragma unroll
+  for (int kk = 0; kk < kSteps; ++kk) {
+    pa[kk][0] = pack_pair<kBf16>(sc[8 * kk + 0], sc[8 * kk + 1]);
+    pa[kk][1] = pack_pair<kBf16>(sc[8 * kk + 2], sc[8 * kk + 3]);
+    pa[kk][2] = pack_pair<kBf16>(sc[8 * kk + 4], sc[8 * kk + 5]);
+    pa[kk][3] = pack_pair<kBf16>(sc[8 * kk + 6], sc[8 * kk + 7]);
+  }
 }
 
 // One sequence of a packed batch: where its queries and keys start on the

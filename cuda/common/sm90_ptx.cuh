@@ -1,7 +1,7 @@
 // PTX wrappers for Hopper (sm_90a) kernels: mbarrier, TMA tensor copies,
 // wgmma (warpgroup matrix multiply-accumulate) and its shared-memory matrix
 // descriptors, setmaxnreg, named-barrier votes. Device code only; included
-// by cuda/prefill/attention_forward_sm90.cu.
+// by the sm_90a kernels (cuda/prefill/attention_forward_sm90.cu, cuda/vsa/vsa_fine_sm90.cu).
 //
 // Hardware rules these wrappers rely on (PTX ISA, "Asynchronous Warpgroup
 // Level Matrix" and "Tensor copy" sections):
@@ -250,5 +250,73 @@ __device__ __forceinline__ void wgmma_rs_m64n64k16_F16(float (&d)[32], const uin
         "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(1));
 }
+
+// S[64x64] (+)= A[64x16] * B[64x16]^T, A and B K-major in shared memory.
+__device__ __forceinline__ void wgmma_ss_m64n64k16_Bf16(float (&d)[32], uint64_t desc_a, uint64_t desc_b,
+                                                        int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "%32, %33, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate));
+}
+
+// S[64x64] (+)= A[64x16] * B[64x16]^T, A and B K-major in shared memory.
+__device__ __forceinline__ void wgmma_ss_m64n64k16_F16(float (&d)[32], uint64_t desc_a, uint64_t desc_b,
+                                                        int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "%32, %33, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate));
+}
+
+// The instructions above by element type, for kernels templated on it:
+// qk = S (+)= Q K^T (both operands in shared memory; 64 or 128 keys), pv =
+// O += P V (P in registers; head dim 64 or 128).
+template <bool kBf16>
+struct Wgmma;
+
+template <>
+struct Wgmma<true> {
+  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
+    wgmma_ss_m64n128k16_Bf16(d, a, b, acc);
+  }
+  __device__ __forceinline__ static void qk(float (&d)[32], uint64_t a, uint64_t b, int acc) {
+    wgmma_ss_m64n64k16_Bf16(d, a, b, acc);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n128k16_Bf16(d, a, b);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n64k16_Bf16(d, a, b);
+  }
+};
+
+template <>
+struct Wgmma<false> {
+  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
+    wgmma_ss_m64n128k16_F16(d, a, b, acc);
+  }
+  __device__ __forceinline__ static void qk(float (&d)[32], uint64_t a, uint64_t b, int acc) {
+    wgmma_ss_m64n64k16_F16(d, a, b, acc);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n128k16_F16(d, a, b);
+  }
+  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+    wgmma_rs_m64n64k16_F16(d, a, b);
+  }
+};
 
 }  // namespace spattn::attention::sm90

@@ -61,7 +61,7 @@
 #include "common/cuda_check.hpp"
 #include "common/kernel_common.cuh"
 #include "common/sm90_ptx.cuh"
-#include "common/tma.hpp"
+#include "common/tma_map.hpp"
 
 namespace spattn::attention::sm90 {
 namespace {
@@ -124,35 +124,6 @@ struct Params {
   uint8_t* decisions;  // test hook (Problem::tile_decisions), null in production
 };
 
-template <bool kBf16>
-struct Mma;
-
-template <>
-struct Mma<true> {
-  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
-    wgmma_ss_m64n128k16_Bf16(d, a, b, acc);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n128k16_Bf16(d, a, b);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n64k16_Bf16(d, a, b);
-  }
-};
-
-template <>
-struct Mma<false> {
-  __device__ __forceinline__ static void qk(float (&d)[64], uint64_t a, uint64_t b, int acc) {
-    wgmma_ss_m64n128k16_F16(d, a, b, acc);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n128k16_F16(d, a, b);
-  }
-  __device__ __forceinline__ static void pv(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
-    wgmma_rs_m64n64k16_F16(d, a, b);
-  }
-};
-
 template <bool kBf16, int D, bool kExtras>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_forward_sm90_kernel(const __grid_constant__ CUtensorMap tm_q,
@@ -160,7 +131,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                                   const __grid_constant__ CUtensorMap tm_v, const Params p) {
 #if SPATTN_SM90A_DEVICE
   using L = Layout<D>;
-  using M = Mma<kBf16>;
+  using M = Wgmma<kBf16>;
   constexpr int kStages = L::kStages;
   constexpr int kBlocks = D / 64;  // 64-column (128-byte) blocks per row
 
@@ -317,24 +288,9 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     }
 
-    // Row maxima of the raw logits (a quad of lanes shares a row), scaled;
-    // four independent partial maxima per row keep the chain short.
-    float part[2][4];
-#pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      const float r0 = fmaxf(sc[4 * j + 0], sc[4 * j + 1]);
-      const float r1 = fmaxf(sc[4 * j + 2], sc[4 * j + 3]);
-      part[0][j % 4] = j < 4 ? r0 : fmaxf(part[0][j % 4], r0);
-      part[1][j % 4] = j < 4 ? r1 : fmaxf(part[1][j % 4], r1);
-    }
+    // Row maxima of the raw logits (a quad of lanes shares a row), scaled.
     float mx[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      mx[i] = fmaxf(fmaxf(part[i][0], part[i][1]), fmaxf(part[i][2], part[i][3]));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-      mx[i] *= p.scale_log2;
-    }
+    tile_row_max<16>(sc, p.scale_log2, mx);
 
     // Skip vote over all 128 rows (both consumer warpgroups): every valid
     // row's tile max is below m_running + log2(lambda). Tile 0 never skips.
@@ -390,40 +346,17 @@ __global__ void __launch_bounds__(kThreads, 1)
         }
       }
       float m_use[2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const float alpha = online_softmax_rescale(m_run[i], l_run[i], mx[i], m_use[i]);
-#pragma unroll
-        for (int j = 0; j < D / 8; ++j) {
-          o[4 * j + 2 * i] *= alpha;
-          o[4 * j + 2 * i + 1] *= alpha;
-        }
-      }
-#pragma unroll
-      for (int j = 0; j < 16; ++j) {
-        sc[4 * j + 0] = softmax_weight(sc[4 * j + 0], p.scale_log2, m_use[0]);
-        sc[4 * j + 1] = softmax_weight(sc[4 * j + 1], p.scale_log2, m_use[0]);
-        sc[4 * j + 2] = softmax_weight(sc[4 * j + 2], p.scale_log2, m_use[1]);
-        sc[4 * j + 3] = softmax_weight(sc[4 * j + 3], p.scale_log2, m_use[1]);
-        l_run[0] += sc[4 * j + 0] + sc[4 * j + 1];
-        l_run[1] += sc[4 * j + 2] + sc[4 * j + 3];
-      }
+      rescale_rows<D / 8>(o, m_run, l_run, mx, m_use);
+      exponentiate<16>(sc, p.scale_log2, m_use, l_run);
       if constexpr (kExtras) {
         if (p.quantize_p) {  // NVFP4 P, after the row sums (they take P unrounded)
 #pragma unroll
           for (int kk = 0; kk < 8; ++kk) round_p_block(at, kk);
         }
       }
-      // P's accumulator layout is the wgmma A-register layout: for the
-      // 16-key step kk, key blocks 2kk and 2kk+1.
+      // P's accumulator layout is the wgmma A-register layout.
       uint32_t pa[8][4];
-#pragma unroll
-      for (int kk = 0; kk < 8; ++kk) {
-        pa[kk][0] = pack_pair<kBf16>(sc[8 * kk + 0], sc[8 * kk + 1]);
-        pa[kk][1] = pack_pair<kBf16>(sc[8 * kk + 2], sc[8 * kk + 3]);
-        pa[kk][2] = pack_pair<kBf16>(sc[8 * kk + 4], sc[8 * kk + 5]);
-        pa[kk][3] = pack_pair<kBf16>(sc[8 * kk + 6], sc[8 * kk + 7]);
-      }
+      pack_p<kBf16, 8>(sc, pa);
       wgmma_fence();
       const uint64_t v_desc = v_desc0 + uint64_t(s) * kSlotStep;
 #pragma unroll
@@ -468,17 +401,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 // ---------------------------------------------------------------------------
 // Host side
-
-// A 4-D map (dim, token, head, batch) over a strided tensor, boxes of
-// 64 columns x 128 tokens with the 128-byte swizzle. False when TMA cannot
-// describe the tensor (the caller then uses the mma.sync kernel).
-bool make_map(CUtensorMap* map, const TensorView& t, bool bf16, int dim, int tokens, int heads,
-              int batch) {
-  const cuuint64_t dims[4] = {cuuint64_t(dim), cuuint64_t(tokens), cuuint64_t(heads), cuuint64_t(batch)};
-  const int64_t elem_strides[3] = {t.token_stride, t.head_stride, t.batch_stride};
-  return make_map_4d(map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, t.data, dims,
-                     elem_strides, 64, kTileK, CU_TENSOR_MAP_SWIZZLE_128B);
-}
 
 template <bool kBf16, int D, bool kExtras>
 void launch(const CUtensorMap& q, const CUtensorMap& k, const CUtensorMap& v, const Params& p,
@@ -544,9 +466,9 @@ bool try_launch(const Problem& pr, cudaStream_t stream, const char* function) {
   const TensorView kv = packed ? packed_view(pr.k, kv_tokens, pr.num_kv_heads) : pr.k;
   const TensorView vv = packed ? packed_view(pr.v, kv_tokens, pr.num_kv_heads) : pr.v;
   CUtensorMap q, k, v;
-  if (!make_map(&q, qv, bf16, pr.head_dim, q_tokens, pr.num_heads, map_batch) ||
-      !make_map(&k, kv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch) ||
-      !make_map(&v, vv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch)) {
+  if (!make_map(&q, qv, bf16, pr.head_dim, q_tokens, pr.num_heads, map_batch, kTileQ) ||
+      !make_map(&k, kv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch, kTileK) ||
+      !make_map(&v, vv, bf16, pr.head_dim, kv_tokens, pr.num_kv_heads, map_batch, kTileK)) {
     return false;
   }
   Params p;

@@ -893,6 +893,175 @@ SPATTN_API spattn_status spattn_attention_merge(const spattn_merge_args *args, v
 /* The CPU version, on host pointers. */
 SPATTN_API spattn_status spattn_attention_merge_reference(const spattn_merge_args *args);
 
+/* Video Sparse Attention (VSA, arXiv 2505.13389)                            */
+/* ------------------------------------------------------------------------ */
+
+/* Token layout. A latent video of grid[0] frames x grid[1] rows x grid[2]
+ * columns of tokens is, in RASTER order, token (t * grid[1] + h) * grid[2] + w.
+ * It is cut into cubes of cube_shape[0] x cube_shape[1] x cube_shape[2]
+ * tokens: n[a] = ceil(grid[a] / cube_shape[a]) cubes along each axis,
+ * num_cubes = n[0] * n[1] * n[2], cube (ct, ch, cw) having index
+ * (ct * n[1] + ch) * n[2] + cw. The cubes on the far edge of an axis that
+ * cube_shape[a] does not divide are RAGGED: they hold only
+ * e[a] = grid[a] - (n[a] - 1) * cube_shape[a] tokens along that axis.
+ *
+ * CUBE order stores every cube in volume = cube_shape[0] * [1] * [2] slots,
+ * padded_tokens = num_cubes * volume in all: cube c occupies slots
+ * [c * volume, (c + 1) * volume). Its valid tokens, valid(c) = the product
+ * of its extents, come first, in raster order inside the cube (frame, then
+ * row, then column); slots valid(c) ... volume - 1 are PAD slots. (This is
+ * FastVideo's and Model Optimizer's padded tile layout.)
+ *
+ * spattn_vsa_relayout moves tensors between the two orders (gather: raster
+ * to cube order, writing 0 to every pad slot; scatter: back, pad slots
+ * dropped). spattn_vsa_forward takes q, k, v, gate and out in cube order.
+ *
+ * Pad slots: never read for the cube means, masked as keys (probability
+ * exactly 0) and as queries; spattn_vsa_forward writes 0 to pad rows of out
+ * and -inf to their LSE. The kernel's P.V product still reads the pad rows
+ * of v, so they must hold finite values (0 x inf is NaN): zeros, as the
+ * gather writes them. The CPU reference never reads pad slots. */
+
+typedef enum spattn_vsa_direction {
+  SPATTN_VSA_TO_CUBES = 0,  /* gather: raster order -> cube order (pad slots 0) */
+  SPATTN_VSA_TO_RASTER = 1, /* scatter: cube order -> raster order */
+  SPATTN_VSA_DIRECTION_MAX_ENUM = 0x7FFFFFFF /* not a value: keeps the enum 32 bits wide for the ABI */
+} spattn_vsa_direction;
+
+/* One relayout of a [batch][tokens][num_heads][head_dim] tensor (element
+ * strides {batch, token, head}; the head dimension contiguous). src has
+ * grid[0]*grid[1]*grid[2] tokens in raster order (TO_CUBES) or padded_tokens
+ * in cube order (TO_RASTER); dst the other. src and dst must not overlap. */
+typedef struct spattn_vsa_layout_args {
+  uint32_t struct_size;
+  spattn_dtype dtype;
+  spattn_vsa_direction direction;
+  int32_t batch;
+  int32_t num_heads;       /* heads of this tensor (num_kv_heads for k and v) */
+  int32_t head_dim;        /* > 0; the kernel needs a multiple of 8 */
+  int32_t grid[3];         /* latent frames, height, width in tokens, each > 0 */
+  int32_t cube_shape[3];   /* cube frames, height, width in tokens, each > 0 */
+  const void *src;
+  void *dst;
+  int64_t src_strides[3];  /* batch, token, head */
+  int64_t dst_strides[3];
+} spattn_vsa_layout_args;
+
+/* Launches the relayout on `stream` (a cudaStream_t; NULL: default stream);
+ * asynchronous, allocates nothing, capturable. Needs src/dst 16-byte aligned
+ * and strides and head_dim multiples of 8. Errors: SPATTN_ERR_INVALID_ARGUMENT,
+ * SPATTN_ERR_UNSUPPORTED (built without CUDA, no device), SPATTN_ERR_CUDA. */
+SPATTN_API spattn_status spattn_vsa_relayout(const spattn_vsa_layout_args *args, void *stream);
+
+/* The same on host pointers, synchronously (no alignment requirement). */
+SPATTN_API spattn_status spattn_vsa_relayout_reference(const spattn_vsa_layout_args *args);
+
+/* The geometry a VSA problem implies (see spattn_vsa_get_geometry()). */
+typedef struct spattn_vsa_geometry {
+  uint32_t struct_size;
+  int32_t cubes[3];        /* n[0], n[1], n[2]: cubes along frames, height, width */
+  int32_t num_cubes;
+  int32_t cube_volume;     /* slots per cube */
+  int32_t kept_cubes;      /* KV cubes each query cube attends to in the fine stage */
+  int32_t reserved0;       /* padding made explicit: 0 */
+  int64_t padded_tokens;   /* num_cubes * cube_volume: the token extent of cube order */
+} spattn_vsa_geometry;
+
+/* VSA forward. With C = num_cubes, every (batch, head):
+ *  1. Cube means of q, k, v over each cube's valid tokens: the float32 sum
+ *     of the tokens in slot order (each addition rounded), divided by
+ *     valid(c) (IEEE division), rounded to dtype (as FastVideo does). k and
+ *     v means per KV head (num_kv_heads divides num_heads: GQA).
+ *  2. Coarse stage: attention of the C query-cube means over the C key-cube
+ *     means (softmax_scale, no mask); row i of its output is broadcast to
+ *     every token of query cube i. It runs on the library's dense attention
+ *     kernel, so it is rounded to dtype.
+ *  3. Selection: score(i, j) = the float32 dot product of the query mean of
+ *     cube i and the key mean of cube j, accumulated with fused
+ *     multiply-adds in increasing dimension order from 0 (so it is the same
+ *     number on every device). Query cube i keeps the kept_cubes key cubes of
+ *     largest score; a score outranks another when it is larger, or equal
+ *     (-0 equals +0) at a lower cube index, so exactly kept_cubes are kept
+ *     and the CPU and GPU agree. kept_cubes = max(1, C - floor(sparsity * C
+ *     + 1e-6)): ceil((1 - sparsity) * C), with products within 1e-6 of an
+ *     integer taken as that integer (0.7 * 10 is 7 however it rounds).
+ *     (NaN scores rank unspecified.)
+ *  4. Fine stage: each query token attends, token by token, to the valid
+ *     tokens of its cube's kept key cubes (softmax_scale; the softmax over
+ *     those keys only). Its log-sum-exp (natural log, scaled logits) goes to
+ *     lse.
+ *  5. out = coarse * gate + fine, elementwise (gate NULL: 1).
+ * Where spattn differs from FastVideo / Model Optimizer: means are summed in
+ * float32 then rounded (FastVideo: the same, then a bf16 matmul whose order
+ * the hardware chooses, so its selection can differ by ties and near-ties);
+ * kept_cubes rounds up (Model Optimizer: max(1, int(ratio * C)), rounding
+ * down); cubes of any shape whose volume is 64 run on the GPU (FastVideo: 64
+ * or 256 slots).
+ *
+ * Tensors (device pointers for spattn_vsa_forward, host for the reference)
+ * are [batch][padded_tokens][heads][head_dim] in cube order, by element
+ * strides {batch, token, head}, the head dimension contiguous. */
+typedef struct spattn_vsa_args {
+  uint32_t struct_size;
+  spattn_dtype dtype;
+  int32_t batch;
+  int32_t num_heads;        /* query heads */
+  int32_t num_kv_heads;     /* divides num_heads */
+  int32_t head_dim;         /* 64 or 128 */
+  int32_t grid[3];          /* latent frames, height, width in tokens */
+  /* Cube shape and sparsity: from layer_params (its vsa_cube_shape and
+   * vsa_sparsity) when layer_params is not NULL, else these two. */
+  int32_t cube_shape[3];    /* each > 0; the GPU needs a volume of 64 */
+  double sparsity;          /* vsa_sparsity, in [0, 1) */
+  const spattn_layer_params *layer_params;
+  const void *q;            /* num_heads heads */
+  const void *k;            /* num_kv_heads heads */
+  const void *v;
+  const void *gate;         /* like q, or NULL (gate 1) */
+  void *out;                /* like q */
+  int64_t q_strides[3];
+  int64_t k_strides[3];
+  int64_t v_strides[3];
+  int64_t gate_strides[3];  /* ignored when gate is NULL */
+  int64_t out_strides[3];
+  float softmax_scale;      /* both stages; 0: 1/sqrt(head_dim) */
+  int32_t reserved0;        /* padding made explicit: 0 */
+  /* Optional: the fine stage's float32 LSE, [batch][num_heads][padded_tokens]. */
+  float *lse;
+  /* Optional: the selection, int32 [batch][num_heads][num_cubes][kept_cubes],
+   * each row the kept key-cube indices in increasing order. */
+  int32_t *selected_cubes;
+  /* spattn_vsa_forward only: scratch memory of at least
+   * spattn_vsa_workspace_size() bytes, 256-byte aligned; ignored by the
+   * reference. */
+  void *workspace;
+  size_t workspace_size;
+} spattn_vsa_args;
+
+/* Fills `out` (set out->struct_size first) from args' grid, cube shape and
+ * sparsity (or layer_params); no tensor is read. Errors:
+ * SPATTN_ERR_INVALID_ARGUMENT. */
+SPATTN_API spattn_status spattn_vsa_get_geometry(const spattn_vsa_args *args, spattn_vsa_geometry *out);
+
+/* Bytes of workspace spattn_vsa_forward needs for args' shapes (pointers are
+ * not read): the cube means, the coarse output, the score matrix
+ * (batch * num_heads * num_cubes^2 floats) and the selection. */
+SPATTN_API spattn_status spattn_vsa_workspace_size(const spattn_vsa_args *args, size_t *out_size);
+
+/* Launches the VSA forward pass on `stream` (a cudaStream_t; NULL: default
+ * stream): asynchronous, allocates nothing, capturable in a CUDA graph (the
+ * selection lives in device memory). Needs an sm_90 (Hopper) device, a cube
+ * volume of 64, 16-byte aligned tensors and strides multiples of 8.
+ * Errors: SPATTN_ERR_INVALID_ARGUMENT, SPATTN_ERR_UNSUPPORTED (head_dim,
+ * cube volume, device, built without CUDA), SPATTN_ERR_CUDA. */
+SPATTN_API spattn_status spattn_vsa_forward(const spattn_vsa_args *args, void *stream);
+
+/* The CPU reference of the same computation on host pointers,
+ * synchronously: the same means, scores and selection bit for bit; the
+ * attention in double (the coarse output rounded to dtype as on the GPU).
+ * Any cube shape. Slow; for tests. */
+SPATTN_API spattn_status spattn_vsa_reference(const spattn_vsa_args *args);
+
 /* ------------------------------------------------------------------------ */
 /* Function-pointer types, for hosts that load the library with dlopen       */
 /* ------------------------------------------------------------------------ */
@@ -935,6 +1104,12 @@ typedef spattn_status (*PFN_spattn_attention_decode_reference)(const spattn_deco
 typedef spattn_status (*PFN_spattn_attention_merge)(const spattn_merge_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_attention_merge_reference)(const spattn_merge_args *args);
 typedef spattn_status (*PFN_spattn_config_vsa)(const spattn_config *config, spattn_vsa_config *out);
+typedef spattn_status (*PFN_spattn_vsa_relayout)(const spattn_vsa_layout_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_vsa_relayout_reference)(const spattn_vsa_layout_args *args);
+typedef spattn_status (*PFN_spattn_vsa_get_geometry)(const spattn_vsa_args *args, spattn_vsa_geometry *out);
+typedef spattn_status (*PFN_spattn_vsa_workspace_size)(const spattn_vsa_args *args, size_t *out_size);
+typedef spattn_status (*PFN_spattn_vsa_forward)(const spattn_vsa_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_vsa_reference)(const spattn_vsa_args *args);
 typedef spattn_status (*PFN_spattn_model_phase_key)(const spattn_model *model, const char *component, spattn_phase phase, double timestep, spattn_phase_key *out_key);
 
 #ifdef __cplusplus

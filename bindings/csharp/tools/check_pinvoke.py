@@ -13,7 +13,7 @@ Fails (exit 1, listing every difference) unless:
   - every C struct with a body has a C# struct of the same name (the internal raw mirror) with
     the same fields in the same order, each of the C# type that the C type maps to (uint32_t ->
     uint, int32_t -> int, double, float, enums by their C# name, nested structs by name,
-    pointers -> IntPtr, int64_t[N] -> fixed long[N]).
+    size_t -> UIntPtr, pointers -> IntPtr, int64_t[N] -> fixed long[N]).
 With --layout-c, also writes a C program that prints `struct size` and `struct.field offset`
 lines for every header struct; the C# test compares them with Marshal.SizeOf/OffsetOf.
 To add a C function: declare it in Native (and wrap it in the public API); a new enum value: a

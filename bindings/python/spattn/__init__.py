@@ -36,6 +36,12 @@ def version() -> str:
     """Version string of the loaded library ("0.1.0")."""
     return ffi.string(lib.spattn_version_string()).decode()
 
+# Video Sparse Attention.
+from ._attention import (torch_vsa, vsa_forward, vsa_geometry, vsa_reference,  # noqa: E402
+                         vsa_relayout, vsa_workspace_size)
+
+__all__ += ["torch_vsa", "vsa_forward", "vsa_geometry", "vsa_reference", "vsa_relayout",
+            "vsa_workspace_size"]
 
 for _name in __all__:
     _obj = globals()[_name]

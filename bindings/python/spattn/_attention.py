@@ -163,3 +163,211 @@ def torch_attention(q: Any, k: Any, v: Any, out: Any = None, *, layout: str = "b
         lse=None if lse is None else lse.data_ptr(),
         tile_counters=None if tile_counters is None else tile_counters.data_ptr(), stream=stream)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Video Sparse Attention (spattn_vsa_*; semantics at spattn_vsa_args in spattn.h)
+
+VSA_DIRECTIONS = {"to_cubes": lib.SPATTN_VSA_TO_CUBES, "to_raster": lib.SPATTN_VSA_TO_RASTER}
+
+
+def _vsa_args(q, k, v, gate, out, dtype, batch, num_heads, head_dim, grid, cube_shape, sparsity,
+              num_kv_heads, q_strides, k_strides, v_strides, gate_strides, out_strides, softmax_scale,
+              lse, selected_cubes, workspace, workspace_size):
+    if dtype not in DTYPES:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "dtype %r is not one of %s" % (dtype, ", ".join(DTYPES)))
+    num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+    keep = []
+    a = ffi.new("spattn_vsa_args *")
+    a.struct_size = ffi.sizeof("spattn_vsa_args")
+    a.dtype = DTYPES[dtype]
+    a.batch, a.num_heads, a.num_kv_heads, a.head_dim = batch, num_heads, num_kv_heads, head_dim
+    a.grid = list(grid)
+    a.cube_shape = list(cube_shape)
+    a.sparsity = sparsity
+    a.q = _pointer(q, "const void *", keep)
+    a.k = _pointer(k, "const void *", keep)
+    a.v = _pointer(v, "const void *", keep)
+    a.gate = _pointer(gate, "const void *", keep)
+    a.out = _pointer(out, "void *", keep)
+    geometry = vsa_geometry(grid, cube_shape, sparsity)
+    tokens = geometry["padded_tokens"]
+    a.q_strides = list(q_strides or _bshd(tokens, num_heads, head_dim))
+    a.k_strides = list(k_strides or _bshd(tokens, num_kv_heads, head_dim))
+    a.v_strides = list(v_strides or _bshd(tokens, num_kv_heads, head_dim))
+    a.gate_strides = list(gate_strides or _bshd(tokens, num_heads, head_dim))
+    a.out_strides = list(out_strides or _bshd(tokens, num_heads, head_dim))
+    a.softmax_scale = softmax_scale
+    a.lse = _pointer(lse, "float *", keep)
+    a.selected_cubes = _pointer(selected_cubes, "int32_t *", keep)
+    a.workspace = _pointer(workspace, "void *", keep)
+    a.workspace_size = workspace_size
+    return a, keep
+
+
+def vsa_geometry(grid, cube_shape=(4, 4, 4), sparsity=0.9):
+    """spattn_vsa_get_geometry: {"cubes": (n_t, n_h, n_w), "num_cubes", "cube_volume",
+    "padded_tokens" (the token extent of cube order), "kept_cubes"} for a latent grid of
+    (frames, height, width) tokens."""
+    a = ffi.new("spattn_vsa_args *")
+    a.struct_size = ffi.sizeof("spattn_vsa_args")
+    a.dtype = lib.SPATTN_DTYPE_BFLOAT16
+    a.batch = a.num_heads = a.num_kv_heads = 1
+    a.head_dim = 64
+    a.grid = list(grid)
+    a.cube_shape = list(cube_shape)
+    a.sparsity = sparsity
+    g = ffi.new("spattn_vsa_geometry *")
+    g.struct_size = ffi.sizeof("spattn_vsa_geometry")
+    check(lib.spattn_vsa_get_geometry(a, g))
+    return {"cubes": tuple(g.cubes), "num_cubes": g.num_cubes, "cube_volume": g.cube_volume,
+            "padded_tokens": g.padded_tokens, "kept_cubes": g.kept_cubes}
+
+
+def vsa_workspace_size(*, dtype, batch, num_heads, head_dim, grid, cube_shape=(4, 4, 4), sparsity=0.9,
+                       num_kv_heads=None):
+    """spattn_vsa_workspace_size: bytes of device scratch memory vsa_forward needs."""
+    a, keep = _vsa_args(None, None, None, None, None, dtype, batch, num_heads, head_dim, grid, cube_shape,
+                        sparsity, num_kv_heads, None, None, None, None, None, 0.0, None, None, None, 0)
+    size = ffi.new("size_t *")
+    check(lib.spattn_vsa_workspace_size(a, size))
+    del keep
+    return size[0]
+
+
+def vsa_forward(q, k, v, gate, out, *, dtype, batch, num_heads, head_dim, grid, cube_shape=(4, 4, 4),
+                sparsity=0.9, num_kv_heads=None, q_strides=None, k_strides=None, v_strides=None,
+                gate_strides=None, out_strides=None, softmax_scale=0.0, lse=None, selected_cubes=None,
+                workspace=None, workspace_size=0, stream=0):
+    """spattn_vsa_forward on device pointers given as ints; q, k, v, gate (None: gate 1), out in
+    cube order [batch][padded_tokens][heads][head_dim] (default strides BSHD contiguous).
+    workspace: a device pointer of at least vsa_workspace_size() bytes, 256-byte aligned.
+    Asynchronous on `stream` (a cudaStream_t as an int)."""
+    a, keep = _vsa_args(q, k, v, gate, out, dtype, batch, num_heads, head_dim, grid, cube_shape, sparsity,
+                        num_kv_heads, q_strides, k_strides, v_strides, gate_strides, out_strides, softmax_scale,
+                        lse, selected_cubes, workspace, workspace_size)
+    check(lib.spattn_vsa_forward(a, ffi.cast("void *", stream or 0)))
+    del keep
+
+
+def vsa_reference(q, k, v, gate, out, *, dtype, batch, num_heads, head_dim, grid, cube_shape=(4, 4, 4),
+                  sparsity=0.9, num_kv_heads=None, q_strides=None, k_strides=None, v_strides=None,
+                  gate_strides=None, out_strides=None, softmax_scale=0.0, lse=None, selected_cubes=None):
+    """spattn_vsa_reference: the CPU version of vsa_forward on host buffers (or addresses);
+    any cube shape."""
+    a, keep = _vsa_args(q, k, v, gate, out, dtype, batch, num_heads, head_dim, grid, cube_shape, sparsity,
+                        num_kv_heads, q_strides, k_strides, v_strides, gate_strides, out_strides, softmax_scale,
+                        lse, selected_cubes, None, 0)
+    check(lib.spattn_vsa_reference(a))
+    del keep
+
+
+def _layout_args(src, dst, direction, dtype, batch, num_heads, head_dim, grid, cube_shape, src_strides,
+                 dst_strides):
+    if direction not in VSA_DIRECTIONS:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "direction %r is not one of %s" % (direction, ", ".join(VSA_DIRECTIONS)))
+    if dtype not in DTYPES:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "dtype %r is not one of %s" % (dtype, ", ".join(DTYPES)))
+    keep = []
+    a = ffi.new("spattn_vsa_layout_args *")
+    a.struct_size = ffi.sizeof("spattn_vsa_layout_args")
+    a.dtype, a.direction = DTYPES[dtype], VSA_DIRECTIONS[direction]
+    a.batch, a.num_heads, a.head_dim = batch, num_heads, head_dim
+    a.grid, a.cube_shape = list(grid), list(cube_shape)
+    raster = grid[0] * grid[1] * grid[2]
+    cubes = vsa_geometry(grid, cube_shape, 0.0)["padded_tokens"]
+    src_tokens, dst_tokens = (raster, cubes) if direction == "to_cubes" else (cubes, raster)
+    a.src = _pointer(src, "const void *", keep)
+    a.dst = _pointer(dst, "void *", keep)
+    a.src_strides = list(src_strides or _bshd(src_tokens, num_heads, head_dim))
+    a.dst_strides = list(dst_strides or _bshd(dst_tokens, num_heads, head_dim))
+    return a, keep
+
+
+def vsa_relayout(src, dst, direction, *, dtype, batch, num_heads, head_dim, grid, cube_shape=(4, 4, 4),
+                 src_strides=None, dst_strides=None, stream=0, on_host=False):
+    """spattn_vsa_relayout (device pointers, asynchronous on `stream`) or, with on_host=True,
+    spattn_vsa_relayout_reference (host buffers): direction "to_cubes" gathers a raster-order
+    tensor into cube order (pad slots 0), "to_raster" scatters it back."""
+    a, keep = _layout_args(src, dst, direction, dtype, batch, num_heads, head_dim, grid, cube_shape,
+                           src_strides, dst_strides)
+    if on_host:
+        check(lib.spattn_vsa_relayout_reference(a))
+    else:
+        check(lib.spattn_vsa_relayout(a, ffi.cast("void *", stream or 0)))
+    del keep
+
+
+def torch_vsa(q, k, v, gate=None, *, grid, cube_shape=(4, 4, 4), sparsity=0.9, layer=None, layout="bshd",
+              token_order="raster", softmax_scale=0.0, selected_cubes=None, workspace=None, stream=None):
+    """Video Sparse Attention on PyTorch CUDA tensors; returns the output (a new tensor).
+
+    layout "bshd": [batch, tokens, heads, head_dim]; "bhsd": [batch, heads, tokens, head_dim].
+    token_order "raster": tokens in the latent grid's raster order (frame, row, column); q, k,
+    v and gate are gathered into cube order, the output scattered back (temporaries allocated
+    here). "cubes": tensors already in cube order with padded_tokens tokens (vsa_geometry).
+    grid: (frames, height, width) in tokens. `layer`: an object with vsa_sparsity and
+    vsa_cube_shape (a looked-up layer) that replaces sparsity and cube_shape. gate: like q, or
+    None (gate 1). selected_cubes: an int32 CUDA tensor of batch * heads * num_cubes *
+    kept_cubes elements that receives the selection. workspace: a uint8 CUDA tensor of at least
+    vsa_workspace_size() bytes (None: allocated here). Runs on torch.cuda.current_stream()
+    unless `stream` is given."""
+    import torch  # imported here so that the package works without torch
+
+    if layout not in ("bshd", "bhsd") or token_order not in ("raster", "cubes"):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "layout must be 'bshd' or 'bhsd', token_order 'raster' or 'cubes'")
+    if layer is not None:
+        sparsity, cube_shape = layer.vsa_sparsity, tuple(layer.vsa_cube_shape)
+    dtypes = {torch.bfloat16: "bfloat16", torch.float16: "float16"}
+    tensors = [("q", q), ("k", k), ("v", v)] + ([("gate", gate)] if gate is not None else [])
+    for name, t in tensors:
+        if t.dim() != 4 or not t.is_cuda or t.dtype != q.dtype or t.dtype not in dtypes:
+            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                        "%s must be a 4-d CUDA tensor, bfloat16 or float16 like q" % name)
+    seq_axis, head_axis = (1, 2) if layout == "bshd" else (2, 1)
+    batch, heads, kv_heads, dim = q.shape[0], q.shape[head_axis], k.shape[head_axis], q.shape[3]
+    dtype = dtypes[q.dtype]
+    geometry = vsa_geometry(grid, cube_shape, sparsity)
+    if stream is None:
+        stream = torch.cuda.current_stream(q.device).cuda_stream
+    elif not isinstance(stream, int):
+        stream = stream.cuda_stream
+    strides = lambda t, name: _torch_strides(t, layout, name)  # noqa: E731
+
+    def to_cubes(t, name):
+        if token_order == "cubes":
+            return t
+        c = torch.empty(batch, geometry["padded_tokens"], t.shape[head_axis], dim, dtype=t.dtype, device=t.device)
+        vsa_relayout(t.data_ptr(), c.data_ptr(), "to_cubes", dtype=dtype, batch=batch, num_heads=t.shape[head_axis],
+                     head_dim=dim, grid=grid, cube_shape=cube_shape, src_strides=strides(t, name),
+                     dst_strides=c.stride()[:3], stream=stream)
+        return c
+
+    qc, kc, vc = to_cubes(q, "q"), to_cubes(k, "k"), to_cubes(v, "v")
+    gc = to_cubes(gate, "gate") if gate is not None else None
+    cube_layout = "bshd" if token_order == "raster" else layout
+    cs = lambda t, name: _torch_strides(t, cube_layout, name)  # noqa: E731
+    oc = torch.empty_like(qc)
+    if workspace is None:
+        workspace = torch.empty(vsa_workspace_size(dtype=dtype, batch=batch, num_heads=heads, head_dim=dim,
+                                                   grid=grid, cube_shape=cube_shape, sparsity=sparsity,
+                                                   num_kv_heads=kv_heads),
+                                dtype=torch.uint8, device=q.device)
+    vsa_forward(qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), None if gc is None else gc.data_ptr(), oc.data_ptr(),
+                dtype=dtype, batch=batch, num_heads=heads, head_dim=dim, grid=grid, cube_shape=cube_shape,
+                sparsity=sparsity, num_kv_heads=kv_heads, q_strides=cs(qc, "q"), k_strides=cs(kc, "k"),
+                v_strides=cs(vc, "v"), gate_strides=None if gc is None else cs(gc, "gate"),
+                out_strides=cs(oc, "out"), softmax_scale=softmax_scale,
+                selected_cubes=None if selected_cubes is None else selected_cubes.data_ptr(),
+                workspace=workspace.data_ptr(), workspace_size=workspace.numel(), stream=stream)
+    if token_order == "cubes":
+        return oc
+    out = torch.empty_like(q)
+    vsa_relayout(oc.data_ptr(), out.data_ptr(), "to_raster", dtype=dtype, batch=batch, num_heads=heads,
+                 head_dim=dim, grid=grid, cube_shape=cube_shape, src_strides=oc.stride()[:3],
+                 dst_strides=strides(out, "out"), stream=stream)
+    return out

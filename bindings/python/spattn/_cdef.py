@@ -308,6 +308,68 @@ typedef struct spattn_merge_args {
 } spattn_merge_args;
 spattn_status spattn_attention_merge(const spattn_merge_args *args, void *stream);
 spattn_status spattn_attention_merge_reference(const spattn_merge_args *args);
+typedef enum spattn_vsa_direction {
+ SPATTN_VSA_TO_CUBES = 0,
+ SPATTN_VSA_TO_RASTER = 1,
+ SPATTN_VSA_DIRECTION_MAX_ENUM = 0x7FFFFFFF
+} spattn_vsa_direction;
+typedef struct spattn_vsa_layout_args {
+ uint32_t struct_size;
+ spattn_dtype dtype;
+ spattn_vsa_direction direction;
+ int32_t batch;
+ int32_t num_heads;
+ int32_t head_dim;
+ int32_t grid[3];
+ int32_t cube_shape[3];
+ const void *src;
+ void *dst;
+ int64_t src_strides[3];
+ int64_t dst_strides[3];
+} spattn_vsa_layout_args;
+spattn_status spattn_vsa_relayout(const spattn_vsa_layout_args *args, void *stream);
+spattn_status spattn_vsa_relayout_reference(const spattn_vsa_layout_args *args);
+typedef struct spattn_vsa_geometry {
+ uint32_t struct_size;
+ int32_t cubes[3];
+ int32_t num_cubes;
+ int32_t cube_volume;
+ int32_t kept_cubes;
+ int32_t reserved0;
+ int64_t padded_tokens;
+} spattn_vsa_geometry;
+typedef struct spattn_vsa_args {
+ uint32_t struct_size;
+ spattn_dtype dtype;
+ int32_t batch;
+ int32_t num_heads;
+ int32_t num_kv_heads;
+ int32_t head_dim;
+ int32_t grid[3];
+ int32_t cube_shape[3];
+ double sparsity;
+ const spattn_layer_params *layer_params;
+ const void *q;
+ const void *k;
+ const void *v;
+ const void *gate;
+ void *out;
+ int64_t q_strides[3];
+ int64_t k_strides[3];
+ int64_t v_strides[3];
+ int64_t gate_strides[3];
+ int64_t out_strides[3];
+ float softmax_scale;
+ int32_t reserved0;
+ float *lse;
+ int32_t *selected_cubes;
+ void *workspace;
+ size_t workspace_size;
+} spattn_vsa_args;
+spattn_status spattn_vsa_get_geometry(const spattn_vsa_args *args, spattn_vsa_geometry *out);
+spattn_status spattn_vsa_workspace_size(const spattn_vsa_args *args, size_t *out_size);
+spattn_status spattn_vsa_forward(const spattn_vsa_args *args, void *stream);
+spattn_status spattn_vsa_reference(const spattn_vsa_args *args);
 typedef uint32_t (*PFN_spattn_version)(void);
 typedef const char *(*PFN_spattn_version_string)(void);
 typedef const char *(*PFN_spattn_status_string)(spattn_status status);
@@ -341,6 +403,12 @@ typedef spattn_status (*PFN_spattn_attention_decode_reference)(const spattn_deco
 typedef spattn_status (*PFN_spattn_attention_merge)(const spattn_merge_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_attention_merge_reference)(const spattn_merge_args *args);
 typedef spattn_status (*PFN_spattn_config_vsa)(const spattn_config *config, spattn_vsa_config *out);
+typedef spattn_status (*PFN_spattn_vsa_relayout)(const spattn_vsa_layout_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_vsa_relayout_reference)(const spattn_vsa_layout_args *args);
+typedef spattn_status (*PFN_spattn_vsa_get_geometry)(const spattn_vsa_args *args, spattn_vsa_geometry *out);
+typedef spattn_status (*PFN_spattn_vsa_workspace_size)(const spattn_vsa_args *args, size_t *out_size);
+typedef spattn_status (*PFN_spattn_vsa_forward)(const spattn_vsa_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_vsa_reference)(const spattn_vsa_args *args);
 typedef spattn_status (*PFN_spattn_model_phase_key)(const spattn_model *model, const char *component, spattn_phase phase, double timestep, spattn_phase_key *out_key);
 '''
 

@@ -124,4 +124,11 @@ class KvLayout(CEnum):
     PAGED = 'paged', 1
 
 
-__all__ = ['Status', 'LogLevel', 'Algorithm', 'Phase', 'Format', 'KtCacheDtype', 'IndexerKDtype', 'Source', 'DisabledReason', 'PhaseKey', 'Dtype', 'KvLayout']
+class VsaDirection(CEnum):
+    """The values of spattn_vsa_direction."""
+
+    VSA_TO_CUBES = 'vsa_to_cubes', 0  # gather: raster order -> cube order (pad slots 0)
+    VSA_TO_RASTER = 'vsa_to_raster', 1  # scatter: cube order -> raster order
+
+
+__all__ = ['Status', 'LogLevel', 'Algorithm', 'Phase', 'Format', 'KtCacheDtype', 'IndexerKDtype', 'Source', 'DisabledReason', 'PhaseKey', 'Dtype', 'KvLayout', 'VsaDirection']

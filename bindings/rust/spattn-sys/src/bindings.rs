@@ -3088,3 +3088,898 @@ extern "C" {
 extern "C" {
     pub fn spattn_attention_merge_reference(args: *const spattn_merge_args) -> spattn_status;
 }
+pub const SPATTN_VSA_TO_CUBES: spattn_vsa_direction = 0;
+pub const SPATTN_VSA_TO_RASTER: spattn_vsa_direction = 1;
+pub const SPATTN_VSA_DIRECTION_MAX_ENUM: spattn_vsa_direction = 2147483647;
+pub type spattn_vsa_direction = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_vsa_layout_args {
+    pub struct_size: u32,
+    pub dtype: spattn_dtype,
+    pub direction: spattn_vsa_direction,
+    pub batch: i32,
+    pub num_heads: i32,
+    pub head_dim: i32,
+    pub grid: [i32; 3usize],
+    pub cube_shape: [i32; 3usize],
+    pub src: *const ::std::os::raw::c_void,
+    pub dst: *mut ::std::os::raw::c_void,
+    pub src_strides: [i64; 3usize],
+    pub dst_strides: [i64; 3usize],
+}
+#[test]
+fn bindgen_test_layout_spattn_vsa_layout_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_vsa_layout_args>(),
+        112usize,
+        concat!("Size of: ", stringify!(spattn_vsa_layout_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_vsa_layout_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_vsa_layout_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_direction() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).direction) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(direction)
+            )
+        );
+    }
+    test_field_direction();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_head_dim() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).head_dim) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(head_dim)
+            )
+        );
+    }
+    test_field_head_dim();
+    fn test_field_grid() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).grid) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(grid)
+            )
+        );
+    }
+    test_field_grid();
+    fn test_field_cube_shape() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cube_shape) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(cube_shape)
+            )
+        );
+    }
+    test_field_cube_shape();
+    fn test_field_src() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(src)
+            )
+        );
+    }
+    test_field_src();
+    fn test_field_dst() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dst) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(dst)
+            )
+        );
+    }
+    test_field_dst();
+    fn test_field_src_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_strides) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(src_strides)
+            )
+        );
+    }
+    test_field_src_strides();
+    fn test_field_dst_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_layout_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dst_strides) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_layout_args),
+                "::",
+                stringify!(dst_strides)
+            )
+        );
+    }
+    test_field_dst_strides();
+}
+extern "C" {
+    pub fn spattn_vsa_relayout(
+        args: *const spattn_vsa_layout_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_vsa_relayout_reference(args: *const spattn_vsa_layout_args) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_vsa_geometry {
+    pub struct_size: u32,
+    pub cubes: [i32; 3usize],
+    pub num_cubes: i32,
+    pub cube_volume: i32,
+    pub kept_cubes: i32,
+    pub reserved0: i32,
+    pub padded_tokens: i64,
+}
+#[test]
+fn bindgen_test_layout_spattn_vsa_geometry() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_vsa_geometry>(),
+        40usize,
+        concat!("Size of: ", stringify!(spattn_vsa_geometry))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_vsa_geometry>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_vsa_geometry))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_cubes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cubes) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(cubes)
+            )
+        );
+    }
+    test_field_cubes();
+    fn test_field_num_cubes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_cubes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(num_cubes)
+            )
+        );
+    }
+    test_field_num_cubes();
+    fn test_field_cube_volume() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cube_volume) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(cube_volume)
+            )
+        );
+    }
+    test_field_cube_volume();
+    fn test_field_kept_cubes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kept_cubes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(kept_cubes)
+            )
+        );
+    }
+    test_field_kept_cubes();
+    fn test_field_reserved0() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved0) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(reserved0)
+            )
+        );
+    }
+    test_field_reserved0();
+    fn test_field_padded_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_geometry>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).padded_tokens) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_geometry),
+                "::",
+                stringify!(padded_tokens)
+            )
+        );
+    }
+    test_field_padded_tokens();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_vsa_args {
+    pub struct_size: u32,
+    pub dtype: spattn_dtype,
+    pub batch: i32,
+    pub num_heads: i32,
+    pub num_kv_heads: i32,
+    pub head_dim: i32,
+    pub grid: [i32; 3usize],
+    pub cube_shape: [i32; 3usize],
+    pub sparsity: f64,
+    pub layer_params: *const spattn_layer_params,
+    pub q: *const ::std::os::raw::c_void,
+    pub k: *const ::std::os::raw::c_void,
+    pub v: *const ::std::os::raw::c_void,
+    pub gate: *const ::std::os::raw::c_void,
+    pub out: *mut ::std::os::raw::c_void,
+    pub q_strides: [i64; 3usize],
+    pub k_strides: [i64; 3usize],
+    pub v_strides: [i64; 3usize],
+    pub gate_strides: [i64; 3usize],
+    pub out_strides: [i64; 3usize],
+    pub softmax_scale: f32,
+    pub reserved0: i32,
+    pub lse: *mut f32,
+    pub selected_cubes: *mut i32,
+    pub workspace: *mut ::std::os::raw::c_void,
+    pub workspace_size: usize,
+}
+#[test]
+fn bindgen_test_layout_spattn_vsa_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_vsa_args>(),
+        264usize,
+        concat!("Size of: ", stringify!(spattn_vsa_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_vsa_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_vsa_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_num_kv_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_kv_heads) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(num_kv_heads)
+            )
+        );
+    }
+    test_field_num_kv_heads();
+    fn test_field_head_dim() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).head_dim) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(head_dim)
+            )
+        );
+    }
+    test_field_head_dim();
+    fn test_field_grid() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).grid) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(grid)
+            )
+        );
+    }
+    test_field_grid();
+    fn test_field_cube_shape() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cube_shape) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(cube_shape)
+            )
+        );
+    }
+    test_field_cube_shape();
+    fn test_field_sparsity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sparsity) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(sparsity)
+            )
+        );
+    }
+    test_field_sparsity();
+    fn test_field_layer_params() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).layer_params) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(layer_params)
+            )
+        );
+    }
+    test_field_layer_params();
+    fn test_field_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(q)
+            )
+        );
+    }
+    test_field_q();
+    fn test_field_k() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(k)
+            )
+        );
+    }
+    test_field_k();
+    fn test_field_v() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).v) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(v)
+            )
+        );
+    }
+    test_field_v();
+    fn test_field_gate() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).gate) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(gate)
+            )
+        );
+    }
+    test_field_gate();
+    fn test_field_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(out)
+            )
+        );
+    }
+    test_field_out();
+    fn test_field_q_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_strides) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(q_strides)
+            )
+        );
+    }
+    test_field_q_strides();
+    fn test_field_k_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k_strides) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(k_strides)
+            )
+        );
+    }
+    test_field_k_strides();
+    fn test_field_v_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).v_strides) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(v_strides)
+            )
+        );
+    }
+    test_field_v_strides();
+    fn test_field_gate_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).gate_strides) as usize - ptr as usize
+            },
+            176usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(gate_strides)
+            )
+        );
+    }
+    test_field_gate_strides();
+    fn test_field_out_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_strides) as usize - ptr as usize
+            },
+            200usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(out_strides)
+            )
+        );
+    }
+    test_field_out_strides();
+    fn test_field_softmax_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).softmax_scale) as usize - ptr as usize
+            },
+            224usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(softmax_scale)
+            )
+        );
+    }
+    test_field_softmax_scale();
+    fn test_field_reserved0() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved0) as usize - ptr as usize
+            },
+            228usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(reserved0)
+            )
+        );
+    }
+    test_field_reserved0();
+    fn test_field_lse() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lse) as usize - ptr as usize
+            },
+            232usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(lse)
+            )
+        );
+    }
+    test_field_lse();
+    fn test_field_selected_cubes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).selected_cubes) as usize - ptr as usize
+            },
+            240usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(selected_cubes)
+            )
+        );
+    }
+    test_field_selected_cubes();
+    fn test_field_workspace() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace) as usize - ptr as usize
+            },
+            248usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(workspace)
+            )
+        );
+    }
+    test_field_workspace();
+    fn test_field_workspace_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_vsa_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace_size) as usize - ptr as usize
+            },
+            256usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_vsa_args),
+                "::",
+                stringify!(workspace_size)
+            )
+        );
+    }
+    test_field_workspace_size();
+}
+extern "C" {
+    pub fn spattn_vsa_get_geometry(
+        args: *const spattn_vsa_args,
+        out: *mut spattn_vsa_geometry,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_vsa_workspace_size(
+        args: *const spattn_vsa_args,
+        out_size: *mut usize,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_vsa_forward(
+        args: *const spattn_vsa_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_vsa_reference(args: *const spattn_vsa_args) -> spattn_status;
+}
