@@ -314,7 +314,7 @@ namespace Spattn
     public unsafe struct spattn_vsa_layout_args
     {
         public uint struct_size;
-        public spattn_dtype dtype;
+        public Dtype dtype;
         public spattn_vsa_direction direction;
         public int batch;
         public int num_heads;
@@ -343,7 +343,7 @@ namespace Spattn
     public unsafe struct spattn_vsa_args
     {
         public uint struct_size;
-        public spattn_dtype dtype;
+        public Dtype dtype;
         public int batch;
         public int num_heads;
         public int num_kv_heads;

@@ -9,6 +9,7 @@
 
 #include "attention/arg_checks.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention::vsa {
@@ -16,8 +17,6 @@ namespace {
 
 using checks::invalid;
 
-constexpr size_t kArgsV1Size = sizeof(spattn_vsa_args);
-constexpr size_t kLayoutArgsV1Size = sizeof(spattn_vsa_layout_args);
 constexpr size_t kLayerParamsVsaSize = offsetof(spattn_layer_params, vsa_cube_shape) + 3 * sizeof(int32_t);
 constexpr int64_t kMaxTokens = std::numeric_limits<int32_t>::max();
 // The GPU selection keeps one score row per CTA in shared memory.
@@ -94,8 +93,7 @@ TensorView view(const void* data, const int64_t s[3]) {
 
 Problem resolve_shape(const spattn_vsa_args* args, const char* function) {
   require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kArgsV1Size, function, "spattn_vsa_args");
-  const spattn_vsa_args& a = *args;
+  const spattn_vsa_args a = read_struct(args, function, "args");
   checks::dtype(a.dtype, "args.dtype", function);
   checks::positive(a.batch, "args.batch", function);
   checks::positive(a.num_heads, "args.num_heads", function);
@@ -113,8 +111,8 @@ Problem resolve_shape(const spattn_vsa_args* args, const char* function) {
   double sparsity = a.sparsity;
   std::string cube_field = "args.cube_shape", sparsity_field = "args.sparsity";
   if (a.layer_params != nullptr) {
-    const spattn_layer_params& lp = *a.layer_params;
-    if (lp.struct_size < kLayerParamsVsaSize) {
+    const spattn_layer_params lp = read_struct(a.layer_params, function, "args.layer_params");
+    if (a.layer_params->struct_size < kLayerParamsVsaSize) {
       invalid(function, "args.layer_params->struct_size is " + std::to_string(lp.struct_size) +
                             "; a VSA layer needs at least " + std::to_string(kLayerParamsVsaSize) +
                             " (up to vsa_cube_shape: set it to sizeof(spattn_layer_params))");
@@ -225,8 +223,7 @@ WorkspaceLayout workspace_layout(const Problem& p) {
 
 Relayout resolve_relayout(const spattn_vsa_layout_args* args, const char* function, bool gpu) {
   require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kLayoutArgsV1Size, function, "spattn_vsa_layout_args");
-  const spattn_vsa_layout_args& a = *args;
+  const spattn_vsa_layout_args a = read_struct(args, function, "args");
   checks::dtype(a.dtype, "args.dtype", function);
   if (a.direction != SPATTN_VSA_TO_CUBES && a.direction != SPATTN_VSA_TO_RASTER) {
     invalid(function, "args.direction is " + std::to_string(int(a.direction)) +

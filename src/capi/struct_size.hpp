@@ -83,6 +83,24 @@ struct PublishedLayouts<spattn_vsa_config> {
 };
 
 template <>
+struct PublishedLayouts<spattn_vsa_args> {
+  static constexpr const char* kName = "spattn_vsa_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_vsa_args, workspace_size)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_vsa_layout_args> {
+  static constexpr const char* kName = "spattn_vsa_layout_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_vsa_layout_args, dst_strides)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_vsa_geometry> {
+  static constexpr const char* kName = "spattn_vsa_geometry";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_vsa_geometry, padded_tokens)};  // 0.2
+};
+
+template <>
 struct PublishedLayouts<spattn_kv_cache> {
   static constexpr const char* kName = "spattn_kv_cache";
   static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_kv_cache, max_pages_per_seq)};  // 0.2

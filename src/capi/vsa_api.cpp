@@ -6,6 +6,7 @@
 #include "attention/vsa_problem.hpp"
 #include "attention/vsa_reference.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 #if SPATTN_HAVE_CUDA
@@ -29,13 +30,14 @@ spattn_status spattn_vsa_get_geometry(const spattn_vsa_args* args, spattn_vsa_ge
     static const char* const kFunction = "spattn_vsa_get_geometry";
     const spattn::attention::vsa::Problem p = spattn::attention::vsa::resolve_shape(args, kFunction);
     spattn::require_arg(out, kFunction, "out");
-    spattn::require_struct_size(out->struct_size, sizeof(spattn_vsa_geometry), kFunction, "spattn_vsa_geometry");
-    for (int a = 0; a < 3; ++a) out->cubes[a] = p.geo.cubes[a];
-    out->num_cubes = p.geo.num_cubes;
-    out->cube_volume = p.geo.volume;
-    out->kept_cubes = p.geo.kept;
-    out->reserved0 = 0;
-    out->padded_tokens = p.geo.padded_tokens;
+    spattn::require_struct(out, kFunction, "out");
+    spattn_vsa_geometry g{};
+    for (int a = 0; a < 3; ++a) g.cubes[a] = p.geo.cubes[a];
+    g.num_cubes = p.geo.num_cubes;
+    g.cube_volume = p.geo.volume;
+    g.kept_cubes = p.geo.kept;
+    g.padded_tokens = p.geo.padded_tokens;
+    spattn::write_struct(out, g, kFunction, "out");
   });
 }
 

@@ -427,12 +427,18 @@ const BadCase kBadCases[] = {
      "args.sparsity is 1.000000; must be in [0, 1)"},
     {"sparsity nan", [](Bad& b) { b.args.sparsity = std::nan(""); }, SPATTN_ERR_INVALID_ARGUMENT, "args.sparsity is"},
     {"sparsity negative", [](Bad& b) { b.args.sparsity = -0.1; }, SPATTN_ERR_INVALID_ARGUMENT, "args.sparsity is -0.1"},
-    {"layer_params size",
+    {"layer_params size",  // the 0.1 layout: valid, but without the VSA fields
+     [](Bad& b) {
+       b.lp.struct_size = 88;
+       b.args.layer_params = &b.lp;
+     },
+     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->struct_size is 88; a VSA layer needs at least"},
+    {"layer_params too small",
      [](Bad& b) {
        b.lp.struct_size = 40;
        b.args.layer_params = &b.lp;
      },
-     SPATTN_ERR_INVALID_ARGUMENT, "args.layer_params->struct_size is 40; a VSA layer needs at least"},
+     SPATTN_ERR_INVALID_ARGUMENT, "spattn_layer_params.struct_size is 40, expected at least 88"},
     {"layer_params not vsa",
      [](Bad& b) {
        b.lp.struct_size = sizeof(b.lp);
