@@ -43,6 +43,14 @@ constexpr double kFloat64Noise = 0x1p-40;
 
 inline bool is_fp8(spattn_dtype d) { return d == SPATTN_DTYPE_FLOAT8_E4M3; }
 
+// A generator seeded for one setup (the setups draw everything from it in
+// their constructors, in a fixed order).
+inline std::mt19937& seeded_rng(uint32_t seed) {
+  static thread_local std::mt19937 rng;
+  rng.seed(seed);
+  return rng;
+}
+
 // ---------------------------------------------------------------------------
 // Stored values.
 
@@ -248,7 +256,7 @@ struct SparseSetup {
   size_t lse_elems = 0;
   float scale = 0.0f;  // resolved softmax scale
 
-  SparseSetup(const SparseCase& sc, uint32_t seed) : SparseSetup(sc, seed, make_rng(seed)) {}
+  SparseSetup(const SparseCase& sc, uint32_t seed) : SparseSetup(sc, seed, seeded_rng(seed)) {}
 
   int lq(int b) const { return c.q_lens[size_t(b)]; }
   int lk(int b) const { return cache.seqlens()[size_t(b)]; }
@@ -269,8 +277,7 @@ struct SparseSetup {
   // New lists for the current cache lengths (cache.seqlens() may have been
   // shortened: a CUDA-graph replay with new lengths).
   void remake_lists(uint32_t seed) {
-    std::mt19937& rng = make_rng(seed);
-    make_lists(rng);
+    make_lists(seeded_rng(seed));
   }
 
   spattn_sparse_attention_args args(const void* q_ptr, void* out_ptr, const spattn_kv_cache* kv,
@@ -298,12 +305,6 @@ struct SparseSetup {
   }
 
  private:
-  static std::mt19937& make_rng(uint32_t seed) {
-    static thread_local std::mt19937 rng;
-    rng.seed(seed);
-    return rng;
-  }
-
   // Logits of std ~2 for uniform q and k of amplitude a: q.k has std
   // a^2 sqrt(d) / 3, times 1/sqrt(d).
   static constexpr double kAmp = 2.4;
@@ -592,7 +593,7 @@ struct IndexerSetup {
   int64_t scale_strides[2] = {0, 0};
   int64_t logits_stride = 0;
 
-  IndexerSetup(const IndexerCase& ic, uint32_t seed) : IndexerSetup(ic, rng_for(seed)) {}
+  IndexerSetup(const IndexerCase& ic, uint32_t seed) : IndexerSetup(ic, seeded_rng(seed)) {}
 
   int lq(int b) const { return c.q_lens[size_t(b)]; }
   int lk(int b) const { return cache.seqlens()[size_t(b)]; }
@@ -649,11 +650,6 @@ struct IndexerSetup {
   }
 
  private:
-  static std::mt19937& rng_for(uint32_t seed) {
-    static thread_local std::mt19937 rng;
-    rng.seed(seed);
-    return rng;
-  }
   static CacheSpec key_spec(const IndexerCase& ic) { return ic.cache; }
 
   IndexerSetup(const IndexerCase& ic, std::mt19937& rng)
