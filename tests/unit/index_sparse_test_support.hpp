@@ -406,21 +406,39 @@ inline std::vector<int> model_keys(const SparseSetup& s, int b, int i, int g) {
   return std::vector<int>(keys.begin(), keys.end());
 }
 
-inline ModelRow model_row(const SparseSetup& s, int b, int i, int h) {
+// The dequantized keys and values of sequence b, KV head g: [lk][dim], [lk][dim_v].
+struct DecodedKv {
+  std::vector<double> k, v;
+};
+
+inline DecodedKv decode_kv(const SparseSetup& s, int b, int g) {
+  DecodedKv kv;
+  const int lk = s.lk(b);
+  kv.k.resize(size_t(lk) * s.c.dim);
+  kv.v.resize(size_t(lk) * s.c.dim_v);
+  for (int j = 0; j < lk; ++j) {
+    for (int d = 0; d < s.c.dim; ++d) kv.k[size_t(j) * s.c.dim + d] = s.cache.k(b, j, g, d);
+    for (int d = 0; d < s.c.dim_v; ++d) kv.v[size_t(j) * s.c.dim_v + d] = s.cache.v(b, j, g, d);
+  }
+  return kv;
+}
+
+inline ModelRow model_row(const SparseSetup& s, const DecodedKv& kv, int b, int i, int h) {
   ModelRow r;
   const int g = h / s.group();
   const std::vector<int> keys = model_keys(s, b, i, g);
   r.keys = int(keys.size());
   r.o.assign(size_t(s.c.dim_v), 0.0);
   if (keys.empty()) return r;
-  std::vector<double> q(size_t(s.c.dim));
+  std::vector<double> q(static_cast<size_t>(s.c.dim));
   for (int d = 0; d < s.c.dim; ++d) q[size_t(d)] = load16(s.q[s.q_offset(b, i, h) + d], s.c.dtype);
   std::vector<double> logit(keys.size());
   double mx = -kInf;
   for (size_t j = 0; j < keys.size(); ++j) {
+    const double* k = &kv.k[size_t(keys[j]) * s.c.dim];
     double dot = 0.0, abs = 0.0;
     for (int d = 0; d < s.c.dim; ++d) {
-      const double t = q[size_t(d)] * s.cache.k(b, keys[j], g, d);
+      const double t = q[size_t(d)] * k[d];
       dot += t;
       abs += std::fabs(t);
     }
@@ -431,20 +449,44 @@ inline ModelRow model_row(const SparseSetup& s, int b, int i, int h) {
   double z = 0.0;
   std::vector<double> p(keys.size());
   for (size_t j = 0; j < keys.size(); ++j) z += (p[j] = std::exp(logit[j] - mx));
+  // o = sum_j p_j v_j / Z and, per dim, sum_j p_j |v_j| / Z (its maximum: pv_abs).
+  std::vector<double> abs_acc(static_cast<size_t>(s.c.dim_v), 0.0);
   for (size_t j = 0; j < keys.size(); ++j) {
+    const double w = p[j] / z;
+    const double* v = &kv.v[size_t(keys[j]) * s.c.dim_v];
     for (int d = 0; d < s.c.dim_v; ++d) {
-      const double v = s.cache.v(b, keys[j], g, d);
-      r.o[size_t(d)] += p[j] / z * v;
+      r.o[size_t(d)] += w * v[d];
+      abs_acc[size_t(d)] += w * std::fabs(v[d]);
     }
   }
-  // sum_j p_j |v_j| / Z, maximized over the dims.
-  for (int d = 0; d < s.c.dim_v; ++d) {
-    double a = 0.0;
-    for (size_t j = 0; j < keys.size(); ++j) a += p[j] / z * std::fabs(s.cache.v(b, keys[j], g, d));
-    r.pv_abs = std::max(r.pv_abs, a);
-  }
+  r.pv_abs = *std::max_element(abs_acc.begin(), abs_acc.end());
   r.lse = mx + std::log(z);
   return r;
+}
+
+// Every row's model, [b][i][h] with i < lq(b) (each sequence's K/V decoded once).
+struct ModelRows {
+  std::vector<ModelRow> rows;
+  std::vector<size_t> first;  // rows of sequence b start at first[b]
+  const ModelRow& at(const SparseSetup& s, int b, int i, int h) const {
+    return rows[first[size_t(b)] + size_t(i) * s.c.heads + h];
+  }
+};
+
+inline ModelRows model_rows(const SparseSetup& s) {
+  ModelRows m;
+  for (int b = 0; b < s.batch; ++b) {
+    m.first.push_back(m.rows.size());
+    m.rows.resize(m.rows.size() + size_t(s.lq(b)) * s.c.heads);
+    for (int g = 0; g < s.c.kv_heads; ++g) {
+      const DecodedKv kv = decode_kv(s, b, g);
+      for (int i = 0; i < s.lq(b); ++i)
+        for (int h = g * s.group(); h < (g + 1) * s.group(); ++h) {
+          m.rows[m.first.back() + size_t(i) * s.c.heads + h] = model_row(s, kv, b, i, h);
+        }
+    }
+  }
+  return m;
 }
 
 // Tolerance of an output element and of the LSE.
@@ -510,12 +552,12 @@ inline Tolerance sparse_kernel_tolerance(spattn_dtype dtype, int dim, int topk) 
 }
 
 // Compares outputs and LSEs of every row against the model.
-inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const std::vector<uint16_t>& out,
-                         const std::vector<float>& lse, const Tolerance& t) {
+inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const ModelRows& model,
+                         const std::vector<uint16_t>& out, const std::vector<float>& lse, const Tolerance& t) {
   for (int b = 0; b < s.batch; ++b)
     for (int i = 0; i < s.lq(b); ++i)
       for (int h = 0; h < s.c.heads; ++h) {
-        const ModelRow m = model_row(s, b, i, h);
+        const ModelRow& m = model.at(s, b, i, h);
         for (int d = 0; d < s.c.dim_v; ++d) {
           const double got = load16(out[s.out_offset(b, i, h) + d], s.c.dtype);
           const double want = m.o[size_t(d)];
@@ -534,6 +576,11 @@ inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const s
           });
         }
       }
+}
+
+inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const std::vector<uint16_t>& out,
+                         const std::vector<float>& lse, const Tolerance& t) {
+  check_sparse(v, s, model_rows(s), out, lse, t);
 }
 
 // The logical elements of the output buffer (for untouched_outside).
