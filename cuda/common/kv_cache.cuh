@@ -135,20 +135,35 @@ __device__ __forceinline__ uint32_t tma_tile_offset(int row, int col) {
   return uint32_t((col >> 6) * (128 * 128) + row * 128 + ((((col & 63) >> 3) ^ (row & 7)) << 4) + ((col & 7) << 1));
 }
 
-// Converts a linear [128][D] E4M3 staging tile (TMA without swizzle) into
-// the 16-bit tile of tma_tile_offset (exact: every E4M3 value is a bf16 and
-// an fp16 value). Shared memory only; the caller synchronizes around it.
-template <bool kBf16, int D, int kThreads>
-__device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint8_t* tile) {
+// Converts a linear [kRows][D] E4M3 staging tile into a 16-bit tile whose
+// element (row, col) sits at byte offset(row, col) (exact: every E4M3 value
+// is a bf16 and an fp16 value). Shared memory only; the caller synchronizes
+// around it.
+template <bool kBf16, int D, int kThreads, int kRows, class Offset>
+__device__ __forceinline__ void fp8_to_16bit_tile(const uint8_t* staging, uint8_t* tile, Offset offset) {
   constexpr int kChunks = D / 8;  // 8-byte input chunks per row (16 output bytes)
+  static_assert((kRows * kChunks) % kThreads == 0, "whole passes");
 #pragma unroll 4
-  for (int it = 0; it < 128 * kChunks / kThreads; ++it) {
+  for (int it = 0; it < kRows * kChunks / kThreads; ++it) {
     const int i = it * kThreads + threadIdx.x;
     const int row = i / kChunks;
     const int chunk = i % kChunks;
     const uint2 in = *reinterpret_cast<const uint2*>(staging + row * D + chunk * 8);
-    *reinterpret_cast<uint4*>(tile + tma_tile_offset<D>(row, chunk * 8)) = e4m3x8_to_16bit<kBf16>(in);
+    *reinterpret_cast<uint4*>(tile + offset(row, chunk * 8)) = e4m3x8_to_16bit<kBf16>(in);
   }
+}
+
+// Into the TMA layout of the decode kernel (tma_tile_offset).
+template <bool kBf16, int D, int kThreads>
+__device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint8_t* tile) {
+  fp8_to_16bit_tile<kBf16, D, kThreads, 128>(staging, tile, [](int row, int col) { return tma_tile_offset<D>(row, col); });
+}
+
+// Into the swizzled layout of the mma.sync kernels (swizzled<D>).
+template <bool kBf16, int D, int kThreads, int kRows>
+__device__ __forceinline__ void fp8_to_swizzled_tile(const uint8_t* staging, uint16_t* tile) {
+  fp8_to_16bit_tile<kBf16, D, kThreads, kRows>(staging, reinterpret_cast<uint8_t*>(tile),
+                                                [](int row, int col) { return 2 * swizzled<D>(row, col); });
 }
 
 }  // namespace spattn::attention

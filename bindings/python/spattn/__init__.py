@@ -36,6 +36,11 @@ def version() -> str:
     """Version string of the loaded library ("0.1.0")."""
     return ffi.string(lib.spattn_version_string()).decode()
 
+# Index-sparse attention and DSA on PyTorch tensors.
+from ._attention import torch_dsa_layer, torch_sparse_attention  # noqa: E402
+
+__all__ += ["torch_dsa_layer", "torch_sparse_attention"]
+
 # Video Sparse Attention.
 from ._attention import (torch_vsa, vsa_forward, vsa_geometry, vsa_reference,  # noqa: E402
                          vsa_relayout, vsa_workspace_size)
