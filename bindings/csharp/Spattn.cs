@@ -366,8 +366,12 @@ namespace Spattn
         public int reserved0;
         public IntPtr lse;
         public IntPtr selected_cubes;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
-    public unsafe struct spattn_sparse_attention_args
+    internal unsafe struct spattn_sparse_attention_args
     {
         public uint struct_size;
         public Dtype dtype;
@@ -392,7 +396,7 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public unsafe struct spattn_topk_args
+    internal unsafe struct spattn_topk_args
     {
         public uint struct_size;
         public int num_rows;
@@ -406,7 +410,7 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public unsafe struct spattn_dsa_indexer_args
+    internal unsafe struct spattn_dsa_indexer_args
     {
         public uint struct_size;
         public Dtype q_dtype;
@@ -426,7 +430,7 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public unsafe struct spattn_dsa_layer_args
+    internal unsafe struct spattn_dsa_layer_args
     {
         public uint struct_size;
         public IntPtr config;
@@ -490,18 +494,6 @@ namespace Spattn
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_decode_reference(ref spattn_decode_args args);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge(ref spattn_merge_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge_reference(ref spattn_merge_args args);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_relayout(ref spattn_vsa_layout_args args, IntPtr stream);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_relayout_reference(ref spattn_vsa_layout_args args);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_get_geometry(ref spattn_vsa_args args, ref spattn_vsa_geometry @out);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_workspace_size(ref spattn_vsa_args args, out UIntPtr out_size);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_forward(ref spattn_vsa_args args, IntPtr stream);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_reference(ref spattn_vsa_args args);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_decode_num_splits(ref spattn_decode_args args, out int out_splits);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_decode_workspace_size(ref spattn_decode_args args, out UIntPtr out_bytes);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_decode(ref spattn_decode_args args, IntPtr stream);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_decode_reference(ref spattn_decode_args args);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge(ref spattn_merge_args args, IntPtr stream);
-        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_attention_merge_reference(ref spattn_merge_args args);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_sparse_attention_num_splits(ref spattn_sparse_attention_args args, out int out_splits);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_sparse_attention_workspace_size(ref spattn_sparse_attention_args args, out UIntPtr out_bytes);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_sparse_attention(ref spattn_sparse_attention_args args, IntPtr stream);
@@ -513,6 +505,12 @@ namespace Spattn
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_dsa_layer_workspace_size(ref spattn_dsa_layer_args args, out UIntPtr out_bytes);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_dsa_layer(ref spattn_dsa_layer_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_dsa_layer_reference(ref spattn_dsa_layer_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_relayout(ref spattn_vsa_layout_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_relayout_reference(ref spattn_vsa_layout_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_get_geometry(ref spattn_vsa_args args, ref spattn_vsa_geometry @out);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_workspace_size(ref spattn_vsa_args args, out UIntPtr out_size);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_forward(ref spattn_vsa_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern Status spattn_vsa_reference(ref spattn_vsa_args args);
 
         /// <summary>NUL-terminated UTF-8 bytes of `text`; null stays null (a C NULL).</summary>
         public static byte[] Utf8(string text)
