@@ -291,6 +291,63 @@ namespace Spattn
         public IntPtr lse;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_kt_cache
+    {
+        public uint struct_size;
+        public spattn_kv_layout layout;
+        public spattn_kt_cache_dtype dtype;
+        public int num_kv_heads;
+        public int head_dim;
+        public IntPtr data;
+        public fixed long strides[3];
+        public int max_entries;
+        public int entries_per_block;
+        public int num_blocks;
+        public IntPtr block_table;
+        public int max_blocks_per_seq;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_rocket_context_args
+    {
+        public uint struct_size;
+        public IntPtr config;
+        public spattn_dtype dtype;
+        public int batch;
+        public int num_heads;
+        public IntPtr q_window;
+        public fixed long q_strides[3];
+        public IntPtr kv_cache;
+        public IntPtr kt_cache;
+        public float softmax_scale;
+        public IntPtr seqlens_out;
+        public IntPtr kept_indices;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_rocket_decode_args
+    {
+        public uint struct_size;
+        public IntPtr config;
+        public spattn_dtype dtype;
+        public int batch;
+        public int num_heads;
+        public IntPtr q;
+        public fixed long q_strides[3];
+        public IntPtr @out;
+        public fixed long out_strides[3];
+        public IntPtr kv_cache;
+        public IntPtr kt_cache;
+        public float softmax_scale;
+        public IntPtr lse;
+        public IntPtr selected_indices;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+    }
+
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate void spattn_log_fn(spattn_log_level level, IntPtr message, IntPtr user_data);
 
@@ -341,6 +398,18 @@ namespace Spattn
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_decode_reference(ref spattn_decode_args args);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_merge(ref spattn_merge_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_merge_reference(ref spattn_merge_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_workspace_size(ref spattn_rocket_context_args args, out UIntPtr out_bytes);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context(ref spattn_rocket_context_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_select(ref spattn_rocket_context_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_compact(ref spattn_rocket_context_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_build_kt(ref spattn_rocket_context_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_reference(ref spattn_rocket_context_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_decode_workspace_size(ref spattn_rocket_decode_args args, out UIntPtr out_bytes);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_decode(ref spattn_rocket_decode_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_decode_update_kt(ref spattn_rocket_decode_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_decode_select(ref spattn_rocket_decode_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_decode_attend(ref spattn_rocket_decode_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_decode_reference(ref spattn_rocket_decode_args args);
 
         /// <summary>NUL-terminated UTF-8 bytes of `text`; null stays null (a C NULL).</summary>
         public static byte[] Utf8(string text)
