@@ -292,6 +292,78 @@ namespace Spattn
     }
 
     [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_sparse_attention_args
+    {
+        public uint struct_size;
+        public spattn_dtype dtype;
+        public int batch;
+        public int num_heads;
+        public int seqlen_q;
+        public IntPtr cu_seqlens_q;
+        public IntPtr q;
+        public fixed long q_strides[3];
+        public IntPtr @out;
+        public fixed long out_strides[3];
+        public IntPtr kv_cache;
+        public IntPtr indices;
+        public fixed long index_strides[3];
+        public int topk;
+        public int causal;
+        public float softmax_scale;
+        public IntPtr lse;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+        public int num_splits;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_topk_args
+    {
+        public uint struct_size;
+        public int num_rows;
+        public int num_cols;
+        public IntPtr scores;
+        public long score_row_stride;
+        public IntPtr lengths;
+        public int k;
+        public IntPtr indices;
+        public long index_row_stride;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_dsa_indexer_args
+    {
+        public uint struct_size;
+        public spattn_dtype q_dtype;
+        public int batch;
+        public int seqlen_q;
+        public IntPtr cu_seqlens_q;
+        public int num_heads;
+        public IntPtr q;
+        public fixed long q_strides[3];
+        public IntPtr weights;
+        public fixed long weight_strides[2];
+        public IntPtr k_cache;
+        public IntPtr k_token_scales;
+        public fixed long k_token_scale_strides[2];
+        public IntPtr logits;
+        public long logits_row_stride;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct spattn_dsa_layer_args
+    {
+        public uint struct_size;
+        public IntPtr config;
+        public IntPtr indexer;
+        public IntPtr attention;
+        public int index_topk;
+        public IntPtr indices;
+        public IntPtr workspace;
+        public UIntPtr workspace_size;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     public unsafe struct spattn_kt_cache
     {
         public uint struct_size;
@@ -398,6 +470,17 @@ namespace Spattn
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_decode_reference(ref spattn_decode_args args);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_merge(ref spattn_merge_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_attention_merge_reference(ref spattn_merge_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_sparse_attention_num_splits(ref spattn_sparse_attention_args args, out int out_splits);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_sparse_attention_workspace_size(ref spattn_sparse_attention_args args, out UIntPtr out_bytes);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_sparse_attention(ref spattn_sparse_attention_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_sparse_attention_reference(ref spattn_sparse_attention_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_topk(ref spattn_topk_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_topk_reference(ref spattn_topk_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_dsa_indexer(ref spattn_dsa_indexer_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_dsa_indexer_reference(ref spattn_dsa_indexer_args args);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_dsa_layer_workspace_size(ref spattn_dsa_layer_args args, out UIntPtr out_bytes);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_dsa_layer(ref spattn_dsa_layer_args args, IntPtr stream);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_dsa_layer_reference(ref spattn_dsa_layer_args args);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_workspace_size(ref spattn_rocket_context_args args, out UIntPtr out_bytes);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context(ref spattn_rocket_context_args args, IntPtr stream);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern spattn_status spattn_rocket_context_select(ref spattn_rocket_context_args args, IntPtr stream);

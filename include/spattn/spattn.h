@@ -738,6 +738,226 @@ SPATTN_API spattn_status spattn_attention_merge(const spattn_merge_args *args, v
 SPATTN_API spattn_status spattn_attention_merge_reference(const spattn_merge_args *args);
 
 /* ------------------------------------------------------------------------ */
+/* Index-sparse attention (DSA, RocketKV)                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Longest index list (entries per query) spattn_sparse_attention takes. */
+#define SPATTN_SPARSE_MAX_TOPK 4096
+
+/* Attention over listed keys only: each query row attends to the KV positions
+ * its index list names, read through the caller's KV cache (spattn_kv_cache,
+ * contiguous or paged, 16-bit or FP8 E4M3). One kernel serves DeepSeek Sparse
+ * Attention (a list per query token, shared by all its heads) and RocketKV's
+ * generation phase (a list per sequence and KV head, shared by the queries of
+ * the step and the query heads of that KV head).
+ *
+ * Lists. The list of query token i of sequence b for KV head g is the topk
+ * int32 entries at
+ *   indices + b * index_strides[0] + t * index_strides[1] + g * index_strides[2]
+ * with t = i for fixed lengths and t = cu_seqlens_q[b] + i (the packed token
+ * index) for packed queries; a stride of 0 shares one list (strides in
+ * elements; the entries of one list are contiguous). An entry is a key
+ * position in [0, L_kv) of the sequence (L_kv = kv_cache->seqlens_kv[b]),
+ * mapped through the block table for paged caches (not a page * page_size +
+ * slot address as in FlashMLA); -1 is an empty slot.
+ *
+ * What a row attends to: the SET of valid entries of its list. Entries are
+ * ignored when they are -1, when they are out of range (< -1 or >= L_kv), when
+ * causal is 1 and the key lies after the query's diagonal (query i of a
+ * sequence with L_q queries sees keys j <= i + L_kv - L_q), or when the key's
+ * block_table page is outside [0, num_pages); a position listed twice counts
+ * once. The order of a list does not matter (the kernel works through it in
+ * increasing key order; a list that is already increasing, as spattn_topk
+ * writes them, is not reordered). The GPU cannot fail on device data, so it
+ * ignores the bad entries as said; the CPU reference refuses out-of-range and
+ * duplicate entries with SPATTN_ERR_INVALID_ARGUMENT naming the sequence,
+ * token, KV head and slot. A row with no valid entry gets zeros and an LSE of
+ * -inf.
+ *
+ * Shapes. GQA: kv_cache->head_dim 64 or 128 and head_dim_v equal to it; q is
+ * [tokens][num_heads][head_dim], out [tokens][num_heads][head_dim]. The query
+ * heads of KV head g are g * group .. (g + 1) * group - 1 (group = num_heads /
+ * num_kv_heads); each listed key and value row is read once for all the rows
+ * that share the list. MLA in absorbed form (DeepSeek V3.2): num_kv_heads 1,
+ * head_dim 576, head_dim_v 512, and the values are the first 512 dims of the
+ * keys (kv_cache->v == kv_cache->k with the same strides): q
+ * [tokens][num_heads][576], out [tokens][num_heads][512].
+ *
+ * Splits. A list may be cut into splits of whole runs of
+ * SPATTN_SPARSE_SPLIT_KEYS entries, each processed by its own CTA and merged
+ * by log-sum-exp through the workspace (decode-sized problems, where there
+ * are few lists). The number of splits depends on the shape only
+ * (spattn_sparse_attention_num_splits); results do not depend on it beyond
+ * rounding. */
+#define SPATTN_SPARSE_SPLIT_KEYS 64
+
+typedef struct spattn_sparse_attention_args {
+  uint32_t struct_size;
+  spattn_dtype dtype;            /* q and out: FLOAT16 or BFLOAT16 */
+  int32_t batch;                 /* 1 .. 65535 */
+  int32_t num_heads;             /* query heads, a multiple of kv_cache->num_kv_heads */
+  int32_t seqlen_q;              /* queries per sequence (fixed), or the longest (packed) */
+  const int32_t *cu_seqlens_q;   /* device [batch + 1] packed query offsets, or NULL: fixed lengths */
+  const void *q;                 /* [batch][seqlen_q][num_heads][head_dim] by q_strides */
+  int64_t q_strides[3];          /* batch, token, head (packed: batch ignored, token = packed index) */
+  void *out;                     /* [batch][seqlen_q][num_heads][head_dim_v] by out_strides */
+  int64_t out_strides[3];
+  const spattn_kv_cache *kv_cache;
+  const int32_t *indices;        /* device lists, see above */
+  int64_t index_strides[3];      /* batch, query token, KV head; 0 shares a list */
+  int32_t topk;                  /* entries per list: 1 .. SPATTN_SPARSE_MAX_TOPK */
+  int32_t causal;                /* 1: entries after a query's diagonal are ignored */
+  float softmax_scale;           /* 0: 1/sqrt(kv_cache->head_dim) */
+  float *lse;                    /* optional float32 natural-log LSE: fixed [batch][num_heads][seqlen_q];
+                                    packed [num_heads][total queries] */
+  void *workspace;               /* device scratch of spattn_sparse_attention_workspace_size bytes,
+                                    16-byte aligned; may be NULL when that is 0 */
+  size_t workspace_size;
+  int32_t num_splits;            /* 0: automatic; else this many (1 .. 64) */
+} spattn_sparse_attention_args;
+
+/* The splits of a call: num_splits when > 0; else, with T =
+ * ceil(topk / SPATTN_SPARSE_SPLIT_KEYS) runs and C the CTAs of one split (one
+ * per list and tile of up to 64 rows: rows are the group's query heads, times
+ * the step's queries when lists are shared across query tokens), min(T,
+ * ceil(256 / C)), at least 1, at most 64. Every split but the last has
+ * ceil(T / splits) runs. */
+SPATTN_API spattn_status spattn_sparse_attention_num_splits(const spattn_sparse_attention_args *args,
+                                                            int32_t *out_splits);
+
+/* Bytes of device workspace spattn_sparse_attention needs (0 with one split). */
+SPATTN_API spattn_status spattn_sparse_attention_workspace_size(const spattn_sparse_attention_args *args,
+                                                                size_t *out_bytes);
+
+/* Launches the index-sparse attention on `stream`: asynchronous, allocates
+ * nothing, capturable in a CUDA graph (indices, seqlens_kv, block_table and
+ * cu_seqlens_q are read on the device and may change between replays).
+ * Errors: SPATTN_ERR_INVALID_ARGUMENT (naming the field), SPATTN_ERR_UNSUPPORTED
+ * (head dims, built without CUDA, no device), SPATTN_ERR_CUDA. */
+SPATTN_API spattn_status spattn_sparse_attention(const spattn_sparse_attention_args *args, void *stream);
+
+/* The CPU reference (float64 softmax over the same sets), on host pointers,
+ * synchronously; refuses out-of-range and duplicate entries (see above). */
+SPATTN_API spattn_status spattn_sparse_attention_reference(const spattn_sparse_attention_args *args);
+
+/* ------------------------------------------------------------------------ */
+/* Top-k selection                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Per row r of a float score matrix, the indices of its k largest scores
+ * among its first L_r = lengths[r] columns (clamped to [0, num_cols]; all
+ * num_cols when lengths is NULL). A score outranks another when it is larger,
+ * or equal (+0 and -0 are equal) at a lower column, so the selection is
+ * unique. Scores of -inf and NaN are never selected (they mark masked
+ * entries). The min(k, candidates) selected columns are written in
+ * increasing column order to indices[r * index_row_stride + 0 ..], and the
+ * remaining slots up to k get -1. The same rule picks DSA's index_topk keys
+ * per query token and RocketKV's pages. */
+typedef struct spattn_topk_args {
+  uint32_t struct_size;
+  int32_t num_rows;            /* >= 0 */
+  int32_t num_cols;            /* host bound of every row's length, >= 0 */
+  const float *scores;         /* device [num_rows][>= num_cols] by score_row_stride */
+  int64_t score_row_stride;    /* elements, >= num_cols */
+  const int32_t *lengths;      /* optional device [num_rows] */
+  int32_t k;                   /* >= 1 */
+  int32_t *indices;            /* device [num_rows][>= k] by index_row_stride */
+  int64_t index_row_stride;    /* elements, >= k */
+} spattn_topk_args;
+
+/* Launches the selection on `stream` (asynchronous, no workspace, capturable). */
+SPATTN_API spattn_status spattn_topk(const spattn_topk_args *args, void *stream);
+
+/* The CPU version, on host pointers. */
+SPATTN_API spattn_status spattn_topk_reference(const spattn_topk_args *args);
+
+/* ------------------------------------------------------------------------ */
+/* DSA lightning indexer                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The lightning indexer of DeepSeek V3.2: for query token t (query i of
+ * sequence b) and key s of the indexer's key cache,
+ *   I[t][s] = k_token_scale[s] * k_scale * sum_h w[t][h] * ReLU(q[t][h] . k[s])
+ * over the causal prefix s <= i + L_kv - L_q (L_kv = k_cache->seqlens_kv[b],
+ * bottom-right alignment); q . k is the dot product of the stored values (FP8
+ * E4M3 or 16-bit), w is float32 and folds in whatever scales the model applies
+ * to q (V3.2: its FP8 quantization scale, the softmax scale and
+ * index_n_heads^-0.5). Logits row r (r = b * seqlen_q + i for fixed lengths,
+ * the packed token index for packed queries) gets I[t][s] in columns
+ * s < prefix length and -inf in the others up to k_cache->max_seqlen_kv, so
+ * spattn_topk can select from the rows as they are. The indexer's key cache
+ * uses spattn_kv_cache with num_kv_heads 1 and head_dim = index_head_dim (64
+ * or 128): FP8 E4M3 with an optional float scale per key (k_token_scales),
+ * or 16-bit (the queries' dtype); its v, v_strides and v_scale are not read
+ * (set v = k). q FP8 E4M3 needs FP8 keys; 16-bit queries take either. */
+typedef struct spattn_dsa_indexer_args {
+  uint32_t struct_size;
+  spattn_dtype q_dtype;          /* FLOAT8_E4M3, BFLOAT16 or FLOAT16 */
+  int32_t batch;                 /* 1 .. 65535 */
+  int32_t seqlen_q;              /* queries per sequence (fixed), or the longest (packed) */
+  const int32_t *cu_seqlens_q;   /* device [batch + 1], or NULL: fixed lengths */
+  int32_t num_heads;             /* index_n_heads: 1 .. 128 */
+  const void *q;                 /* [batch][seqlen_q][num_heads][head_dim] by q_strides */
+  int64_t q_strides[3];          /* batch, token, head */
+  const float *weights;          /* [batch][seqlen_q][num_heads] by weight_strides, heads contiguous */
+  int64_t weight_strides[2];     /* batch, token */
+  const spattn_kv_cache *k_cache;
+  const float *k_token_scales;   /* optional: contiguous [batch][token] / paged [page][slot] by
+                                    k_token_scale_strides (elements); NULL: 1 */
+  int64_t k_token_scale_strides[2];
+  float *logits;                 /* device [rows][>= k_cache->max_seqlen_kv] by logits_row_stride */
+  int64_t logits_row_stride;
+} spattn_dsa_indexer_args;
+
+/* Launches the indexer on `stream` (asynchronous, no workspace, capturable). */
+SPATTN_API spattn_status spattn_dsa_indexer(const spattn_dsa_indexer_args *args, void *stream);
+
+/* The CPU reference: each score computed in float64 from the stored inputs
+ * and rounded to float32 once (so inputs whose products and sums are exact in
+ * float32 give exactly the kernel's scores). */
+SPATTN_API spattn_status spattn_dsa_indexer_reference(const spattn_dsa_indexer_args *args);
+
+/* ------------------------------------------------------------------------ */
+/* A DSA layer in one call                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The indexer, the top-index_topk selection per query token and the
+ * index-sparse attention over the selected keys, from the two pieces' args.
+ * For each query token the layer selects (spattn_topk's rule) the index_topk
+ * keys of largest indexer score in its causal prefix and attends to them.
+ * With config->skip_indexer_for_short_seqs, a sequence whose L_kv is at most
+ * index_topk selects all its prefix keys without running the indexer (the
+ * same selection, barring NaN or -inf scores). The scores are computed in
+ * chunks of queries through the workspace (config->indexer_max_chunk_size
+ * query rows per chunk when set). enable_heuristic_topk and seq_len_threshold
+ * do not change anything here: the selection is always exact. The keys of
+ * the two caches are the same tokens; an index the attention cache does not
+ * hold is ignored as in spattn_sparse_attention. */
+typedef struct spattn_dsa_layer_args {
+  uint32_t struct_size;
+  const spattn_dsa_config *config;   /* index_topk; index_n_heads / index_head_dim checked when set */
+  const spattn_dsa_indexer_args *indexer;  /* logits and logits_row_stride are not read */
+  /* indices, index_strides, topk, causal, workspace, workspace_size are not
+   * read: the layer's selection is per query token and causal. */
+  const spattn_sparse_attention_args *attention;
+  int32_t index_topk;                /* 0: config->index_topk; 1 .. SPATTN_SPARSE_MAX_TOPK */
+  int32_t *indices;                  /* optional device [rows][index_topk] (rows as the indexer's
+                                        logits rows): the selection is written there */
+  void *workspace;                   /* device scratch of spattn_dsa_layer_workspace_size bytes */
+  size_t workspace_size;
+} spattn_dsa_layer_args;
+
+SPATTN_API spattn_status spattn_dsa_layer_workspace_size(const spattn_dsa_layer_args *args, size_t *out_bytes);
+
+/* Launches the layer on `stream`: asynchronous, allocates nothing, capturable.
+ * Errors as the pieces, plus SPATTN_ERR_INVALID_ARGUMENT when the pieces
+ * disagree (batch, seqlen_q, cu_seqlens_q) or the config's index shapes differ
+ * from the indexer's. */
+SPATTN_API spattn_status spattn_dsa_layer(const spattn_dsa_layer_args *args, void *stream);
+
+/* The CPU reference of the layer (the pieces' references in sequence); the
+ * workspace is not used. */
+SPATTN_API spattn_status spattn_dsa_layer_reference(const spattn_dsa_layer_args *args);
 /* RocketKV: prompt compression after prefill, KT cache, top-k page decode   */
 /* ------------------------------------------------------------------------ */
 

@@ -276,6 +276,79 @@ typedef struct spattn_merge_args {
 } spattn_merge_args;
 spattn_status spattn_attention_merge(const spattn_merge_args *args, void *stream);
 spattn_status spattn_attention_merge_reference(const spattn_merge_args *args);
+typedef struct spattn_sparse_attention_args {
+ uint32_t struct_size;
+ spattn_dtype dtype;
+ int32_t batch;
+ int32_t num_heads;
+ int32_t seqlen_q;
+ const int32_t *cu_seqlens_q;
+ const void *q;
+ int64_t q_strides[3];
+ void *out;
+ int64_t out_strides[3];
+ const spattn_kv_cache *kv_cache;
+ const int32_t *indices;
+ int64_t index_strides[3];
+ int32_t topk;
+ int32_t causal;
+ float softmax_scale;
+ float *lse;
+ void *workspace;
+ size_t workspace_size;
+ int32_t num_splits;
+} spattn_sparse_attention_args;
+spattn_status spattn_sparse_attention_num_splits(const spattn_sparse_attention_args *args,
+ int32_t *out_splits);
+spattn_status spattn_sparse_attention_workspace_size(const spattn_sparse_attention_args *args,
+ size_t *out_bytes);
+spattn_status spattn_sparse_attention(const spattn_sparse_attention_args *args, void *stream);
+spattn_status spattn_sparse_attention_reference(const spattn_sparse_attention_args *args);
+typedef struct spattn_topk_args {
+ uint32_t struct_size;
+ int32_t num_rows;
+ int32_t num_cols;
+ const float *scores;
+ int64_t score_row_stride;
+ const int32_t *lengths;
+ int32_t k;
+ int32_t *indices;
+ int64_t index_row_stride;
+} spattn_topk_args;
+spattn_status spattn_topk(const spattn_topk_args *args, void *stream);
+spattn_status spattn_topk_reference(const spattn_topk_args *args);
+typedef struct spattn_dsa_indexer_args {
+ uint32_t struct_size;
+ spattn_dtype q_dtype;
+ int32_t batch;
+ int32_t seqlen_q;
+ const int32_t *cu_seqlens_q;
+ int32_t num_heads;
+ const void *q;
+ int64_t q_strides[3];
+ const float *weights;
+ int64_t weight_strides[2];
+ const spattn_kv_cache *k_cache;
+ const float *k_token_scales;
+ int64_t k_token_scale_strides[2];
+ float *logits;
+ int64_t logits_row_stride;
+} spattn_dsa_indexer_args;
+spattn_status spattn_dsa_indexer(const spattn_dsa_indexer_args *args, void *stream);
+spattn_status spattn_dsa_indexer_reference(const spattn_dsa_indexer_args *args);
+typedef struct spattn_dsa_layer_args {
+ uint32_t struct_size;
+ const spattn_dsa_config *config;
+ const spattn_dsa_indexer_args *indexer;
+ const spattn_sparse_attention_args *attention;
+ int32_t index_topk;
+ int32_t *indices;
+ void *workspace;
+ size_t workspace_size;
+} spattn_dsa_layer_args;
+spattn_status spattn_dsa_layer_workspace_size(const spattn_dsa_layer_args *args, size_t *out_bytes);
+spattn_status spattn_dsa_layer(const spattn_dsa_layer_args *args, void *stream);
+spattn_status spattn_dsa_layer_reference(const spattn_dsa_layer_args *args);
 typedef struct spattn_kt_cache {
  uint32_t struct_size;
  spattn_kv_layout layout;
@@ -357,4 +430,6 @@ CONSTANTS = {
     'SPATTN_SKIP_TILE_QUERIES': 128,
     'SPATTN_DECODE_MAX_QUERIES': 16,
     'SPATTN_MERGE_MAX_PARTS': 32,
+    'SPATTN_SPARSE_MAX_TOPK': 4096,
+    'SPATTN_SPARSE_SPLIT_KEYS': 64,
 }

@@ -18,6 +18,8 @@ pub const SPATTN_SKIP_TILE_KEYS: u32 = 128;
 pub const SPATTN_SKIP_TILE_QUERIES: u32 = 128;
 pub const SPATTN_DECODE_MAX_QUERIES: u32 = 16;
 pub const SPATTN_MERGE_MAX_PARTS: u32 = 32;
+pub const SPATTN_SPARSE_MAX_TOPK: u32 = 4096;
+pub const SPATTN_SPARSE_SPLIT_KEYS: u32 = 64;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -2724,6 +2726,1066 @@ extern "C" {
 }
 extern "C" {
     pub fn spattn_attention_merge_reference(args: *const spattn_merge_args) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_sparse_attention_args {
+    pub struct_size: u32,
+    pub dtype: spattn_dtype,
+    pub batch: i32,
+    pub num_heads: i32,
+    pub seqlen_q: i32,
+    pub cu_seqlens_q: *const i32,
+    pub q: *const ::std::os::raw::c_void,
+    pub q_strides: [i64; 3usize],
+    pub out: *mut ::std::os::raw::c_void,
+    pub out_strides: [i64; 3usize],
+    pub kv_cache: *const spattn_kv_cache,
+    pub indices: *const i32,
+    pub index_strides: [i64; 3usize],
+    pub topk: i32,
+    pub causal: i32,
+    pub softmax_scale: f32,
+    pub lse: *mut f32,
+    pub workspace: *mut ::std::os::raw::c_void,
+    pub workspace_size: usize,
+    pub num_splits: i32,
+}
+#[test]
+fn bindgen_test_layout_spattn_sparse_attention_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_sparse_attention_args>(),
+        184usize,
+        concat!("Size of: ", stringify!(spattn_sparse_attention_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_sparse_attention_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_sparse_attention_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_seqlen_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seqlen_q) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(seqlen_q)
+            )
+        );
+    }
+    test_field_seqlen_q();
+    fn test_field_cu_seqlens_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cu_seqlens_q) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(cu_seqlens_q)
+            )
+        );
+    }
+    test_field_cu_seqlens_q();
+    fn test_field_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(q)
+            )
+        );
+    }
+    test_field_q();
+    fn test_field_q_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_strides) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(q_strides)
+            )
+        );
+    }
+    test_field_q_strides();
+    fn test_field_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(out)
+            )
+        );
+    }
+    test_field_out();
+    fn test_field_out_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_strides) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(out_strides)
+            )
+        );
+    }
+    test_field_out_strides();
+    fn test_field_kv_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kv_cache) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(kv_cache)
+            )
+        );
+    }
+    test_field_kv_cache();
+    fn test_field_indices() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).indices) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(indices)
+            )
+        );
+    }
+    test_field_indices();
+    fn test_field_index_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).index_strides) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(index_strides)
+            )
+        );
+    }
+    test_field_index_strides();
+    fn test_field_topk() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).topk) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(topk)
+            )
+        );
+    }
+    test_field_topk();
+    fn test_field_causal() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).causal) as usize - ptr as usize
+            },
+            140usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(causal)
+            )
+        );
+    }
+    test_field_causal();
+    fn test_field_softmax_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).softmax_scale) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(softmax_scale)
+            )
+        );
+    }
+    test_field_softmax_scale();
+    fn test_field_lse() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lse) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(lse)
+            )
+        );
+    }
+    test_field_lse();
+    fn test_field_workspace() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace) as usize - ptr as usize
+            },
+            160usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(workspace)
+            )
+        );
+    }
+    test_field_workspace();
+    fn test_field_workspace_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace_size) as usize - ptr as usize
+            },
+            168usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(workspace_size)
+            )
+        );
+    }
+    test_field_workspace_size();
+    fn test_field_num_splits() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_sparse_attention_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_splits) as usize - ptr as usize
+            },
+            176usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_sparse_attention_args),
+                "::",
+                stringify!(num_splits)
+            )
+        );
+    }
+    test_field_num_splits();
+}
+extern "C" {
+    pub fn spattn_sparse_attention_num_splits(
+        args: *const spattn_sparse_attention_args,
+        out_splits: *mut i32,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_sparse_attention_workspace_size(
+        args: *const spattn_sparse_attention_args,
+        out_bytes: *mut usize,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_sparse_attention(
+        args: *const spattn_sparse_attention_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_sparse_attention_reference(
+        args: *const spattn_sparse_attention_args,
+    ) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_topk_args {
+    pub struct_size: u32,
+    pub num_rows: i32,
+    pub num_cols: i32,
+    pub scores: *const f32,
+    pub score_row_stride: i64,
+    pub lengths: *const i32,
+    pub k: i32,
+    pub indices: *mut i32,
+    pub index_row_stride: i64,
+}
+#[test]
+fn bindgen_test_layout_spattn_topk_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_topk_args>(),
+        64usize,
+        concat!("Size of: ", stringify!(spattn_topk_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_topk_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_topk_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_num_rows() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_rows) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(num_rows)
+            )
+        );
+    }
+    test_field_num_rows();
+    fn test_field_num_cols() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_cols) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(num_cols)
+            )
+        );
+    }
+    test_field_num_cols();
+    fn test_field_scores() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).scores) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(scores)
+            )
+        );
+    }
+    test_field_scores();
+    fn test_field_score_row_stride() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).score_row_stride) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(score_row_stride)
+            )
+        );
+    }
+    test_field_score_row_stride();
+    fn test_field_lengths() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lengths) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(lengths)
+            )
+        );
+    }
+    test_field_lengths();
+    fn test_field_k() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(k)
+            )
+        );
+    }
+    test_field_k();
+    fn test_field_indices() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).indices) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(indices)
+            )
+        );
+    }
+    test_field_indices();
+    fn test_field_index_row_stride() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_topk_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).index_row_stride) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_topk_args),
+                "::",
+                stringify!(index_row_stride)
+            )
+        );
+    }
+    test_field_index_row_stride();
+}
+extern "C" {
+    pub fn spattn_topk(
+        args: *const spattn_topk_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_topk_reference(args: *const spattn_topk_args) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_dsa_indexer_args {
+    pub struct_size: u32,
+    pub q_dtype: spattn_dtype,
+    pub batch: i32,
+    pub seqlen_q: i32,
+    pub cu_seqlens_q: *const i32,
+    pub num_heads: i32,
+    pub q: *const ::std::os::raw::c_void,
+    pub q_strides: [i64; 3usize],
+    pub weights: *const f32,
+    pub weight_strides: [i64; 2usize],
+    pub k_cache: *const spattn_kv_cache,
+    pub k_token_scales: *const f32,
+    pub k_token_scale_strides: [i64; 2usize],
+    pub logits: *mut f32,
+    pub logits_row_stride: i64,
+}
+#[test]
+fn bindgen_test_layout_spattn_dsa_indexer_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_dsa_indexer_args>(),
+        136usize,
+        concat!("Size of: ", stringify!(spattn_dsa_indexer_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_dsa_indexer_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_dsa_indexer_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_q_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_dtype) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(q_dtype)
+            )
+        );
+    }
+    test_field_q_dtype();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_seqlen_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seqlen_q) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(seqlen_q)
+            )
+        );
+    }
+    test_field_seqlen_q();
+    fn test_field_cu_seqlens_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cu_seqlens_q) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(cu_seqlens_q)
+            )
+        );
+    }
+    test_field_cu_seqlens_q();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(q)
+            )
+        );
+    }
+    test_field_q();
+    fn test_field_q_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_strides) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(q_strides)
+            )
+        );
+    }
+    test_field_q_strides();
+    fn test_field_weights() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).weights) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(weights)
+            )
+        );
+    }
+    test_field_weights();
+    fn test_field_weight_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).weight_strides) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(weight_strides)
+            )
+        );
+    }
+    test_field_weight_strides();
+    fn test_field_k_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k_cache) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(k_cache)
+            )
+        );
+    }
+    test_field_k_cache();
+    fn test_field_k_token_scales() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k_token_scales) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(k_token_scales)
+            )
+        );
+    }
+    test_field_k_token_scales();
+    fn test_field_k_token_scale_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).k_token_scale_strides) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(k_token_scale_strides)
+            )
+        );
+    }
+    test_field_k_token_scale_strides();
+    fn test_field_logits() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).logits) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(logits)
+            )
+        );
+    }
+    test_field_logits();
+    fn test_field_logits_row_stride() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_indexer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).logits_row_stride) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_indexer_args),
+                "::",
+                stringify!(logits_row_stride)
+            )
+        );
+    }
+    test_field_logits_row_stride();
+}
+extern "C" {
+    pub fn spattn_dsa_indexer(
+        args: *const spattn_dsa_indexer_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_dsa_indexer_reference(args: *const spattn_dsa_indexer_args) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_dsa_layer_args {
+    pub struct_size: u32,
+    pub config: *const spattn_dsa_config,
+    pub indexer: *const spattn_dsa_indexer_args,
+    pub attention: *const spattn_sparse_attention_args,
+    pub index_topk: i32,
+    pub indices: *mut i32,
+    pub workspace: *mut ::std::os::raw::c_void,
+    pub workspace_size: usize,
+}
+#[test]
+fn bindgen_test_layout_spattn_dsa_layer_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_dsa_layer_args>(),
+        64usize,
+        concat!("Size of: ", stringify!(spattn_dsa_layer_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_dsa_layer_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_dsa_layer_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_config() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).config) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(config)
+            )
+        );
+    }
+    test_field_config();
+    fn test_field_indexer() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).indexer) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(indexer)
+            )
+        );
+    }
+    test_field_indexer();
+    fn test_field_attention() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).attention) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(attention)
+            )
+        );
+    }
+    test_field_attention();
+    fn test_field_index_topk() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).index_topk) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(index_topk)
+            )
+        );
+    }
+    test_field_index_topk();
+    fn test_field_indices() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).indices) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(indices)
+            )
+        );
+    }
+    test_field_indices();
+    fn test_field_workspace() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(workspace)
+            )
+        );
+    }
+    test_field_workspace();
+    fn test_field_workspace_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_dsa_layer_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace_size) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_dsa_layer_args),
+                "::",
+                stringify!(workspace_size)
+            )
+        );
+    }
+    test_field_workspace_size();
+}
+extern "C" {
+    pub fn spattn_dsa_layer_workspace_size(
+        args: *const spattn_dsa_layer_args,
+        out_bytes: *mut usize,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_dsa_layer(
+        args: *const spattn_dsa_layer_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_dsa_layer_reference(args: *const spattn_dsa_layer_args) -> spattn_status;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
