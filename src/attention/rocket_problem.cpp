@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "attention/caller_struct.hpp"
 #include "capi/guard.hpp"
 #include "core/error.hpp"
 
@@ -48,9 +49,8 @@ class Carver {
 };
 
 RocketParams resolve_params(const spattn_rocket_config* config, int32_t head_dim, const char* function) {
-  require_arg(config, function, "args.config");
-  require_struct_size(config->struct_size, kRocketConfigV1Size, function, "spattn_rocket_config");
-  const spattn_rocket_config& c = *config;
+  const spattn_rocket_config c =
+      read_caller_struct(config, kRocketConfigV1Size, function, "args.config", "spattn_rocket_config");
   require_positive(c.window_size, "args.config->window_size", function);
   require_positive(c.kernel_size, "args.config->kernel_size", function);
   require_positive(c.topk, "args.config->topk", function);
@@ -149,7 +149,7 @@ RocketDecodePlan plan_decode(const RocketDecodeProblem& p, bool own_selected) {
   plan.topk_scratch = w.take(0);
   plan.top_entries = w.take(heads * size_t(p.rocket.topk) * sizeof(int32_t));
   if (own_selected) plan.selected = w.take(heads * size_t(plan.max_selected) * sizeof(int32_t));
-  plan.attention = w.take(0);
+  plan.attention = w.take(sparse_workspace_bytes(rocket_attention(p, nullptr, nullptr)));
   plan.bytes = w.end();
   return plan;
 }
@@ -187,9 +187,7 @@ int32_t resolve_topr(double topr, int32_t head_dim, const char* function, const 
 
 KtCache resolve_kt_cache(const spattn_kt_cache* cache, const KvCache& kv, const RocketParams& rocket,
                          int32_t batch, const char* function) {
-  require_arg(cache, function, "args.kt_cache");
-  require_struct_size(cache->struct_size, kKtCacheV1Size, function, "spattn_kt_cache");
-  const spattn_kt_cache& a = *cache;
+  const spattn_kt_cache a = read_caller_struct(cache, kKtCacheV1Size, function, "args.kt_cache", "spattn_kt_cache");
   KtCache c;
   if (a.layout != SPATTN_KV_LAYOUT_CONTIGUOUS && a.layout != SPATTN_KV_LAYOUT_PAGED) {
     invalid(function, "args.kt_cache->layout is " + num(int(a.layout)) +
@@ -245,9 +243,8 @@ KtCache resolve_kt_cache(const spattn_kt_cache* cache, const KvCache& kv, const 
 }
 
 RocketContextProblem resolve_rocket_context(const spattn_rocket_context_args* args, const char* function) {
-  require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kContextArgsV1Size, function, "spattn_rocket_context_args");
-  const spattn_rocket_context_args& a = *args;
+  const spattn_rocket_context_args a =
+      read_caller_struct(args, kContextArgsV1Size, function, "args", "spattn_rocket_context_args");
   RocketContextProblem p;
   resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
                  p.kt, p.rocket, p.softmax_scale);
@@ -266,9 +263,8 @@ RocketContextProblem resolve_rocket_context(const spattn_rocket_context_args* ar
 }
 
 RocketDecodeProblem resolve_rocket_decode(const spattn_rocket_decode_args* args, const char* function) {
-  require_arg(args, function, "args");
-  require_struct_size(args->struct_size, kDecodeArgsV1Size, function, "spattn_rocket_decode_args");
-  const spattn_rocket_decode_args& a = *args;
+  const spattn_rocket_decode_args a =
+      read_caller_struct(args, kDecodeArgsV1Size, function, "args", "spattn_rocket_decode_args");
   RocketDecodeProblem p;
   resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
                  p.kt, p.rocket, p.softmax_scale);
@@ -282,12 +278,42 @@ RocketDecodeProblem resolve_rocket_decode(const spattn_rocket_decode_args* args,
   p.q = TensorView{a.q, a.q_strides[0], a.q_strides[1], a.q_strides[2]};
   p.out = a.out;
   for (int i = 0; i < 3; ++i) p.out_strides[i] = a.out_strides[i];
+  if (int64_t(p.rocket.topk) * p.rocket.page > SPATTN_SPARSE_MAX_TOPK) {
+    unsupported(function, "args.config->topk (" + num(p.rocket.topk) + ") times page_size (" + num(p.rocket.page) +
+                              ") is above " + num(SPATTN_SPARSE_MAX_TOPK) +
+                              ", the most keys the index-sparse attention takes per list");
+  }
   p.lse = a.lse;
   p.selected_indices = a.selected_indices;
   p.workspace = a.workspace;
   p.workspace_size = a.workspace_size;
   p.plan = plan_decode(p, a.selected_indices == nullptr);
   return p;
+}
+
+SparseProblem rocket_attention(const RocketDecodeProblem& p, const int32_t* lists, void* workspace) {
+  SparseProblem a;
+  a.dtype = p.dtype;
+  a.batch = p.batch;
+  a.num_heads = p.num_heads;
+  a.seqlen_q = 1;
+  a.q = p.q;
+  a.out = p.out;
+  for (int i = 0; i < 3; ++i) a.out_strides[i] = p.out_strides[i];
+  a.kv = p.kv;
+  const int32_t max_selected = p.rocket.topk * p.rocket.page;
+  a.lists.data = lists;
+  a.lists.strides[0] = int64_t(p.kv.num_kv_heads) * max_selected;
+  a.lists.strides[1] = 0;
+  a.lists.strides[2] = max_selected;
+  a.lists.topk = max_selected;
+  a.causal = false;  // every listed token is at or before the new one
+  a.softmax_scale = p.softmax_scale;
+  a.lse = p.lse;
+  a.workspace = workspace;
+  a.plan = plan_sparse(a, 0);
+  a.workspace_size = sparse_workspace_bytes(a);
+  return a;
 }
 
 void check_kt_cache_alignment(const KtCache& kt, const char* function) {

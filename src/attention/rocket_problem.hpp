@@ -10,6 +10,7 @@
 
 #include "attention/attention_problem.hpp"
 #include "attention/kv_cache.hpp"
+#include "attention/sparse_problem.hpp"
 
 namespace spattn::attention {
 
@@ -140,6 +141,12 @@ RocketDecodeProblem resolve_rocket_decode(const spattn_rocket_decode_args* args,
 // The number of query dims of the bound for a topr value and head_dim (see
 // spattn.h); throws for a non-integer topr >= 1, naming `field`.
 int32_t resolve_topr(double topr, int32_t head_dim, const char* function, const char* field);
+
+// The decode step's attention: the index-sparse attention (the dsa family's)
+// of each query head over its KV head's list in `lists` ([batch][kv heads]
+// [topk * page_size] int32, -1 padded; device or host memory), with
+// `workspace` its scratch (NULL to size it).
+SparseProblem rocket_attention(const RocketDecodeProblem& p, const int32_t* lists, void* workspace);
 
 // The kernels' extra needs (alignment, grid limits, a large enough
 // workspace, the pieces' required outputs). `piece` names what is launched

@@ -6,9 +6,8 @@
 //    compacted keys;
 //  - decode: the KT entry of the new token updated, the bound's dims, the
 //    bounds in double, softmax per head, group mean, top entries (ties lower
-//    first); the attention over the selected tokens is the dense decode
-//    reference (src/attention/decode_reference.cpp) run on a cache holding
-//    exactly those tokens.
+//    first, the index-sparse family's top-k rule); the attention over the
+//    selected tokens is the index-sparse attention's reference.
 #include "attention/rocket_reference.hpp"
 
 #include <algorithm>
@@ -17,9 +16,10 @@
 #include <limits>
 #include <string>
 
-#include "attention/decode_reference.hpp"
 #include "attention/fp8.hpp"
 #include "attention/half_float.hpp"
+#include "attention/sparse_reference.hpp"
+#include "attention/topk.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -40,17 +40,12 @@ std::vector<double> max_pool(const std::vector<double>& x, int32_t kernel) {
   return out;
 }
 
-std::vector<int32_t> top_k_ascending(const std::vector<double>& x, int32_t k) {
-  std::vector<int32_t> order(x.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
-  auto key = [&](int32_t i) {
-    const double v = x[size_t(i)];
-    return std::isnan(v) ? -std::numeric_limits<double>::infinity() : v;
-  };
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key(a) > key(b); });
-  order.resize(size_t(k));
-  std::sort(order.begin(), order.end());
-  return order;
+std::vector<int32_t> top_k(const std::vector<double>& scores, int32_t k) {
+  const std::vector<float> x(scores.begin(), scores.end());
+  std::vector<int32_t> out(static_cast<size_t>(k));
+  select_topk_row(x.data(), int32_t(x.size()), k, out.data());
+  out.erase(std::find(out.begin(), out.end(), -1), out.end());
+  return out;
 }
 
 float round_kt(float x, spattn_kt_cache_dtype dtype) {
@@ -82,7 +77,7 @@ std::vector<int32_t> bound_dims(const std::vector<float>& q, int32_t group, int3
   for (int32_t h = 0; h < group; ++h) {
     for (int32_t d = 0; d < dim; ++d) mass[size_t(d)] += std::fabs(double(q[size_t(h) * dim + d]));
   }
-  return top_k_ascending(mass, r);
+  return top_k(mass, r);
 }
 
 }  // namespace rocket
@@ -192,7 +187,7 @@ std::vector<int32_t> kept_positions(const RocketContextProblem& p, const KvCache
   const std::vector<float> q = query_rows(p.q, p.dtype, b, g, group, W, p.kv.head_dim);
   const std::vector<double> sums = rocket::window_scores(q, group * W, reader.keys(b, g), prefix, p.kv.head_dim,
                                                          double(p.softmax_scale) * p.kv.k_scale);
-  kept = rocket::top_k_ascending(rocket::max_pool(sums, p.rocket.kernel), B - W);
+  kept = rocket::top_k(rocket::max_pool(sums, p.rocket.kernel), B - W);
   for (int32_t j = prefix; j < len; ++j) kept.push_back(j);
   return kept;
 }
@@ -264,62 +259,10 @@ std::vector<int32_t> select_tokens(const RocketDecodeProblem& p, const KtRows& k
     for (int32_t e = 0; e < n; ++e) mean[size_t(e)] += std::exp(u[size_t(e)] - m) / z / group;
   }
   std::vector<int32_t> tokens;
-  for (const int32_t e : rocket::top_k_ascending(mean, std::min(p.rocket.topk, n))) {
+  for (const int32_t e : rocket::top_k(mean, std::min(p.rocket.topk, n))) {
     for (int32_t j = e * P; j < std::min(len, e * P + P); ++j) tokens.push_back(j);
   }
   return tokens;
-}
-
-// The G query heads of KV head g attend to `tokens`: the dense decode
-// reference on a one-head cache holding exactly those rows.
-void attend(const RocketDecodeProblem& p, const KvCacheReader& reader, int32_t b, int32_t g,
-            const std::vector<int32_t>& tokens, const char* function) {
-  const KvCache& kv = p.kv;
-  const int32_t dim = kv.head_dim, group = p.plan.group, count = int32_t(tokens.size());
-  const size_t row_bytes = size_t(dim) * kv.element_bytes();
-  std::vector<uint8_t> k(std::max<size_t>(1, tokens.size() * row_bytes)), v(k.size());
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    std::memcpy(&k[t * row_bytes],
-                static_cast<const uint8_t*>(kv.k) + reader.row_offset(false, b, tokens[t], g) * kv.element_bytes(),
-                row_bytes);
-    std::memcpy(&v[t * row_bytes],
-                static_cast<const uint8_t*>(kv.v) + reader.row_offset(true, b, tokens[t], g) * kv.element_bytes(),
-                row_bytes);
-  }
-  spattn_kv_cache cache{};
-  cache.struct_size = sizeof cache;
-  cache.layout = SPATTN_KV_LAYOUT_CONTIGUOUS;
-  cache.dtype = kv.dtype;
-  cache.num_kv_heads = 1;
-  cache.head_dim = dim;
-  cache.k = k.data();
-  cache.v = v.data();
-  const int64_t strides[3] = {int64_t(count) * dim, dim, dim};
-  for (int i = 0; i < 3; ++i) cache.k_strides[i] = cache.v_strides[i] = strides[i];
-  cache.k_scale = kv.fp8() ? kv.k_scale : 0.0f;
-  cache.v_scale = kv.fp8() ? kv.v_scale : 0.0f;
-  cache.max_seqlen_kv = count;
-  std::vector<float> lse(static_cast<size_t>(group));
-  spattn_decode_args a{};
-  a.struct_size = sizeof a;
-  a.dtype = p.dtype;
-  a.batch = 1;
-  a.num_heads = group;
-  a.seqlen_q = 1;
-  a.q = static_cast<const uint16_t*>(p.q.data) + b * p.q.batch_stride + int64_t(g) * group * p.q.head_stride;
-  a.q_strides[0] = p.q.batch_stride;
-  a.q_strides[1] = p.q.token_stride;
-  a.q_strides[2] = p.q.head_stride;
-  a.out = static_cast<uint16_t*>(p.out) + b * p.out_strides[0] + int64_t(g) * group * p.out_strides[2];
-  for (int i = 0; i < 3; ++i) a.out_strides[i] = p.out_strides[i];
-  a.kv_cache = &cache;
-  a.softmax_scale = p.softmax_scale;
-  a.lse = lse.data();
-  a.num_splits = 1;
-  reference_decode(resolve_decode(&a, function), function);
-  if (p.lse != nullptr) {
-    for (int32_t h = 0; h < group; ++h) p.lse[int64_t(b) * p.num_heads + g * group + h] = lse[size_t(h)];
-  }
 }
 
 }  // namespace
@@ -347,6 +290,13 @@ void reference_rocket_decode(const RocketDecodeProblem& p, const char* function)
   const KvCacheReader reader(p.kv, p.batch, function, "args.kv_cache");
   const KtRows kt(p.kt, entries_per_sequence(reader, p.batch, p.rocket.page, p.kv.max_seqlen_kv), function);
   const int32_t dim = p.kv.head_dim, group = p.plan.group;
+  // The lists: the caller's, or our own.
+  std::vector<int32_t> own;
+  int32_t* lists = p.selected_indices;
+  if (lists == nullptr) {
+    own.resize(size_t(p.batch) * p.kv.num_kv_heads * p.plan.max_selected);
+    lists = own.data();
+  }
   std::vector<float> lo(static_cast<size_t>(dim)), hi(static_cast<size_t>(dim));
   for (int32_t b = 0; b < p.batch; ++b) {
     const int32_t len = reader.seqlen(b);
@@ -367,13 +317,11 @@ void reference_rocket_decode(const RocketDecodeProblem& p, const char* function)
         }
         tokens = select_tokens(p, kt, query_rows(p.q, p.dtype, b, g, group, 1, dim), b, g, len);
       }
-      if (p.selected_indices != nullptr) {
-        int32_t* row = p.selected_indices + (int64_t(b) * p.kv.num_kv_heads + g) * p.plan.max_selected;
-        for (int32_t t = 0; t < p.plan.max_selected; ++t) row[t] = t < int32_t(tokens.size()) ? tokens[size_t(t)] : -1;
-      }
-      attend(p, reader, b, g, tokens, function);
+      int32_t* row = lists + (int64_t(b) * p.kv.num_kv_heads + g) * p.plan.max_selected;
+      for (int32_t t = 0; t < p.plan.max_selected; ++t) row[t] = t < int32_t(tokens.size()) ? tokens[size_t(t)] : -1;
     }
   }
+  reference_sparse(rocket_attention(p, lists, nullptr), function);
 }
 
 }  // namespace spattn::attention

@@ -17,9 +17,10 @@ namespace rocket {
 // [j - floor(kernel/2), j - floor(kernel/2) + kernel - 1] and [0, n).
 std::vector<double> max_pool(const std::vector<double>& x, int32_t kernel);
 
-// The positions of the k largest values of x (ties: the lower position
-// first; NaN counts as -inf), in increasing position order. k <= x.size().
-std::vector<int32_t> top_k_ascending(const std::vector<double>& x, int32_t k);
+// The positions of the k largest scores (spattn_topk's rule: ties lower
+// first), in increasing order; fewer when fewer are candidates. The scores
+// are rounded to float first, as the kernels hold them.
+std::vector<int32_t> top_k(const std::vector<double>& scores, int32_t k);
 
 // A value rounded to the KT cache's dtype (round to nearest even; E5M2
 // saturated at +-57344), and the stored bits back.
