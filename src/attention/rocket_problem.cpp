@@ -131,7 +131,6 @@ RocketContextPlan plan_context(const RocketContextProblem& p, bool own_kept) {
   plan.row_stats = w.take(heads * plan.row_tiles * plan.num_splits * kRocketTileRows * 2 * sizeof(float));
   plan.column_sums = w.take(heads * plan.row_tiles * size_t(plan.max_prefix) * sizeof(float));
   plan.pooled = w.take(heads * size_t(plan.max_prefix) * sizeof(float));
-  plan.topk_scratch = w.take(0);
   if (own_kept) plan.kept = w.take(heads * size_t(p.rocket.budget) * sizeof(int32_t));
   plan.bytes = w.end();
   return plan;
@@ -144,9 +143,11 @@ RocketDecodePlan plan_decode(const RocketDecodeProblem& p, bool own_selected) {
   plan.max_selected = p.rocket.topk * p.rocket.page;
   const size_t heads = size_t(p.batch) * p.kv.num_kv_heads;
   Carver w;
+  plan.entry_chunks = int32_t(ceil_div(plan.max_entries, kRocketEntryChunk));
   plan.bounds = w.take(size_t(p.batch) * p.num_heads * size_t(plan.max_entries) * sizeof(float));
+  plan.chunk_stats = w.take(size_t(p.batch) * p.num_heads * size_t(plan.entry_chunks) * 2 * sizeof(float));
   plan.entry_scores = w.take(heads * size_t(plan.max_entries) * sizeof(float));
-  plan.topk_scratch = w.take(0);
+  plan.entry_counts = w.take(heads * sizeof(int32_t));
   plan.top_entries = w.take(heads * size_t(p.rocket.topk) * sizeof(int32_t));
   if (own_selected) plan.selected = w.take(heads * size_t(plan.max_selected) * sizeof(int32_t));
   plan.attention = w.take(sparse_workspace_bytes(rocket_attention(p, nullptr, nullptr)));
@@ -359,6 +360,11 @@ void check_rocket_decode_launch(const RocketDecodeProblem& p, const char* functi
     invalid(function, "args.lse is not 4-byte aligned");
   }
   require_aligned_int32(p.selected_indices, "args.selected_indices", function);
+  if (p.plan.group > kRocketMaxGroup) {
+    unsupported(function, "num_heads / num_kv_heads is " + num(p.plan.group) + "; the decode kernels take at most " +
+                              num(kRocketMaxGroup) + " query heads per KV head");
+  }
+  check_sparse_launch(rocket_attention(p, p.selected_indices, p.workspace), function);
   if (needs_selected && p.selected_indices == nullptr) {
     invalid(function, "args.selected_indices is NULL; this piece of the decode step reads or writes it");
   }

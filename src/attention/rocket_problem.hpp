@@ -60,7 +60,6 @@ struct RocketContextPlan {
   int64_t row_stats = -1;       // float2 [batch][kv heads][row tiles][splits][kRocketTileRows]: (max, sum)
   int64_t column_sums = -1;     // float [batch][kv heads][row tiles][max_prefix]
   int64_t pooled = -1;          // float [batch][kv heads][max_prefix]
-  int64_t topk_scratch = -1;    // the top-k's own scratch
   int64_t kept = -1;            // int32 [batch][kv heads][budget], when args.kept_indices is NULL
   size_t bytes = 0;
 };
@@ -72,6 +71,10 @@ constexpr int32_t kRocketTileKeys = 128;
 constexpr int32_t kRocketTargetCtas = 256;
 // Widest pooling window the kernels take (the CPU reference takes any).
 constexpr int32_t kRocketMaxKernelSize = 1024;
+// Decode: KT entries per CTA of the bound kernel.
+constexpr int32_t kRocketEntryChunk = 128;
+// Decode: most query heads per KV head (their queries sit in shared memory).
+constexpr int32_t kRocketMaxGroup = 128;
 
 struct RocketContextProblem {
   RocketParams rocket;
@@ -95,9 +98,11 @@ struct RocketDecodePlan {
   int32_t group = 0;
   int32_t max_entries = 0;
   int32_t max_selected = 0;   // topk * P: the length of each selected-token list
-  int64_t bounds = -1;        // float [batch][num_heads][max_entries]: c * bound
+  int32_t entry_chunks = 0;   // ceil(max_entries / kRocketEntryChunk)
+  int64_t bounds = -1;        // float [batch][num_heads][max_entries]: c * bound * log2(e)
+  int64_t chunk_stats = -1;   // float2 [batch][num_heads][entry_chunks]: max, sum of exp2 per chunk
   int64_t entry_scores = -1;  // float [batch][kv heads][max_entries]: the group mean of the softmax
-  int64_t topk_scratch = -1;
+  int64_t entry_counts = -1;  // int32 [batch][kv heads]: ceil(L / P), the top-k's row lengths
   int64_t top_entries = -1;   // int32 [batch][kv heads][topk]
   int64_t selected = -1;      // int32 [batch][kv heads][max_selected], when args.selected_indices is NULL
   int64_t attention = -1;     // the index-sparse attention's own workspace
