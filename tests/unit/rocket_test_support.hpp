@@ -120,11 +120,16 @@ struct Case {
   LayoutSpec out_layout{Order::BHSD, 16};
   int k_pad = 8, v_pad = 24;  // extra elements per K / V head row stride (V differs from K)
   uint32_t seed = 1;
+  // Tokens every sequence's cache can hold (max_seqlen_kv); 0: the longest
+  // length. Two cases that differ only in lengths below it share a layout.
+  int capacity = 0;
 };
 KERNEL_CHECK_PRINT_BY_NAME(Case)
 
 inline int batch_of(const Case& c) { return int(c.lens.size()); }
-inline int max_len(const Case& c) { return *std::max_element(c.lens.begin(), c.lens.end()); }
+inline int max_len(const Case& c) {
+  return std::max(c.capacity, *std::max_element(c.lens.begin(), c.lens.end()));
+}
 inline int heads_of(const Case& c) { return c.kv_heads * c.group; }
 inline int kv_bytes(const Case& c) { return c.fp8_kv ? 1 : 2; }
 inline int kt_bytes(const Case& c) { return c.kt_dtype == SPATTN_KT_CACHE_FLOAT8_E5M2 ? 1 : 2; }
@@ -227,7 +232,7 @@ inline Host layout(const Case& c, int q_tokens) {
     h.block_table.assign(size_t(batch) * h.max_pages_per_seq, -1);
     size_t next = 0;
     for (int b = 0; b < batch; ++b) {
-      for (int i = 0; i < entries_of(c.lens[size_t(b)], ps); ++i) {
+      for (int i = 0; i < entries_of(h.max_seqlen, ps); ++i) {
         h.block_table[size_t(b) * h.max_pages_per_seq + i] = pages[next++];
       }
     }
@@ -307,6 +312,91 @@ inline void store_q(Host& h, int b, int i, int head, int d, double x) {
 }
 
 // ---------------------------------------------------------------------------
+// The cases both the CPU reference (in CI) and the kernels (on the device)
+// run; the CPU tests assert the decision margins of every one.
+
+inline Case context_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
+  Case c;
+  c.name = name;
+  c.dim = dim;
+  c.kv_heads = kv_heads;
+  c.group = group;
+  c.lens = std::move(lens);
+  c.window = 8;
+  c.kernel = 7;
+  c.budget = 96;
+  c.page = 4;
+  return c;
+}
+
+inline std::vector<Case> context_cases() {
+  std::vector<Case> cases;
+  cases.push_back(context_case("bf16_contiguous_g2", 64, 2, 2, {300, 96, 50}));
+  Case paged = context_case("bf16_paged_g4_bf16kt_even_pool", 128, 2, 4, {260, 140});
+  paged.paged_kv = true;
+  paged.kt_dtype = SPATTN_KT_CACHE_BFLOAT16;
+  paged.paged_kt = true;
+  paged.kernel = 8;
+  paged.q_layout = {kernel_check::Order::BHSD, 16};
+  cases.push_back(paged);
+  Case fp8 = context_case("fp8_paged_g1_fp16", 64, 3, 1, {200, 97});
+  fp8.dtype = SPATTN_DTYPE_FLOAT16;
+  fp8.fp8_kv = true;
+  fp8.paged_kv = true;
+  fp8.kv_page_size = 32;
+  fp8.softmax_scale = 0.09f;
+  cases.push_back(fp8);
+  // TensorRT-LLM's defaults on a long prompt: W 32, K 63, B 2048, G 8 (two row tiles), many splits.
+  Case big = context_case("defaults_g8_two_row_tiles", 128, 2, 8, {3000, 2048, 1000});
+  big.window = 32;
+  big.kernel = 63;
+  big.budget = 2048;
+  big.paged_kv = true;
+  big.kv_page_size = 64;
+  cases.push_back(big);
+  return cases;
+}
+
+inline Case decode_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
+  Case c;
+  c.name = name;
+  c.dim = dim;
+  c.kv_heads = kv_heads;
+  c.group = group;
+  c.lens = std::move(lens);
+  c.page = 4;
+  c.topk = 6;
+  c.topr = dim / 3;
+  return c;
+}
+
+inline std::vector<Case> decode_cases() {
+  std::vector<Case> cases;
+  cases.push_back(decode_case("bf16_contiguous_g2", 64, 2, 2, {97, 40, 200}));
+  Case paged = decode_case("bf16_paged_g4_bf16kt", 128, 2, 4, {130, 64});
+  paged.paged_kv = true;
+  paged.paged_kt = true;
+  paged.kt_dtype = SPATTN_KT_CACHE_BFLOAT16;
+  paged.topr = 0.25;
+  cases.push_back(paged);
+  Case fp8 = decode_case("fp8_fp16_g1_all_dims", 64, 2, 1, {77, 21});
+  fp8.dtype = SPATTN_DTYPE_FLOAT16;
+  fp8.fp8_kv = true;
+  fp8.topr = 128;
+  fp8.softmax_scale = 0.1f;
+  cases.push_back(fp8);
+  cases.push_back(decode_case("fewer_entries_than_topk", 64, 1, 2, {9, 1}));
+  // The defaults after compaction: 2048 kept tokens plus generated ones, topk 64 of page 4.
+  Case big = decode_case("defaults_topk64_page4", 128, 2, 4, {2049, 2300});
+  big.topk = 64;
+  big.topr = 128;
+  big.paged_kv = true;
+  big.kv_page_size = 64;
+  cases.push_back(big);
+  return cases;
+}
+
+// ---------------------------------------------------------------------------
 // Generators. Per sequence and KV head g, a sign pattern s_g (+-1 per dim)
 // gives the direction the queries look along.
 
@@ -363,12 +453,12 @@ inline void generate_context(Host& h) {
 // Decode: the query of KV head g's heads has magnitude w_d on dim d (w a
 // shuffled ramp, so the group's sum |q_d| ranks the dims) with per-head
 // signs that agree with s_g on the heaviest dims and are random elsewhere.
-// Keys: `spike_pages` entries per KV head at distinct levels
-// (logit about 3.0 - 0.3 m) whose keys all point along the group's mean
-// direction; the rest small. The KT cache holds the entries of tokens
+// Keys: topk + 3 spike entries per KV head at distinct levels (logits from 5
+// down to 1.5) whose keys all point along s_g with little noise; the other
+// keys are noise (bounds near 1). The KT cache holds the entries of tokens
 // [0, L - 1) (built here by the model), poison elsewhere: the step adds
 // token L - 1.
-inline void generate_decode(Host& h, int spike_pages);
+inline void generate_decode(Host& h);
 
 // ---------------------------------------------------------------------------
 // The float64 model of the context phase.
@@ -384,19 +474,19 @@ struct ContextExpected {
 inline std::vector<double> model_window_sums(const Host& h, int b, int g, double scale, double* dot_abs_max) {
   const Case& c = h.c;
   const int L = c.lens[size_t(b)], W = c.window, prefix = L - W, D = c.dim;
-  std::vector<double> S(size_t(prefix), 0.0), logit(static_cast<size_t>(prefix));
+  std::vector<double> keys(size_t(prefix) * D), q(static_cast<size_t>(D));
+  for (int j = 0; j < prefix; ++j) {
+    for (int d = 0; d < D; ++d) keys[size_t(j) * D + d] = h.kv_value(false, b, j, g, d);
+  }
+  std::vector<double> S(static_cast<size_t>(prefix), 0.0), logit(static_cast<size_t>(prefix));
   for (int hh = 0; hh < c.group; ++hh) {
     for (int i = 0; i < W; ++i) {
+      for (int d = 0; d < D; ++d) q[size_t(d)] = h.q_value(b, i, g * c.group + hh, d);
       double mx = -INFINITY;
       for (int j = 0; j < prefix; ++j) {
-        double dot = 0.0, dabs = 0.0;
-        for (int d = 0; d < D; ++d) {
-          const double t = h.q_value(b, i, g * c.group + hh, d) * h.kv_value(false, b, j, g, d);
-          dot += t;
-          dabs += std::fabs(t);
-        }
-        *dot_abs_max = std::max(*dot_abs_max, dabs);
-        logit[size_t(j)] = scale * dot;
+        const kernel_check::Dot dot = kernel_check::dot64(q.data(), &keys[size_t(j) * D], D);
+        *dot_abs_max = std::max(*dot_abs_max, dot.abs);
+        logit[size_t(j)] = scale * dot.value;
         mx = std::max(mx, logit[size_t(j)]);
       }
       double z = 0.0;
@@ -675,7 +765,7 @@ inline DecodeExpected model_decode(const Host& h) {
   return e;
 }
 
-inline void generate_decode(Host& h, int spike_pages) {
+inline void generate_decode(Host& h) {
   const Case& c = h.c;
   std::mt19937 rng(c.seed + 1000u);
   std::normal_distribution<double> noise(0.0, 1.0);
@@ -699,18 +789,21 @@ inline void generate_decode(Host& h, int spike_pages) {
         }
       }
       // Spike entries (not the last, partial one, which the new token joins).
-      std::vector<int> entries(size_t(std::max(0, n - 1)));
+      std::vector<int> entries(static_cast<size_t>(std::max(0, n - 1)));
       std::iota(entries.begin(), entries.end(), 0);
       std::shuffle(entries.begin(), entries.end(), rng);
-      std::vector<double> level(size_t(n), 0.0);
-      for (int m = 0; m < std::min(spike_pages, int(entries.size())); ++m) {
-        level[size_t(entries[size_t(m)])] = 3.0 - 0.3 * m;
+      const int spikes = std::min(c.topk + 3, int(entries.size()));
+      std::vector<double> level(static_cast<size_t>(std::max(n, 1)), 0.0);
+      for (int m = 0; m < spikes; ++m) {
+        level[size_t(entries[size_t(m)])] = spikes > 1 ? 5.0 - 3.5 * m / (spikes - 1) : 5.0;
       }
       for (int j = 0; j < L; ++j) {
         // q . (a s / (0.85 sqrt(D))) is about a sqrt(D): the logit is about a.
-        const double along = level[size_t(j / P)] / (0.85 * std::sqrt(double(D)));
+        const double a = level[size_t(j / P)];
+        const double along = a / (0.85 * std::sqrt(double(D)));
+        const double spread = a > 0 ? 0.01 : 0.08;
         for (int d = 0; d < D; ++d) {
-          store_kv(h, false, b, j, g, d, along * s[size_t(d)] + 0.08 * noise(rng));
+          store_kv(h, false, b, j, g, d, along * s[size_t(d)] + spread * noise(rng));
           store_kv(h, true, b, j, g, d, noise(rng));
         }
       }

@@ -359,40 +359,6 @@ TEST(RocketDecodeByHand, TheBoundIsPerHeadNotTheGroupsSign) {
 // ---------------------------------------------------------------------------
 // The whole reference against the float64 model.
 
-Case context_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
-  Case c;
-  c.name = name;
-  c.dim = dim;
-  c.kv_heads = kv_heads;
-  c.group = group;
-  c.lens = std::move(lens);
-  c.window = 8;
-  c.kernel = 7;
-  c.budget = 96;
-  c.page = 4;
-  return c;
-}
-
-std::vector<Case> context_cases() {
-  std::vector<Case> cases;
-  cases.push_back(context_case("bf16_contiguous_g2", 64, 2, 2, {300, 96, 50}));
-  Case paged = context_case("bf16_paged_g4_bf16kt", 128, 2, 4, {260, 140});
-  paged.paged_kv = true;
-  paged.kt_dtype = SPATTN_KT_CACHE_BFLOAT16;
-  paged.paged_kt = true;
-  paged.kernel = 8;  // even width
-  paged.q_layout = {kernel_check::Order::BHSD, 16};
-  cases.push_back(paged);
-  Case fp8 = context_case("fp8_paged_g1_fp16", 64, 3, 1, {200, 97});
-  fp8.dtype = SPATTN_DTYPE_FLOAT16;
-  fp8.fp8_kv = true;
-  fp8.paged_kv = true;
-  fp8.kv_page_size = 32;
-  fp8.softmax_scale = 0.09f;
-  cases.push_back(fp8);
-  return cases;
-}
-
 class RocketContextReference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RocketContextReference, MatchesTheFloat64Model) {
@@ -407,46 +373,13 @@ TEST_P(RocketContextReference, MatchesTheFloat64Model) {
   EXPECT_TRUE(v.ok()) << v.report();
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, RocketContextReference, ::testing::ValuesIn(context_cases()), kernel_check::CaseName());
-
-Case decode_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
-  Case c;
-  c.name = name;
-  c.dim = dim;
-  c.kv_heads = kv_heads;
-  c.group = group;
-  c.lens = std::move(lens);
-  c.page = 4;
-  c.topk = 6;
-  c.topr = dim / 3;
-  return c;
-}
-
-std::vector<Case> decode_cases() {
-  std::vector<Case> cases;
-  cases.push_back(decode_case("bf16_contiguous_g2", 64, 2, 2, {97, 40, 200}));
-  Case paged = decode_case("bf16_paged_g4_bf16kt", 128, 2, 4, {130, 64});
-  paged.paged_kv = true;
-  paged.paged_kt = true;
-  paged.kt_dtype = SPATTN_KT_CACHE_BFLOAT16;
-  paged.topr = 0.25;
-  cases.push_back(paged);
-  Case fp8 = decode_case("fp8_fp16_g1_all_dims", 64, 2, 1, {77, 21});
-  fp8.dtype = SPATTN_DTYPE_FLOAT16;
-  fp8.fp8_kv = true;
-  fp8.topr = 128;
-  fp8.softmax_scale = 0.1f;
-  cases.push_back(fp8);
-  Case few = decode_case("fewer_entries_than_topk", 64, 1, 2, {9, 1});
-  cases.push_back(few);
-  return cases;
-}
+INSTANTIATE_TEST_SUITE_P(Cases, RocketContextReference, ::testing::ValuesIn(rocket_test::context_cases()), kernel_check::CaseName());
 
 class RocketDecodeReference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RocketDecodeReference, MatchesTheFloat64Model) {
   Host h = rocket_test::layout(GetParam(), 1);
-  rocket_test::generate_decode(h, 9);
+  rocket_test::generate_decode(h);
   const rocket_test::DecodeExpected e = rocket_test::model_decode(h);
   ASSERT_GE(e.margin, 1.0) << "the inputs put a decision within the error bound";
   rocket_test::DecodeResult r;
@@ -456,14 +389,14 @@ TEST_P(RocketDecodeReference, MatchesTheFloat64Model) {
   EXPECT_TRUE(v.ok()) << v.report();
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, RocketDecodeReference, ::testing::ValuesIn(decode_cases()), kernel_check::CaseName());
+INSTANTIATE_TEST_SUITE_P(Cases, RocketDecodeReference, ::testing::ValuesIn(rocket_test::decode_cases()), kernel_check::CaseName());
 
 // ---------------------------------------------------------------------------
 // Tests of the test: each mutation makes the check fail.
 
 TEST(RocketMutations, EachContextMutationFailsTheCheck) {
   for (const char* name : {"rocket_pool_wider", "rocket_v_with_k_strides", "rocket_kt_page_doubled"}) {
-    Host h = rocket_test::layout(context_cases()[0], context_cases()[0].window);
+    Host h = rocket_test::layout(rocket_test::context_cases()[0], rocket_test::context_cases()[0].window);
     rocket_test::generate_context(h);
     const rocket_test::ContextExpected e = rocket_test::model_context(h);
     kernel_check::ScopedMutation m(name);
@@ -477,8 +410,8 @@ TEST(RocketMutations, EachContextMutationFailsTheCheck) {
 TEST(RocketMutations, EachDecodeMutationFailsTheCheck) {
   for (const char* name : {"rocket_topk_minus_one", "rocket_wrong_softmax_scale", "rocket_v_with_k_strides",
                            "rocket_kt_page_doubled"}) {
-    Host h = rocket_test::layout(decode_cases()[0], 1);
-    rocket_test::generate_decode(h, 9);
+    Host h = rocket_test::layout(rocket_test::decode_cases()[0], 1);
+    rocket_test::generate_decode(h);
     const rocket_test::DecodeExpected e = rocket_test::model_decode(h);
     kernel_check::ScopedMutation m(name);
     rocket_test::DecodeResult r;
@@ -495,7 +428,7 @@ TEST(RocketMutations, EachDecodeMutationFailsTheCheck) {
 class RocketValidation : public ::testing::Test {
  protected:
   void SetUp() override {
-    Case c = context_cases()[0];
+    Case c = rocket_test::context_cases()[0];
     c.paged_kv = true;
     c.paged_kt = true;
     h_ = rocket_test::layout(c, c.window);
@@ -599,7 +532,7 @@ TEST_F(RocketValidation, LaunchChecksComeBeforeTheMissingDevice) {
 }
 
 TEST(RocketValidationDecode, RefusesEachBadFieldByName) {
-  Host h = rocket_test::layout(decode_cases()[0], 1);
+  Host h = rocket_test::layout(rocket_test::decode_cases()[0], 1);
   rocket_test::Pointers p;
   std::vector<uint16_t> out(rocket_test::out_layout(h).elems);
   p.q = h.q.data();
@@ -641,7 +574,7 @@ TEST(RocketConfig, TheParsedConfigDrivesTheReference) {
   parsed.struct_size = sizeof parsed;
   ASSERT_EQ(spattn_config_rocket(config, &parsed), SPATTN_OK);
   spattn_config_destroy(config);
-  Host h = rocket_test::layout(context_cases()[0], 8);
+  Host h = rocket_test::layout(rocket_test::context_cases()[0], 8);
   rocket_test::generate_context(h);
   const rocket_test::ContextExpected e = rocket_test::model_context(h);
   h.config = parsed;  // same numbers as the case: the same expectation
