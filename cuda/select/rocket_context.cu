@@ -89,7 +89,6 @@ struct ScoreSmem {
 
 template <bool kBf16, int D, bool kFp8, bool kSums>
 __global__ void __launch_bounds__(kThreads, 1) window_scores_kernel(const ContextParams p) {
-  using E = Elem<kBf16>;
   using L = ScoreSmem<D, kFp8>;
   constexpr int kNT = kTileK / 8;  // 8-key column tiles of S per warp
   constexpr int kKC = D / 16;      // k-steps of Q K^T
@@ -112,7 +111,6 @@ __global__ void __launch_bounds__(kThreads, 1) window_scores_kernel(const Contex
   const int rows = min(kRows, p.rows - row0);
   const int64_t stats_base = ((int64_t(b) * p.num_kv_heads + g) * p.row_tiles + rt) * p.num_splits;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int mat = lane / 8, mat_row = lane % 8;
   const bool warp_active = warp * 16 < rows;
   bool row_valid[2];
 #pragma unroll
@@ -173,31 +171,11 @@ __global__ void __launch_bounds__(kThreads, 1) window_scores_kernel(const Contex
     } else {
       kt = reinterpret_cast<const uint16_t*>(k_stage(slot));
     }
-    if (it == 0) {
-      const uint32_t qbase = smem_addr(q_smem);
-#pragma unroll
-      for (int kc = 0; kc < kKC; ++kc) {
-        const int r = warp * 16 + mat_row + (mat & 1) * 8;
-        ldmatrix_x4(qa[kc], qbase + 2u * swizzled<D>(r, kc * 16 + (mat >> 1) * 8));
-      }
-    }
+    if (it == 0) load_q_fragments<D>(qa, smem_addr(q_smem), warp * 16, lane);
     float s[kNT][4];
 #pragma unroll
     for (int i = 0; i < kNT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
-    if (warp_active) {
-      const uint32_t kbase = smem_addr(kt);
-#pragma unroll
-      for (int kc = 0; kc < kKC; ++kc) {
-#pragma unroll
-        for (int np = 0; np < kNT / 2; ++np) {
-          uint32_t bk[4];
-          const int key = np * 16 + mat_row + (mat >> 1) * 8;
-          ldmatrix_x4(bk, kbase + 2u * swizzled<D>(key, kc * 16 + (mat & 1) * 8));
-          E::mma(s[2 * np], qa[kc], bk[0], bk[1]);
-          E::mma(s[2 * np + 1], qa[kc], bk[2], bk[3]);
-        }
-      }
-    }
+    if (warp_active) warp_qk<kBf16, D, kNT>(s, qa, smem_addr(kt), 0, lane);
     // Scaled logits (log2 units); -inf for keys past the prefix, on bad pages
     // and in rows past the tile's rows.
     const uint8_t* ok = key_ok + slot * kTileK;
