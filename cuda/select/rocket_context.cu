@@ -455,15 +455,10 @@ void run_select(const RocketContextProblem& pr, const ContextParams& params, cud
     const dim3 pool_grid((pr.plan.max_prefix + kPoolTile - 1) / kPoolTile, pr.kv.num_kv_heads, pr.batch);
     launch_checked(pool_kernel, pool_grid, dim3(256), int((kPoolTile + pr.rocket.kernel - 1) * sizeof(float)), s,
                    function, params);
-    TopkProblem topk;
-    topk.num_rows = pr.batch * pr.kv.num_kv_heads;
-    topk.num_cols = pr.plan.max_prefix;
-    topk.scores = params.pooled;
-    topk.score_row_stride = pr.plan.max_prefix;
-    topk.lengths = nullptr;  // -inf marks what is not a candidate
-    topk.k = pr.rocket.budget - pr.rocket.window;
-    topk.indices = params.kept;
-    topk.index_row_stride = pr.rocket.budget;
+    // Rows of max_prefix pooled scores (-inf marks what is not a candidate)
+    // into the first B - W slots of each kept list.
+    const TopkProblem topk{pr.batch * pr.kv.num_kv_heads, pr.plan.max_prefix, params.pooled, pr.plan.max_prefix,
+                           nullptr, pr.rocket.budget - pr.rocket.window, params.kept, pr.rocket.budget};
     launch_topk_cuda(topk, s, function);
   }
   launch_checked(finish_kept_kernel, dim3(pr.batch * pr.kv.num_kv_heads), dim3(256), 0, s, function, params);

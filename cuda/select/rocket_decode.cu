@@ -254,15 +254,9 @@ void run_select(const RocketDecodeProblem& pr, const DecodeParams& p, bool updat
                                       : (e5m2 ? bounds_kernel<64, true> : bounds_kernel<64, false>);
   launch_checked(kernel, grid, dim3(kThreads), q_bytes, s, function, p, int32_t(update));
   launch_checked(entry_scores_kernel, per_head, dim3(kThreads), pr.plan.group * int(sizeof(float)), s, function, p);
-  TopkProblem topk;
-  topk.num_rows = pr.batch * pr.kv.num_kv_heads;
-  topk.num_cols = pr.plan.max_entries;
-  topk.scores = p.entry_scores;
-  topk.score_row_stride = pr.plan.max_entries;
-  topk.lengths = p.entry_counts;
-  topk.k = pr.rocket.topk;
-  topk.indices = p.top_entries;
-  topk.index_row_stride = pr.rocket.topk;
+  // Rows of entry scores, each as long as its entry count, into the top entries.
+  const TopkProblem topk{pr.batch * pr.kv.num_kv_heads, pr.plan.max_entries, p.entry_scores, pr.plan.max_entries,
+                         p.entry_counts, pr.rocket.topk, p.top_entries, pr.rocket.topk};
   launch_topk_cuda(topk, s, function);
   launch_checked(expand_kernel, per_head, dim3(kThreads), 0, s, function, p);
 }
