@@ -7,6 +7,8 @@
 #   --quick     benchmark on the small shapes only
 #   --no-tests  skip GPU tests and sanitizers
 #   --tests-only  build, GPU tests and sanitizers; no benchmark
+#   --dsa       the DSA benchmark (bench/dsa_bench.py) and examples/python/dsa_layer.py
+#               instead of attention_bench.py (with --no-tests: fits one device call)
 #   --full      everything that closes a benchmark round: GPU tests,
 #               sanitizers, the full benchmark, then
 #               examples/python/torch_attention.py on the built libspattn.so
@@ -18,9 +20,9 @@
 set -u
 OUTDIR=${OUT:-/tmp/spattn_out}
 mkdir -p "$OUTDIR"
-QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1
+QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1; DSA=0
 for a in "$@"; do
-  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;; esac
+  case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;; --dsa) DSA=1; EXAMPLE=1 ;; esac
 done
 mkdir -p /tmp/dr && for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/dr; done
 export LD_LIBRARY_PATH=/tmp/dr/usr/lib/x86_64-linux-gnu
@@ -74,6 +76,21 @@ if [ $TESTS = 1 ]; then
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
 if [ $BENCH = 0 ]; then exit $RC; fi
+if [ $DSA = 1 ]; then
+  SECONDS=0
+  PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-420} python3 bench/dsa_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so \
+    $QUICK > "$OUTDIR/dsa_bench.log" 2>&1
+  echo "dsa bench rc=$? (${SECONDS}s)"
+  grep -E "^\||^###|Error|error|Traceback" "$OUTDIR/dsa_bench.log" | head -80
+  if [ $EXAMPLE = 1 ]; then
+    LIB=$(find /tmp/b -name "libspattn.so" | head -1)
+    PYPATH=bindings/python; [ -d .devpy ] && PYPATH=.devpy:$PYPATH
+    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 timeout 120 python3 examples/python/dsa_layer.py \
+      > "$OUTDIR/example.log" 2>&1
+    echo "dsa_layer.py rc=$?"; cat "$OUTDIR/example.log"
+  fi
+  exit 0
+fi
 SECONDS=0
 PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-300} python3 bench/attention_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
   > "$OUTDIR/bench.log" 2>&1

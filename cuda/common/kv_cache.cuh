@@ -131,14 +131,15 @@ __device__ __forceinline__ uint4 e4m3x8_to_16bit(uint2 in) {
   return make_uint4(out[0], out[1], out[2], out[3]);
 }
 
-// Converts a linear [128][D] E4M3 staging tile into the swizzled 16-bit
-// [128][D] compute tile (exact: every E4M3 value is a bf16 and an fp16 value).
+// Converts a linear [kRows][D] E4M3 staging tile into the swizzled 16-bit
+// [kRows][D] compute tile (exact: every E4M3 value is a bf16 and an fp16 value).
 // Reads and writes shared memory only; the caller synchronizes around it.
-template <bool kBf16, int D, int kThreads>
+template <bool kBf16, int D, int kThreads, int kRows = 128>
 __device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint16_t* tile) {
   constexpr int kChunks = D / 8;  // 8-byte input chunks per row (16 output bytes)
+  static_assert((kRows * kChunks) % kThreads == 0, "whole passes");
 #pragma unroll 4
-  for (int it = 0; it < 128 * kChunks / kThreads; ++it) {
+  for (int it = 0; it < kRows * kChunks / kThreads; ++it) {
     const int i = it * kThreads + threadIdx.x;
     const int row = i / kChunks;
     const int chunk = i % kChunks;

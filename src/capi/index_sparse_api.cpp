@@ -25,6 +25,7 @@ namespace att = spattn::attention;
 template <class Launch>
 void with_cuda(const char* function, Launch&& launch) {
 #if SPATTN_HAVE_CUDA
+  (void)function;
   launch();
 #else
   (void)launch;

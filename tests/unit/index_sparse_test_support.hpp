@@ -266,6 +266,12 @@ struct SparseSetup {
     return c.packed ? size_t(h) * total_q + size_t(token(b, i)) : (size_t(b) * c.heads + h) * seqlen_q + i;
   }
   size_t out_elems() const { return out_layout.elems; }
+  // New lists for the current cache lengths (cache.seqlens() may have been
+  // shortened: a CUDA-graph replay with new lengths).
+  void remake_lists(uint32_t seed) {
+    std::mt19937& rng = make_rng(seed);
+    make_lists(rng);
+  }
 
   spattn_sparse_attention_args args(const void* q_ptr, void* out_ptr, const spattn_kv_cache* kv,
                                     const int32_t* list_ptr, const int32_t* cu_ptr, float* lse) const {
@@ -442,8 +448,9 @@ inline ModelRow model_row(const SparseSetup& s, int b, int i, int h) {
 
 // Tolerance of an output element and of the LSE.
 struct Tolerance {
-  double out_rel = 0.0;  // times |o|
-  double out_pv = 0.0;   // times pv_abs
+  double out_rel = 0.0;       // times |o|
+  double out_pv = 0.0;        // times pv_abs
+  double out_pv_logit = 0.0;  // times pv_abs * logit_abs
   double out_abs = 0.0;
   double lse_abs = 0.0;  // plus lse_rel * |lse|
   double lse_rel = 0.0;
@@ -465,28 +472,36 @@ inline Tolerance sparse_reference_tolerance(spattn_dtype dtype) {
 
 // The kernels (mma.sync, bf16/fp16 operands, fp32 accumulation):
 //  - a logit l = scale * q.k is a tensor-core fp32 dot product of exact
-//    products: |dl| <= gamma(D, 2^-23) * logit_abs, plus the scale's
-//    rounding into log2 units (2 fp32 roundings: 2 u32 |l|, |l| <= logit_abs);
-//  - p = ex2.approx(l - m): relative 2^-22, plus the error of l - m: each
-//    weight errs relatively by e_l = 2 |dl| + 2^-22 (both l and the max);
-//    the normalized output sum_j p_j v_j / Z then errs by <= 2 e_l pv_abs;
-//  - P is rounded to the 16-bit format before P.V: relative u per weight,
-//    the row sum keeps fp32 p: <= 2 u pv_abs;
-//  - P.V accumulates in fp32 over up to topk keys (tensor cores, then
-//    across splits and in the epilogue): gamma(topk + 4, 2^-23) pv_abs;
-//  - FP8 caches convert exactly to 16 bits; the output is rounded once more
-//    (u |o|) and, with splits, the partials are kept in fp32 (merged in
-//    fp32: a few u32 relative, inside the gamma term).
-// The LSE is ln 2 * (m + log2 l): |dLSE| <= |dl| + 2^-22 + topk-term sums.
+//    products: |dl| <= gamma(D, 2^-23) * logit_abs, plus the roundings of
+//    the scale into log2 units and of the scaled logit (a few u32 |l|,
+//    |l| <= logit_abs): |dl| <= dl_rel * logit_abs;
+//  - p = ex2.approx(l - m): relative 2^-22, and l - m errs by <= 2 |dl|,
+//    so each weight errs relatively by e = 2 |dl| + 2^-22 and the
+//    normalized sum_j p_j v_j / Z (weights and their sum both perturbed) by
+//    <= 2 e pv_abs;
+//  - with splits, each split's LSE errs by <= 2 |dl| (+ the terms below),
+//    so the merge weights exp(lse_s - lse) err relatively by <= 4 |dl|:
+//    another 2 * 4 |dl| pv_abs;
+//  - P is rounded to the 16-bit format before P.V (the row sums keep fp32
+//    p): <= u pv_abs (2 u taken);
+//  - P.V and the sums accumulate in fp32 over up to topk keys (tensor
+//    cores, then across warps, splits and the epilogue): gamma(topk + 8,
+//    2^-23) pv_abs;
+//  - FP8 caches convert exactly to 16 bits; v_scale and 1 / l are fp32
+//    products (4 u32 |o|), the output is rounded once (u |o|).
+// The LSE = ln 2 (m + log2 l) errs by <= 2 |dl| (the largest logit's and
+// the sum's), 2^-22 and gamma(topk + 8, 2^-24) from the sum, and a few u32
+// of |LSE| from log2f and the final products.
 inline Tolerance sparse_kernel_tolerance(spattn_dtype dtype, int dim, int topk) {
   const kernel_check::StorageFormat f = kernel_check::storage_format(dtype);
   const double u32 = kernel_check::kFp32Unit;
   const double dl_rel = kernel_check::gamma(dim, kernel_check::kTensorCoreAccumUnit) + 4 * u32;
   Tolerance t;
   t.out_rel = f.unit + 4 * u32;
-  t.out_pv = 2 * (2 * dl_rel) + 2 * kernel_check::kEx2ApproxRel + 2 * f.unit +
+  t.out_pv = 2 * kernel_check::kEx2ApproxRel + 2 * f.unit +
              kernel_check::gamma(topk + 8, kernel_check::kTensorCoreAccumUnit);
-  t.out_abs = f.abs_floor + 1e-30;
+  t.out_pv_logit = 2 * 2 * dl_rel + 2 * 4 * dl_rel;
+  t.out_abs = f.abs_floor;
   t.lse_logit = 2 * dl_rel;
   t.lse_rel = 4 * u32;
   t.lse_abs = 2 * kernel_check::kEx2ApproxRel + kernel_check::gamma(topk + 8, u32);
@@ -503,7 +518,8 @@ inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const s
         for (int d = 0; d < s.c.dim_v; ++d) {
           const double got = load16(out[s.out_offset(b, i, h) + d], s.c.dtype);
           const double want = m.o[size_t(d)];
-          const double tol = t.out_rel * std::fabs(want) + t.out_pv * m.pv_abs + t.out_abs;
+          const double tol =
+              t.out_rel * std::fabs(want) + (t.out_pv + t.out_pv_logit * m.logit_abs) * m.pv_abs + t.out_abs;
           v.value(got, want, tol, [&] {
             return "out[b" + std::to_string(b) + " q" + std::to_string(i) + " h" + std::to_string(h) + " d" +
                    std::to_string(d) + "] (" + std::to_string(m.keys) + " keys)";
@@ -759,5 +775,113 @@ inline void check_indexer(kernel_check::Verdict& v, const IndexerSetup& s, const
       }
     }
 }
+
+// A case of index-sparse attention.
+inline SparseCase sparse_case(const char* name, spattn_dtype dt, int heads, int kv_heads, int dim, std::vector<int> q_lens,
+                       std::vector<int> kv_lens, int topk) {
+  SparseCase c;
+  c.name = name;
+  c.dtype = dt;
+  c.heads = heads;
+  c.kv_heads = kv_heads;
+  c.dim = dim;
+  c.dim_v = dim == 576 ? 512 : dim;
+  c.q_lens = std::move(q_lens);
+  c.kv_lens = std::move(kv_lens);
+  c.topk = topk;
+  c.cache.dtype = dt;
+  return c;
+}
+
+// A DSA layer's two pieces built on the same queries and lengths (exact
+// indexer inputs, so that its scores and their ties are exact everywhere),
+// the layer's args on host memory, and the models' selection written into
+// the attention setup's lists.
+struct LayerFixture {
+  IndexerSetup ix;
+  SparseSetup att;
+  spattn_kv_cache kc{}, kv{};
+  spattn_dsa_indexer_args ia{};
+  spattn_sparse_attention_args aa{};
+  spattn_dsa_config config{};
+  spattn_dsa_layer_args la{};
+  std::vector<uint16_t> out;
+  std::vector<float> lse;
+  std::vector<int32_t> indices;
+
+  static IndexerCase indexer_case(std::vector<int> q_lens, std::vector<int> kv_lens, bool packed) {
+    IndexerCase c;
+    c.name = "layer_indexer";
+    c.q_dtype = SPATTN_DTYPE_FLOAT8_E4M3;
+    c.heads = 8;
+    c.dim = 64;
+    c.q_lens = std::move(q_lens);
+    c.kv_lens = std::move(kv_lens);
+    c.packed = packed;
+    c.cache.dtype = SPATTN_DTYPE_FLOAT8_E4M3;
+    c.exact = true;
+    return c;
+  }
+  static SparseCase attention_case(std::vector<int> q_lens, std::vector<int> kv_lens, bool packed, int topk, int dim,
+                                   int heads, int kv_heads) {
+    SparseCase c = sparse_case("layer_attention", SPATTN_DTYPE_BFLOAT16, heads, kv_heads, dim, std::move(q_lens), std::move(kv_lens), topk);
+    c.packed = packed;
+    c.causal = true;
+    c.max_kv_extra = 3;  // as the indexer setup
+    return c;
+  }
+
+  LayerFixture(std::vector<int> q_lens, std::vector<int> kv_lens, bool packed, int topk, int dim = 64, int heads = 4,
+               int kv_heads = 2)
+      : ix(indexer_case(q_lens, kv_lens, packed), 21),
+        att(attention_case(q_lens, kv_lens, packed, topk, dim, heads, kv_heads), 22) {
+    kc = ix.cache.host_desc();
+    kv = att.cache.host_desc();
+    ia = ix.args(ix.q.data(), ix.w.data(), &kc, ix.token_scales.data(), ix.cu.data(), nullptr);
+    out.assign(att.out_elems(), kernel_check::kPoison16);
+    lse.assign(att.lse_elems, kernel_check::poison_f32());
+    aa = att.args(att.q.data(), out.data(), &kv, nullptr, ix.cu.data(), lse.data());  // one cu_seqlens_q
+    config.struct_size = sizeof config;
+    config.index_topk = topk;
+    config.skip_indexer_for_short_seqs = 1;
+    indices.assign(size_t(ix.rows()) * topk, -55);
+    la.struct_size = sizeof la;
+    la.config = &config;
+    la.indexer = &ia;
+    la.attention = &aa;
+    la.indices = indices.data();
+    // The model's selection, written into the attention setup's lists (one
+    // list per query token, the same for every KV head).
+    for (int b = 0; b < ix.batch; ++b)
+      for (int i = 0; i < ix.lq(b); ++i) {
+        const std::vector<int32_t> sel = model_selection(b, i);
+        for (int g = 0; g < att.c.kv_heads; ++g) std::copy(sel.begin(), sel.end(), att.list(b, i, g));
+      }
+  }
+
+  std::vector<int32_t> model_selection(int b, int i) const {
+    const int topk = att.c.topk, prefix = ix.prefix(b, i);
+    if (config.skip_indexer_for_short_seqs && ix.lk(b) <= topk) {
+      std::vector<int32_t> all(size_t(topk), -1);
+      std::iota(all.begin(), all.begin() + prefix, 0);
+      return all;
+    }
+    std::vector<float> scores(size_t(std::max(prefix, 1)));
+    for (int j = 0; j < prefix; ++j) scores[size_t(j)] = float(model_score(ix, b, i, j).value);
+    return model_topk(scores.data(), prefix, topk);
+  }
+
+  void check(kernel_check::Verdict& v, const Tolerance& t) {
+    for (int b = 0; b < ix.batch; ++b)
+      for (int i = 0; i < ix.lq(b); ++i) {
+        const std::vector<int32_t> got(indices.begin() + long(ix.row(b, i) * att.c.topk),
+                                       indices.begin() + long((ix.row(b, i) + 1) * att.c.topk));
+        if (got != model_selection(b, i)) {
+          v.fail("selection of b" + std::to_string(b) + " q" + std::to_string(i) + " differs from the model's");
+        }
+      }
+    check_sparse(v, att, out, lse, t);
+  }
+};
 
 }  // namespace index_sparse_test

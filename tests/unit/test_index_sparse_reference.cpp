@@ -148,22 +148,6 @@ TEST(SparseReferenceHand, OrderOfTheListDoesNotMatter) {
 // ---------------------------------------------------------------------------
 // Against the float64 model.
 
-SparseCase sparse_case(const char* name, spattn_dtype dt, int heads, int kv_heads, int dim, std::vector<int> q_lens,
-                       std::vector<int> kv_lens, int topk) {
-  SparseCase c;
-  c.name = name;
-  c.dtype = dt;
-  c.heads = heads;
-  c.kv_heads = kv_heads;
-  c.dim = dim;
-  c.dim_v = dim == 576 ? 512 : dim;
-  c.q_lens = std::move(q_lens);
-  c.kv_lens = std::move(kv_lens);
-  c.topk = topk;
-  c.cache.dtype = dt;
-  return c;
-}
-
 std::vector<SparseCase> reference_cases() {
   std::vector<SparseCase> cases;
   cases.push_back(sparse_case("gqa128_dsa", BF, 8, 2, 128, {3, 3}, {40, 77}, 32));
@@ -647,93 +631,6 @@ TEST(IndexerArgs, RefusesBadFields) {
 
 // ---------------------------------------------------------------------------
 // The DSA layer: indexer -> top-k -> attention, against the models composed.
-
-struct LayerFixture {
-  IndexerSetup ix;
-  SparseSetup att;
-  spattn_kv_cache kc{}, kv{};
-  spattn_dsa_indexer_args ia{};
-  spattn_sparse_attention_args aa{};
-  spattn_dsa_config config{};
-  spattn_dsa_layer_args la{};
-  std::vector<uint16_t> out;
-  std::vector<float> lse;
-  std::vector<int32_t> indices;
-
-  static IndexerCase indexer_case(std::vector<int> q_lens, std::vector<int> kv_lens, bool packed) {
-    IndexerCase c;
-    c.name = "layer_indexer";
-    c.q_dtype = F8;
-    c.heads = 8;
-    c.dim = 64;
-    c.q_lens = std::move(q_lens);
-    c.kv_lens = std::move(kv_lens);
-    c.packed = packed;
-    c.cache.dtype = F8;
-    c.exact = true;
-    return c;
-  }
-  static SparseCase attention_case(std::vector<int> q_lens, std::vector<int> kv_lens, bool packed, int topk, int dim,
-                                   int heads, int kv_heads) {
-    SparseCase c = sparse_case("layer_attention", BF, heads, kv_heads, dim, std::move(q_lens), std::move(kv_lens), topk);
-    c.packed = packed;
-    c.causal = true;
-    c.max_kv_extra = 3;  // as the indexer setup
-    return c;
-  }
-
-  LayerFixture(std::vector<int> q_lens, std::vector<int> kv_lens, bool packed, int topk, int dim = 64, int heads = 4,
-               int kv_heads = 2)
-      : ix(indexer_case(q_lens, kv_lens, packed), 21),
-        att(attention_case(q_lens, kv_lens, packed, topk, dim, heads, kv_heads), 22) {
-    kc = ix.cache.host_desc();
-    kv = att.cache.host_desc();
-    ia = ix.args(ix.q.data(), ix.w.data(), &kc, ix.token_scales.data(), ix.cu.data(), nullptr);
-    out.assign(att.out_elems(), kernel_check::kPoison16);
-    lse.assign(att.lse_elems, kernel_check::poison_f32());
-    aa = att.args(att.q.data(), out.data(), &kv, nullptr, ix.cu.data(), lse.data());  // one cu_seqlens_q
-    config.struct_size = sizeof config;
-    config.index_topk = topk;
-    config.skip_indexer_for_short_seqs = 1;
-    indices.assign(size_t(ix.rows()) * topk, -55);
-    la.struct_size = sizeof la;
-    la.config = &config;
-    la.indexer = &ia;
-    la.attention = &aa;
-    la.indices = indices.data();
-    // The model's selection, written into the attention setup's lists (one
-    // list per query token, the same for every KV head).
-    for (int b = 0; b < ix.batch; ++b)
-      for (int i = 0; i < ix.lq(b); ++i) {
-        const std::vector<int32_t> sel = model_selection(b, i);
-        for (int g = 0; g < att.c.kv_heads; ++g) std::copy(sel.begin(), sel.end(), att.list(b, i, g));
-      }
-  }
-
-  std::vector<int32_t> model_selection(int b, int i) const {
-    const int topk = att.c.topk, prefix = ix.prefix(b, i);
-    if (config.skip_indexer_for_short_seqs && ix.lk(b) <= topk) {
-      std::vector<int32_t> all(size_t(topk), -1);
-      std::iota(all.begin(), all.begin() + prefix, 0);
-      return all;
-    }
-    std::vector<float> scores(size_t(std::max(prefix, 1)));
-    for (int j = 0; j < prefix; ++j) scores[size_t(j)] = float(model_score(ix, b, i, j).value);
-    return model_topk(scores.data(), prefix, topk);
-  }
-
-  void check(Verdict& v, const Tolerance& t) {
-    for (int b = 0; b < ix.batch; ++b)
-      for (int i = 0; i < ix.lq(b); ++i) {
-        const std::vector<int32_t> got(indices.begin() + long(ix.row(b, i) * att.c.topk),
-                                       indices.begin() + long((ix.row(b, i) + 1) * att.c.topk));
-        if (got != model_selection(b, i)) {
-          v.fail("selection of b" + std::to_string(b) + " q" + std::to_string(i) + " differs from the model's");
-        }
-      }
-    check_sparse(v, att, out, lse, t);
-  }
-};
 
 TEST(DsaLayerReference, MatchesTheComposedModelsAroundIndexTopk) {
   // index_topk 16: sequences of 15, 16 and 17 keys (decode: one query each),

@@ -26,3 +26,8 @@ __version__ = "%d.%d.%d" % (CONSTANTS["SPATTN_VERSION_MAJOR"], CONSTANTS["SPATTN
 def version():
     """Version string of the loaded library ("0.1.0")."""
     return ffi.string(lib.spattn_version_string()).decode()
+
+# Index-sparse attention and DSA on PyTorch tensors.
+from ._attention import torch_dsa_layer, torch_sparse_attention  # noqa: E402
+
+__all__ += ["torch_dsa_layer", "torch_sparse_attention"]

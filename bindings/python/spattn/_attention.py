@@ -145,6 +145,201 @@ def torch_attention(q, k, v, out=None, *, layout="bshd", layer=None, threshold_s
 
 
 # ---------------------------------------------------------------------------
+# Index-sparse attention and DeepSeek Sparse Attention on PyTorch tensors.
+
+def _torch_code(t, name, allow_fp8=False):
+    """The spattn_dtype of a tensor's dtype (bf16, fp16, or FP8 E4M3 where allowed)."""
+    import torch
+
+    codes = {torch.bfloat16: lib.SPATTN_DTYPE_BFLOAT16, torch.float16: lib.SPATTN_DTYPE_FLOAT16}
+    if allow_fp8 and hasattr(torch, "float8_e4m3fn"):
+        codes[torch.float8_e4m3fn] = lib.SPATTN_DTYPE_FLOAT8_E4M3
+    if t.dtype not in codes:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s: dtype %s is not one of %s"
+                    % (name, t.dtype, ", ".join(str(d) for d in codes)))
+    return codes[t.dtype]
+
+
+def _torch_stream(stream, device):
+    import torch
+
+    if stream is None:
+        return torch.cuda.current_stream(device).cuda_stream
+    return stream if isinstance(stream, int) else stream.cuda_stream
+
+
+def _torch_kv_cache(k, v, seqlens_kv, block_table, head_dim_v, k_scale, v_scale, name):
+    """A spattn_kv_cache over tensors: contiguous k/v [batch, max_seqlen_kv, kv_heads, dim] or,
+    with block_table (int32 [batch, max_pages]), page pools [num_pages, page_size, kv_heads,
+    dim]. v None: the values are the first head_dim_v dims of k (MLA: 576 -> 512)."""
+    import torch
+
+    if k.dim() != 4 or not k.is_cuda or k.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s: k must be a 4-d CUDA tensor with contiguous rows" % name)
+    if seqlens_kv is None or seqlens_kv.dtype != torch.int32 or not seqlens_kv.is_cuda:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s: seqlens_kv must be an int32 CUDA tensor" % name)
+    vv = k if v is None else v
+    if head_dim_v is None:
+        head_dim_v = 512 if (v is None and k.shape[3] == 576) else vv.shape[3]
+    c = ffi.new("spattn_kv_cache *")
+    c.struct_size = ffi.sizeof("spattn_kv_cache")
+    c.dtype = _torch_code(k, name + ": k", allow_fp8=True)
+    c.num_kv_heads, c.head_dim, c.head_dim_v = k.shape[2], k.shape[3], head_dim_v
+    c.k, c.v = ffi.cast("const void *", k.data_ptr()), ffi.cast("const void *", vv.data_ptr())
+    c.k_strides = list(k.stride()[:3])
+    c.v_strides = list(vv.stride()[:3])
+    c.k_scale, c.v_scale = k_scale, v_scale
+    c.seqlens_kv = ffi.cast("const int32_t *", seqlens_kv.data_ptr())
+    if block_table is None:
+        c.layout = lib.SPATTN_KV_LAYOUT_CONTIGUOUS
+        c.max_seqlen_kv = k.shape[1]
+    else:
+        if block_table.dtype != torch.int32 or block_table.dim() != 2 or block_table.stride(1) != 1:
+            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                        "%s: block_table must be an int32 [batch, max_pages] tensor, rows contiguous" % name)
+        c.layout = lib.SPATTN_KV_LAYOUT_PAGED
+        c.page_size, c.num_pages = k.shape[1], k.shape[0]
+        c.block_table = ffi.cast("const int32_t *", block_table.data_ptr())
+        c.max_pages_per_seq = block_table.stride(0)
+        c.max_seqlen_kv = block_table.shape[1] * k.shape[1]
+    return c
+
+
+def _torch_sparse_args(q, k, v, out, seqlens_kv, block_table, head_dim_v, softmax_scale, k_scale, v_scale,
+                       lse, num_splits, keep):
+    import torch
+
+    if q.dim() != 4 or not q.is_cuda or q.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q must be a 4-d CUDA tensor [batch, seq, heads, dim]")
+    kv = _torch_kv_cache(k, v, seqlens_kv, block_table, head_dim_v, k_scale, v_scale, "kv cache")
+    keep.append(kv)
+    if out is None:
+        out = torch.empty(q.shape[0], q.shape[1], q.shape[2], kv.head_dim_v, dtype=q.dtype, device=q.device)
+    if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous()):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "lse must be a contiguous float32 tensor [batch, heads, seq]")
+    a = ffi.new("spattn_sparse_attention_args *")
+    a.struct_size = ffi.sizeof("spattn_sparse_attention_args")
+    a.dtype = _torch_code(q, "q")
+    a.batch, a.seqlen_q, a.num_heads = q.shape[0], q.shape[1], q.shape[2]
+    a.q = ffi.cast("const void *", q.data_ptr())
+    a.q_strides = list(q.stride()[:3])
+    a.out = ffi.cast("void *", out.data_ptr())
+    a.out_strides = list(out.stride()[:3])
+    a.kv_cache = kv
+    a.softmax_scale = softmax_scale
+    a.lse = ffi.cast("float *", lse.data_ptr()) if lse is not None else ffi.NULL
+    a.num_splits = num_splits
+    return a, out
+
+
+def torch_sparse_attention(q, k, v, indices, *, seqlens_kv, block_table=None, out=None, head_dim_v=None,
+                           softmax_scale=0.0, causal=False, k_scale=0.0, v_scale=0.0, lse=None,
+                           num_splits=0, workspace=None, stream=None):
+    """spattn_sparse_attention on PyTorch CUDA tensors; returns `out` [batch, seq, heads, head_dim_v].
+
+    q: [batch, seq, heads, dim] bf16/fp16. k, v: the KV cache, contiguous [batch, max_seqlen_kv,
+    kv_heads, dim] or page pools [num_pages, page_size, kv_heads, dim] with `block_table`, in q's
+    dtype or torch.float8_e4m3fn (with k_scale/v_scale); v None for MLA (values = the first 512 of
+    the 576 dims of k). seqlens_kv: int32 [batch]. indices: int32 key positions (-1: empty),
+    [batch, seq, topk] (a list per query token, shared by every KV head: DSA) or
+    [batch, seq, kv_heads, topk] with any strides, 0 sharing a list (RocketKV: expand a
+    [batch, 1, kv_heads, topk] tensor over seq). The workspace is allocated here unless given
+    (a uint8 CUDA tensor); pass one to capture the call in a CUDA graph."""
+    import torch
+
+    keep = []
+    a, out = _torch_sparse_args(q, k, v, out, seqlens_kv, block_table, head_dim_v, softmax_scale, k_scale,
+                                v_scale, lse, num_splits, keep)
+    if indices.dtype != torch.int32 or indices.dim() not in (3, 4) or indices.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "indices must be int32 [batch, seq, topk] or [batch, seq, kv_heads, topk] with contiguous lists")
+    s = indices.stride()
+    a.indices = ffi.cast("const int32_t *", indices.data_ptr())
+    a.index_strides = [s[0], s[1], 0 if indices.dim() == 3 else s[2]]
+    a.topk = indices.shape[-1]
+    a.causal = int(bool(causal))
+    size = ffi.new("size_t *")
+    check(lib.spattn_sparse_attention_workspace_size(a, size))
+    if workspace is None:
+        workspace = torch.empty(max(size[0], 16), dtype=torch.uint8, device=q.device)
+    a.workspace = ffi.cast("void *", workspace.data_ptr())
+    a.workspace_size = workspace.numel()
+    check(lib.spattn_sparse_attention(a, ffi.cast("void *", _torch_stream(stream, q.device))))
+    del keep
+    return out
+
+
+def torch_dsa_layer(q, k, v, index_q, index_weights, index_k, *, seqlens_kv, config=None, index_topk=0,
+                    index_k_scales=None, block_table=None, index_block_table=None, out=None, head_dim_v=None,
+                    softmax_scale=0.0, k_scale=0.0, v_scale=0.0, index_k_scale=0.0, lse=None,
+                    return_indices=False, workspace=None, stream=None):
+    """spattn_dsa_layer on PyTorch CUDA tensors: the lightning indexer, the top-index_topk keys
+    of each query token's causal prefix, and index-sparse attention over them. Returns `out`, or
+    (out, indices) with return_indices (int32 [batch, seq, index_topk], -1 in empty slots).
+
+    q, k, v, block_table, head_dim_v, softmax_scale, k_scale, v_scale: as torch_sparse_attention
+    (the queries of each sequence are the last `seq` of its seqlens_kv keys). index_q: [batch,
+    seq, index_n_heads, index_head_dim] float8_e4m3fn, bf16 or fp16; index_weights: float32
+    [batch, seq, index_n_heads] (scales of q folded in); index_k: the indexer's keys,
+    [batch, max_seqlen_kv, 1, index_head_dim] or page pools with index_block_table, with
+    index_k_scales float32 [batch, max_seqlen_kv] (or [num_pages, page_size]) per key.
+    `config`: a spattn.DsaConfig (index_topk, skip_indexer_for_short_seqs, ...) or None;
+    index_topk > 0 overrides its index_topk."""
+    import torch
+
+    keep = []
+    a, out = _torch_sparse_args(q, k, v, out, seqlens_kv, block_table, head_dim_v, softmax_scale, k_scale,
+                                v_scale, lse, 0, keep)
+    a.indices = ffi.NULL
+    ix = ffi.new("spattn_dsa_indexer_args *")
+    ix.struct_size = ffi.sizeof("spattn_dsa_indexer_args")
+    ix.q_dtype = _torch_code(index_q, "index_q", allow_fp8=True)
+    ix.batch, ix.seqlen_q, ix.num_heads = index_q.shape[0], index_q.shape[1], index_q.shape[2]
+    ix.q = ffi.cast("const void *", index_q.data_ptr())
+    ix.q_strides = list(index_q.stride()[:3])
+    if index_weights.dtype != torch.float32 or index_weights.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "index_weights must be float32 with contiguous heads")
+    ix.weights = ffi.cast("const float *", index_weights.data_ptr())
+    ix.weight_strides = list(index_weights.stride()[:2])
+    kc = _torch_kv_cache(index_k, None, seqlens_kv, index_block_table, index_k.shape[3], index_k_scale, 0.0,
+                         "indexer keys")
+    keep.append(kc)
+    ix.k_cache = kc
+    if index_k_scales is not None:
+        if index_k_scales.dtype != torch.float32:
+            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "index_k_scales must be float32")
+        ix.k_token_scales = ffi.cast("const float *", index_k_scales.data_ptr())
+        ix.k_token_scale_strides = list(index_k_scales.stride()[:2])
+    cfg = ffi.new("spattn_dsa_config *")
+    cfg.struct_size = ffi.sizeof("spattn_dsa_config")
+    cfg.skip_indexer_for_short_seqs = 1
+    if config is not None:
+        for field in ("index_n_heads", "index_head_dim", "index_topk", "indexer_max_chunk_size",
+                      "seq_len_threshold"):
+            setattr(cfg, field, getattr(config, field) or 0)
+        cfg.skip_indexer_for_short_seqs = int(bool(config.skip_indexer_for_short_seqs))
+        cfg.enable_heuristic_topk = int(bool(config.enable_heuristic_topk))
+    la = ffi.new("spattn_dsa_layer_args *")
+    la.struct_size = ffi.sizeof("spattn_dsa_layer_args")
+    la.config, la.indexer, la.attention = cfg, ix, a
+    la.index_topk = index_topk
+    topk = index_topk or cfg.index_topk
+    indices = None
+    if return_indices:
+        indices = torch.full((q.shape[0], q.shape[1], max(topk, 1)), -1, dtype=torch.int32, device=q.device)
+        la.indices = ffi.cast("int32_t *", indices.data_ptr())
+    size = ffi.new("size_t *")
+    check(lib.spattn_dsa_layer_workspace_size(la, size))
+    if workspace is None:
+        workspace = torch.empty(max(size[0], 256), dtype=torch.uint8, device=q.device)
+    la.workspace = ffi.cast("void *", workspace.data_ptr())
+    la.workspace_size = workspace.numel()
+    check(lib.spattn_dsa_layer(la, ffi.cast("void *", _torch_stream(stream, q.device))))
+    del keep
+    return (out, indices) if return_indices else out
+
+
+# ---------------------------------------------------------------------------
 # RocketKV (spattn_rocket_context / spattn_rocket_decode) on PyTorch tensors.
 
 def _rocket_config_struct(config, keep):
@@ -172,43 +367,6 @@ def _check_int32(t, name):
 
     if t is not None and (t.dtype != torch.int32 or not t.is_contiguous() or not t.is_cuda):
         raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s must be a contiguous int32 CUDA tensor" % name)
-
-
-def _torch_kv_cache(k_cache, v_cache, seqlens, block_table, keep):
-    """spattn_kv_cache of PyTorch tensors: contiguous k/v [batch, max_seqlen, kv_heads, head_dim], or
-    paged pools [num_pages, page_size, kv_heads, head_dim] with block_table [batch, max_pages]
-    (int32); seqlens int32 [batch]. bfloat16/float16 (or float8_e4m3fn, unscaled)."""
-    import torch
-
-    dtypes = {torch.bfloat16: lib.SPATTN_DTYPE_BFLOAT16, torch.float16: lib.SPATTN_DTYPE_FLOAT16}
-    if hasattr(torch, "float8_e4m3fn"):
-        dtypes[torch.float8_e4m3fn] = lib.SPATTN_DTYPE_FLOAT8_E4M3
-    for name, t in (("k_cache", k_cache), ("v_cache", v_cache)):
-        if t.dim() != 4 or not t.is_cuda or t.dtype not in dtypes or t.stride(-1) != 1:
-            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
-                        "%s must be a 4-d bfloat16/float16/float8_e4m3fn CUDA tensor with a contiguous "
-                        "head dimension" % name)
-    _check_int32(seqlens, "seqlens")
-    _check_int32(block_table, "block_table")
-    c = ffi.new("spattn_kv_cache *")
-    c.struct_size = ffi.sizeof("spattn_kv_cache")
-    c.layout = lib.SPATTN_KV_LAYOUT_PAGED if block_table is not None else lib.SPATTN_KV_LAYOUT_CONTIGUOUS
-    c.dtype = dtypes[k_cache.dtype]
-    c.num_kv_heads, c.head_dim = k_cache.shape[2], k_cache.shape[3]
-    c.k = ffi.cast("const void *", k_cache.data_ptr())
-    c.v = ffi.cast("const void *", v_cache.data_ptr())
-    c.k_strides = list(k_cache.stride()[:3])
-    c.v_strides = list(v_cache.stride()[:3])
-    c.seqlens_kv = ffi.cast("const int32_t *", seqlens.data_ptr())
-    if block_table is not None:
-        c.page_size, c.num_pages = k_cache.shape[1], k_cache.shape[0]
-        c.block_table = ffi.cast("const int32_t *", block_table.data_ptr())
-        c.max_pages_per_seq = block_table.shape[1]
-        c.max_seqlen_kv = block_table.shape[1] * k_cache.shape[1]
-    else:
-        c.max_seqlen_kv = k_cache.shape[1]
-    keep.append(c)
-    return c
 
 
 def _torch_kt_cache(kt_cache, kt_block_table, keep):
@@ -241,14 +399,6 @@ def _torch_kt_cache(kt_cache, kt_block_table, keep):
     return c
 
 
-def _torch_stream(stream, device):
-    import torch
-
-    if stream is None:
-        return torch.cuda.current_stream(device).cuda_stream
-    return stream if isinstance(stream, int) else stream.cuda_stream
-
-
 def _torch_workspace(query, args, workspace, device):
     import torch
 
@@ -271,24 +421,24 @@ def _keep_until_done(tensor, stream):
 
 
 def torch_rocket_context(q_window, k_cache, v_cache, kt_cache, seqlens, config, *, block_table=None,
-                         kt_block_table=None, softmax_scale=0.0, seqlens_out=None, kept_indices=None,
-                         workspace=None, stream=None):
+                         kt_block_table=None, softmax_scale=0.0, k_scale=0.0, v_scale=0.0, seqlens_out=None,
+                         kept_indices=None, workspace=None, stream=None):
     """RocketKV's context phase (spattn_rocket_context) after the caller's dense prefill: selects each
     sequence's kept tokens, compacts k_cache/v_cache IN PLACE and builds kt_cache.
 
     q_window: [batch, window_size, num_heads, head_dim] (bf16/fp16), the queries of each sequence's
-    last window_size positions. k_cache/v_cache/block_table/seqlens: see _torch_kv_cache; kt_cache/
-    kt_block_table: see _torch_kt_cache. config: spattn.Config or spattn.RocketConfig.
+    last window_size positions. k_cache/v_cache: contiguous [batch, max_seqlen, kv_heads, head_dim] or
+    page pools [num_pages, page_size, kv_heads, head_dim] with block_table (int32 [batch, max_pages]),
+    in q's dtype or float8_e4m3fn with k_scale/v_scale; seqlens: int32 [batch]. kt_cache/kt_block_table:
+    see _torch_kt_cache. config: spattn.Config or spattn.RocketConfig.
     seqlens_out (int32 [batch], may be `seqlens` itself) gets min(L, prompt_budget); kept_indices
     (int32 [batch, kv_heads, prompt_budget]) the kept positions. workspace: a uint8 CUDA tensor of at
     least spattn_rocket_context_workspace_size bytes (allocated when None). Asynchronous on `stream`
     (default: the current stream). Returns kept_indices (allocated when None)."""
     import torch
 
-    dtypes = {torch.bfloat16: lib.SPATTN_DTYPE_BFLOAT16, torch.float16: lib.SPATTN_DTYPE_FLOAT16}
-    if q_window.dim() != 4 or q_window.dtype not in dtypes or q_window.stride(-1) != 1:
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
-                    "q_window must be a 4-d bfloat16/float16 tensor with a contiguous head dimension")
+    if q_window.dim() != 4 or q_window.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q_window must be a 4-d tensor with a contiguous head dimension")
     keep = []
     cfg = _rocket_config_struct(config, keep)
     if kept_indices is None:
@@ -299,11 +449,13 @@ def torch_rocket_context(q_window, k_cache, v_cache, kt_cache, seqlens, config, 
     a = ffi.new("spattn_rocket_context_args *")
     a.struct_size = ffi.sizeof("spattn_rocket_context_args")
     a.config = cfg
-    a.dtype = dtypes[q_window.dtype]
+    a.dtype = _torch_code(q_window, "q_window")
     a.batch, a.num_heads = q_window.shape[0], q_window.shape[2]
     a.q_window = ffi.cast("const void *", q_window.data_ptr())
     a.q_strides = list(q_window.stride()[:3])
-    a.kv_cache = _torch_kv_cache(k_cache, v_cache, seqlens, block_table, keep)
+    kv = _torch_kv_cache(k_cache, v_cache, seqlens, block_table, None, k_scale, v_scale, "kv cache")
+    keep.append(kv)
+    a.kv_cache = kv
     a.kt_cache = _torch_kt_cache(kt_cache, kt_block_table, keep)
     a.softmax_scale = softmax_scale
     a.seqlens_out = ffi.cast("int32_t *", seqlens_out.data_ptr()) if seqlens_out is not None else ffi.NULL
@@ -316,8 +468,8 @@ def torch_rocket_context(q_window, k_cache, v_cache, kt_cache, seqlens, config, 
 
 
 def torch_rocket_decode(q, k_cache, v_cache, kt_cache, seqlens, config, out=None, *, block_table=None,
-                        kt_block_table=None, softmax_scale=0.0, lse=None, selected_indices=None,
-                        workspace=None, stream=None):
+                        kt_block_table=None, softmax_scale=0.0, k_scale=0.0, v_scale=0.0, lse=None,
+                        selected_indices=None, workspace=None, stream=None):
     """One RocketKV decode step (spattn_rocket_decode): updates kt_cache with each sequence's new key
     (already appended to the cache: seqlens count it), selects the pages and attends to them.
 
@@ -327,10 +479,8 @@ def torch_rocket_decode(q, k_cache, v_cache, kt_cache, seqlens, config, out=None
     Returns (out, selected_indices)."""
     import torch
 
-    dtypes = {torch.bfloat16: lib.SPATTN_DTYPE_BFLOAT16, torch.float16: lib.SPATTN_DTYPE_FLOAT16}
-    if q.dim() != 4 or q.dtype not in dtypes or q.stride(-1) != 1:
-        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
-                    "q must be a 4-d bfloat16/float16 tensor with a contiguous head dimension")
+    if q.dim() != 4 or q.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q must be a 4-d tensor with a contiguous head dimension")
     keep = []
     cfg = _rocket_config_struct(config, keep)
     if out is None:
@@ -344,13 +494,15 @@ def torch_rocket_decode(q, k_cache, v_cache, kt_cache, seqlens, config, out=None
     a = ffi.new("spattn_rocket_decode_args *")
     a.struct_size = ffi.sizeof("spattn_rocket_decode_args")
     a.config = cfg
-    a.dtype = dtypes[q.dtype]
+    a.dtype = _torch_code(q, "q")
     a.batch, a.num_heads = q.shape[0], q.shape[2]
     a.q = ffi.cast("const void *", q.data_ptr())
     a.q_strides = list(q.stride()[:3])
     a.out = ffi.cast("void *", out.data_ptr())
     a.out_strides = list(out.stride()[:3])
-    a.kv_cache = _torch_kv_cache(k_cache, v_cache, seqlens, block_table, keep)
+    kv = _torch_kv_cache(k_cache, v_cache, seqlens, block_table, None, k_scale, v_scale, "kv cache")
+    keep.append(kv)
+    a.kv_cache = kv
     a.kt_cache = _torch_kt_cache(kt_cache, kt_block_table, keep)
     a.softmax_scale = softmax_scale
     a.lse = ffi.cast("float *", lse.data_ptr()) if lse is not None else ffi.NULL
