@@ -10,12 +10,11 @@
 //     u = c * sum_d (q_d > 0 ? q_d kmax_d : q_d kmin_d) (the per-head bound,
 //     max(q kmin, q kmax) per dim), stored in log2 units; the chunk's maximum
 //     and sum of exp2 per head go to the workspace.
-//  2. entry_scores: per (KV head, sequence), each head's log-sum-exp from the
-//     chunks, then the group mean of the softmax per entry, and the entry count.
-//  3. the index-sparse family's top-k picks the topk best entries per
-//     (sequence, KV head), in increasing order;
-//  4. expand: the tokens of those entries, -1 after them;
-//  5. the index-sparse attention over those lists.
+//  2. select: one CTA per (KV head, sequence): each head's log-sum-exp from
+//     the chunks, the group mean of the softmax per entry, the index-sparse
+//     family's CTA top-k (cta_topk: ties lower first, increasing order), and
+//     the tokens of the selected entries, -1 after them.
+//  3. the index-sparse attention over those lists.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -29,6 +28,7 @@
 #include "common/kernel_common.cuh"
 #include "common/kv_cache.cuh"
 #include "select/kt_cache.cuh"
+#include "select/topk.cuh"
 
 namespace spattn::attention {
 namespace {
@@ -49,7 +49,6 @@ struct DecodeParams {
   float* bounds;        // [batch][num_heads][max_entries]
   float2* chunk_stats;  // [batch][num_heads][entry_chunks]
   float* entry_scores;  // [batch][kv heads][max_entries]
-  int32_t* entry_counts;
   int32_t* top_entries; // [batch][kv heads][topk]
   int32_t* lists;       // [batch][kv heads][max_selected]
 };
@@ -168,9 +167,11 @@ __global__ void __launch_bounds__(kThreads) bounds_kernel(const DecodeParams p, 
   }
 }
 
-// The group mean of the heads' softmax over the entries, and the entry count.
-__global__ void __launch_bounds__(kThreads) entry_scores_kernel(const DecodeParams p) {
+// Per (KV head, sequence): the group mean of the heads' softmax over the
+// entries (into the workspace), the top entries, and their tokens.
+__global__ void __launch_bounds__(kThreads) select_kernel(const DecodeParams p) {
   extern __shared__ float head_lse[];  // [group], log2 units
+  __shared__ TopkShared<kThreads> sh;
   const int g = blockIdx.x, b = blockIdx.y, G = p.group;
   const int len = kv_seqlen(p.kv, b);
   const int n = (len + p.page - 1) / p.page;
@@ -185,23 +186,20 @@ __global__ void __launch_bounds__(kThreads) entry_scores_kernel(const DecodePara
   }
   __syncthreads();
   const float inv_g = 1.0f / float(G);
-  float* out = p.entry_scores + (int64_t(b) * p.num_kv_heads + g) * p.max_entries;
+  const int64_t row = int64_t(b) * p.num_kv_heads + g;
+  float* scores = p.entry_scores + row * p.max_entries;
   for (int e = threadIdx.x; e < n; e += blockDim.x) {
     float s = 0.0f;
     for (int h = 0; h < G; ++h) {
       s += exp2f(p.bounds[(int64_t(b) * p.num_heads + g * G + h) * p.max_entries + e] - head_lse[h]);
     }
-    out[e] = s * inv_g;
+    scores[e] = s * inv_g;
   }
-  if (threadIdx.x == 0) p.entry_counts[int64_t(b) * p.num_kv_heads + g] = n;
-}
-
-// The selected entries' tokens in increasing order, -1 after them.
-__global__ void __launch_bounds__(kThreads) expand_kernel(const DecodeParams p) {
-  const int g = blockIdx.x, b = blockIdx.y;
-  const int len = kv_seqlen(p.kv, b);
-  const int32_t* top = p.top_entries + (int64_t(b) * p.num_kv_heads + g) * p.topk;
-  int32_t* list = p.lists + (int64_t(b) * p.num_kv_heads + g) * p.max_selected;
+  __syncthreads();  // the scores are the block's own global writes: visible after the barrier
+  int32_t* top = p.top_entries + row * p.topk;
+  cta_topk<kThreads>([&](int j) { return scores[j]; }, n, p.topk, false, top, sh);
+  __syncthreads();
+  int32_t* list = p.lists + row * p.max_selected;
   for (int t = threadIdx.x; t < p.max_selected; t += blockDim.x) {
     const int e = len > 0 ? top[t / p.page] : -1;  // an empty sequence selected nothing
     const int token = e * p.page + t % p.page;
@@ -234,7 +232,6 @@ DecodeParams decode_params(const RocketDecodeProblem& pr, int32_t* lists) {
   p.bounds = reinterpret_cast<float*>(ws + pr.plan.bounds);
   p.chunk_stats = reinterpret_cast<float2*>(ws + pr.plan.chunk_stats);
   p.entry_scores = reinterpret_cast<float*>(ws + pr.plan.entry_scores);
-  p.entry_counts = reinterpret_cast<int32_t*>(ws + pr.plan.entry_counts);
   p.top_entries = reinterpret_cast<int32_t*>(ws + pr.plan.top_entries);
   p.lists = lists;
   return p;
@@ -242,23 +239,16 @@ DecodeParams decode_params(const RocketDecodeProblem& pr, int32_t* lists) {
 
 void run_select(const RocketDecodeProblem& pr, const DecodeParams& p, bool update, cudaStream_t s,
                 const char* function) {
-  const dim3 per_head(pr.kv.num_kv_heads, pr.batch);
-  if (pr.plan.max_entries == 0) {  // every sequence is empty
-    launch_checked(expand_kernel, per_head, dim3(kThreads), 0, s, function, p);
-    return;
+  if (pr.plan.max_entries > 0) {  // else every sequence is empty: the lists are all -1
+    const int q_bytes = pr.plan.group * pr.kv.head_dim * int(sizeof(float));
+    const dim3 grid(pr.plan.entry_chunks, pr.kv.num_kv_heads, pr.batch);
+    const bool e5m2 = pr.kt.e5m2();
+    auto kernel = pr.kv.head_dim == 128 ? (e5m2 ? bounds_kernel<128, true> : bounds_kernel<128, false>)
+                                        : (e5m2 ? bounds_kernel<64, true> : bounds_kernel<64, false>);
+    launch_checked(kernel, grid, dim3(kThreads), q_bytes, s, function, p, int32_t(update));
   }
-  const int q_bytes = pr.plan.group * pr.kv.head_dim * int(sizeof(float));
-  const dim3 grid(pr.plan.entry_chunks, pr.kv.num_kv_heads, pr.batch);
-  const bool e5m2 = pr.kt.e5m2();
-  auto kernel = pr.kv.head_dim == 128 ? (e5m2 ? bounds_kernel<128, true> : bounds_kernel<128, false>)
-                                      : (e5m2 ? bounds_kernel<64, true> : bounds_kernel<64, false>);
-  launch_checked(kernel, grid, dim3(kThreads), q_bytes, s, function, p, int32_t(update));
-  launch_checked(entry_scores_kernel, per_head, dim3(kThreads), pr.plan.group * int(sizeof(float)), s, function, p);
-  // Rows of entry scores, each as long as its entry count, into the top entries.
-  const TopkProblem topk{pr.batch * pr.kv.num_kv_heads, pr.plan.max_entries, p.entry_scores, pr.plan.max_entries,
-                         p.entry_counts, pr.rocket.topk, p.top_entries, pr.rocket.topk};
-  launch_topk_cuda(topk, s, function);
-  launch_checked(expand_kernel, per_head, dim3(kThreads), 0, s, function, p);
+  launch_checked(select_kernel, dim3(pr.kv.num_kv_heads, pr.batch), dim3(kThreads),
+                 pr.plan.group * int(sizeof(float)), s, function, p);
 }
 
 }  // namespace

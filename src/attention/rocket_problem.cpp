@@ -147,7 +147,6 @@ RocketDecodePlan plan_decode(const RocketDecodeProblem& p, bool own_selected) {
   plan.bounds = w.take(size_t(p.batch) * p.num_heads * size_t(plan.max_entries) * sizeof(float));
   plan.chunk_stats = w.take(size_t(p.batch) * p.num_heads * size_t(plan.entry_chunks) * 2 * sizeof(float));
   plan.entry_scores = w.take(heads * size_t(plan.max_entries) * sizeof(float));
-  plan.entry_counts = w.take(heads * sizeof(int32_t));
   plan.top_entries = w.take(heads * size_t(p.rocket.topk) * sizeof(int32_t));
   if (own_selected) plan.selected = w.take(heads * size_t(plan.max_selected) * sizeof(int32_t));
   plan.attention = w.take(sparse_workspace_bytes(rocket_attention(p, nullptr, nullptr)));

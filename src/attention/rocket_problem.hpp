@@ -102,7 +102,6 @@ struct RocketDecodePlan {
   int64_t bounds = -1;        // float [batch][num_heads][max_entries]: c * bound * log2(e)
   int64_t chunk_stats = -1;   // float2 [batch][num_heads][entry_chunks]: max, sum of exp2 per chunk
   int64_t entry_scores = -1;  // float [batch][kv heads][max_entries]: the group mean of the softmax
-  int64_t entry_counts = -1;  // int32 [batch][kv heads]: ceil(L / P), the top-k's row lengths
   int64_t top_entries = -1;   // int32 [batch][kv heads][topk]
   int64_t selected = -1;      // int32 [batch][kv heads][max_selected], when args.selected_indices is NULL
   int64_t attention = -1;     // the index-sparse attention's own workspace
