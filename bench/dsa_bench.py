@@ -101,6 +101,15 @@ class Lib:
             getattr(self.lib, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]
             getattr(self.lib, name).restype = ctypes.c_int
         self.lib.spattn_last_error.restype = ctypes.c_char_p
+        self.lib.spattn_bench_sparse_attention_path.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        self.lib.spattn_bench_sparse_attention_path.restype = ctypes.c_int
+
+    def sparse_path(self, args, path):
+        """spattn_sparse_attention with the kernel forced: 1 mma.sync, 2 sm_90a."""
+        stream = torch.cuda.current_stream().cuda_stream
+        status = self.lib.spattn_bench_sparse_attention_path(ctypes.addressof(args), ctypes.c_void_p(stream), path)
+        if status != 0:
+            raise RuntimeError(f"sparse path {path}: status {status}: {self.lib.spattn_last_error().decode()}")
 
     def call(self, name, args):
         stream = torch.cuda.current_stream().cuda_stream
@@ -208,7 +217,15 @@ def bench_sparse_prefill(lib, seq, mla, topk=2048):
     keys = torch.clamp(prefix, max=topk).to(torch.float64).sum().item()
     fl = 2.0 * heads * keys * (dim + dim_v)
     name = f"{'MLA 128h 576/512' if mla else 'GQA 32/8 d128'} prefill S={seq // 1024}k topk {topk}"
-    print(f"| {name} | {ms:.2f} | {fl / ms / 1e9:.0f} | {100 * fl / ms / 1e9 / (PEAK_BF16 / 1e12):.0f}% |", flush=True)
+    mma = ""
+    if mla:  # the mma.sync kernel forced, and its distance to the dispatcher's (sm_90a) output
+        ref = out.float().clone()
+        mma_ms = time_ms(lambda: lib.sparse_path(a, 1))
+        err = ((out.float() - ref).norm() / ref.norm()).item()
+        mma = f"{mma_ms:.2f} ({fl / mma_ms / 1e9:.0f}), rel.err {err:.1e}"
+        del ref
+    print(f"| {name} | {ms:.2f} | {fl / ms / 1e9:.0f} | {100 * fl / ms / 1e9 / (PEAK_BF16 / 1e12):.0f}% | {mma} |",
+          flush=True)
     del q, out, k, v, lists, ws
     torch.cuda.empty_cache()
 
@@ -373,7 +390,8 @@ def main():
     print(torch.cuda.get_device_name(), torch.__version__, flush=True)
     seqs = [4096, 16384] if args.quick else [4096, 16384, 65536]
     if "prefill" in only:
-        print("\n### index-sparse attention, prefill\n\n| shape | ms | TFLOP/s (selected) | of bf16 peak |\n|---|---|---|---|")
+        print("\n### index-sparse attention, prefill (dispatcher: sm_90a kernel for MLA)\n\n"
+              "| shape | ms | TFLOP/s (selected) | of bf16 peak | mma.sync kernel ms (TFLOP/s) |\n|---|---|---|---|---|")
         for mla in (True, False):
             for s in seqs:
                 bench_sparse_prefill(lib, s, mla)

@@ -27,6 +27,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
 
 #include "attention/index_sparse_cuda.hpp"
 #include "common/cuda_check.hpp"
@@ -34,7 +35,9 @@
 #include "common/kv_cache.cuh"
 #include "common/mma_sync.cuh"
 #include "decode/merge_rows.cuh"
+#include "prefill/attention_forward_sm90.hpp"
 #include "sparse/index_list.cuh"
+#include "sparse/sparse_mla_sm90.hpp"
 
 namespace spattn::attention {
 namespace {
@@ -459,9 +462,23 @@ void launch_dtype(const SparseProblem& pr, const SparseParams& params, dim3 grid
 
 }  // namespace
 
-void launch_sparse_cuda(const SparseProblem& pr, void* stream, const char* function) {
+void launch_sparse_cuda(const SparseProblem& pr, void* stream, const char* function, SparsePath path) {
   require_cuda_device(function);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
+  if (path != SparsePath::kMmaSync) {
+    int device = 0;
+    cuda_check(cudaGetDevice(&device), function, "cudaGetDevice");
+    if (sm90::device_supported(device) && sm90::sparse_mla_supported(pr)) {
+      sm90::launch_sparse_mla(pr, s, function);
+      return;
+    }
+    if (path == SparsePath::kSm90) {
+      fail(SPATTN_ERR_UNSUPPORTED, std::string(function) +
+                                       ": the sm_90a index-sparse kernel cannot run this problem on this device "
+                                       "(it takes MLA 576/512 with a list per query token, one split, heads a "
+                                       "multiple of 64, a 16-bit cache and topk <= 2048, on compute capability 9.0)");
+    }
+  }
   SparseParams params;
   params.q = static_cast<const uint16_t*>(pr.q.data);
   params.q_stride[0] = pr.q.batch_stride;

@@ -13,7 +13,15 @@
 
 namespace spattn::attention {
 
-void launch_sparse_cuda(const SparseProblem& problem, void* stream, const char* function);
+// Which index-sparse attention kernel runs a problem. kAuto: the sm_90a wgmma
+// kernel when the device is sm_90 and the problem is one it handles (MLA
+// prefill shapes: cuda/sparse/sparse_mla_sm90.hpp), else the mma.sync kernel.
+// The forced paths are for tests and benchmarks; kSm90 throws
+// SPATTN_ERR_UNSUPPORTED when that kernel cannot run the problem.
+enum class SparsePath { kAuto, kMmaSync, kSm90 };
+
+void launch_sparse_cuda(const SparseProblem& problem, void* stream, const char* function,
+                        SparsePath path = SparsePath::kAuto);
 void launch_topk_cuda(const TopkProblem& problem, void* stream, const char* function);
 void launch_indexer_cuda(const IndexerProblem& problem, void* stream, const char* function);
 void launch_dsa_layer_cuda(const DsaLayerProblem& problem, void* stream, const char* function);

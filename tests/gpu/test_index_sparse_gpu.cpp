@@ -26,6 +26,23 @@
 
 #include "../support/cuda_check.hpp"
 #include "../unit/index_sparse_test_support.hpp"
+#include "attention/index_sparse_cuda.hpp"
+#include "core/error.hpp"
+
+namespace spattn::attention {
+
+// Test names of the kernel paths (found by kernel_check::CaseName through ADL).
+inline const char* case_name(SparsePath path) {
+  switch (path) {
+    case SparsePath::kAuto: return "api";
+    case SparsePath::kMmaSync: return "mma";
+    case SparsePath::kSm90: return "sm90";
+  }
+  return "?";
+}
+inline void PrintTo(SparsePath path, std::ostream* os) { *os << case_name(path); }
+
+}  // namespace spattn::attention
 
 namespace {
 
@@ -33,6 +50,7 @@ using namespace index_sparse_test;
 using kernel_check::DeviceBuffer;
 using kernel_check::Stream;
 using kernel_check::Verdict;
+using spattn::attention::SparsePath;
 
 const auto BF = SPATTN_DTYPE_BFLOAT16;
 const auto FP = SPATTN_DTYPE_FLOAT16;
@@ -46,12 +64,25 @@ const bool kMutationsRegistered =
     kernel_check::register_mutation("sparse_no_causal") && kernel_check::register_mutation("topk_k_minus_one") &&
     kernel_check::register_mutation("indexer_shifted_weights") && kernel_check::register_mutation("dsa_topk_minus_one");
 
-spattn_status launch_sparse(spattn_sparse_attention_args a, float resolved_scale, cudaStream_t stream) {
+// kAuto goes through the public API; the forced paths through the internal
+// launcher (the mma.sync kernel, or the sm_90a MLA kernel).
+spattn_status launch_sparse(spattn_sparse_attention_args a, float resolved_scale, cudaStream_t stream,
+                            SparsePath path = SparsePath::kAuto) {
   if (kernel_check::mutation_active("sparse_wrong_scale")) a.softmax_scale = resolved_scale * 1.05f;
   if (kernel_check::mutation_active("sparse_shifted_lists")) a.indices += 1;
   if (kernel_check::mutation_active("sparse_no_causal")) a.causal = 0;
-  return spattn_sparse_attention(&a, stream);
+  if (path == SparsePath::kAuto) return spattn_sparse_attention(&a, stream);
+  try {
+    const spattn::attention::SparseProblem problem = spattn::attention::resolve_sparse(&a, "test");
+    spattn::attention::check_sparse_launch(problem, "test");
+    spattn::attention::launch_sparse_cuda(problem, stream, "test", path);
+    return SPATTN_OK;
+  } catch (const spattn::Error& e) {
+    return e.status();
+  }
 }
+
+
 
 spattn_status launch_topk(spattn_topk_args a, cudaStream_t stream) {
   if (kernel_check::mutation_active("topk_k_minus_one") && a.k > 1) a.k -= 1;
@@ -228,6 +259,29 @@ std::vector<SparseCase> gpu_cases() {
     c.num_splits = 3;
     cases.push_back(c);
   }
+  {  // MLA prefill for the sm_90a kernel: 128 heads, causal, shuffled lists with repeats (sorted in the kernel).
+    SparseCase c = gpu_case("mla_prefill_sm90_dirty", BF, 128, 1, 576, {70}, {70}, 256);
+    c.causal = true;
+    c.lists.valid_fraction = 0.6;
+    c.lists.duplicates = 4;
+    c.lists.out_of_range = 3;
+    cases.push_back(c);
+  }
+  {  // MLA packed prefill, one split, increasing lists (the fast path), fp16.
+    SparseCase c = gpu_case("mla_prefill_packed_sm90", FP, 64, 1, 576, {100, 33}, {120, 33}, 128);
+    c.packed = true;
+    c.causal = true;
+    c.lists.shuffled = false;
+    cases.push_back(c);
+  }
+  {  // MLA decode with topk 2048 and one split (forced): the sm_90a kernel's longest list, paged.
+    SparseCase c = gpu_case("mla_decode_topk2048_one_split", BF, 64, 1, 576, {1, 1, 1}, {3000, 100, 2049}, 2048);
+    c.num_splits = 1;
+    c.lists.shuffled = false;
+    c.cache.paged = true;
+    c.cache.page_size = 64;
+    cases.push_back(c);
+  }
   {  // d64 decode with a softmax scale of its own, a list of 1.
     SparseCase c = gpu_case("gqa64_topk1", BF, 8, 8, 64, {1}, {10}, 1);
     c.softmax_scale = 0.3f;
@@ -239,23 +293,50 @@ std::vector<SparseCase> gpu_cases() {
 
 bool reference_takes(const SparseCase& c) { return c.lists.duplicates == 0 && c.lists.out_of_range == 0; }
 
-class GpuSparse : public ::testing::TestWithParam<SparseCase> {};
+class GpuSparse : public ::testing::TestWithParam<std::tuple<SparseCase, SparsePath>> {};
 
 TEST_P(GpuSparse, MatchesTheModelAndTheReference) {
   KERNEL_CHECK_REQUIRE_GPU();
-  const SparseSetup s(GetParam(), 4321);
+  const SparseCase& c = std::get<0>(GetParam());
+  const SparsePath path = std::get<1>(GetParam());
+  const SparseSetup s(c, 4321);
   DeviceSparse d(s);
   Stream stream;
-  ASSERT_EQ(launch_sparse(d.a, s.scale, stream.get()), SPATTN_OK) << err();
+  const spattn_status status = launch_sparse(d.a, s.scale, stream.get(), path);
+  if (path == SparsePath::kSm90 && status == SPATTN_ERR_UNSUPPORTED) {
+    if (kernel_check::device_compute_capability() != 90) GTEST_SKIP() << "the sm_90a kernel needs compute capability 9.0";
+    FAIL() << "the sm_90a kernel refused a case meant for it: " << err();
+  }
+  ASSERT_EQ(status, SPATTN_OK) << err();
   stream.sync();
   const SparseRun r = download(s, d);
-  Verdict v(GetParam().name);
+  Verdict v(std::string(c.name) + " " + spattn::attention::case_name(path));
   check_against_model(v, s, r);
-  if (reference_takes(GetParam())) check_against_reference(v, s, r);
+  if (reference_takes(c)) check_against_reference(v, s, r);
   EXPECT_TRUE(v.ok()) << v.report();
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, GpuSparse, ::testing::ValuesIn(gpu_cases()), kernel_check::CaseName());
+INSTANTIATE_TEST_SUITE_P(Cases, GpuSparse,
+                         ::testing::Combine(::testing::ValuesIn(gpu_cases()),
+                                            ::testing::Values(SparsePath::kAuto, SparsePath::kMmaSync)),
+                         kernel_check::CaseName());
+
+std::vector<SparseCase> sm90_cases() {
+  std::vector<SparseCase> cases;
+  for (const SparseCase& c : gpu_cases()) {
+    if (c.dim == 576 && c.per_query && c.heads % 64 == 0 && !is_fp8(c.cache.dtype) && c.topk <= 2048 &&
+        c.num_splits <= 1) {
+      SparseCase one = c;
+      one.num_splits = 1;
+      cases.push_back(one);
+    }
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sm90, GpuSparse,
+                         ::testing::Combine(::testing::ValuesIn(sm90_cases()), ::testing::Values(SparsePath::kSm90)),
+                         kernel_check::CaseName());
 
 TEST(GpuSparseGraph, ReplaysWithShorterSequencesAndNewLists) {
   KERNEL_CHECK_REQUIRE_GPU();
