@@ -6,7 +6,8 @@
 //     sequence). The CTA whose chunk holds the new token's entry first
 //     updates it (the update piece alone runs update_kt). Every CTA ranks the
 //     dims by the group's summed |q_d| (ties lower first) and keeps the top r;
-//     each warp then scores entries, lanes over the dims: for each query head
+//     each warp then loads its 4 entries' rows at once and scores them, lanes
+//     over the dims: for each query head
 //     u = c * sum_d (q_d > 0 ? q_d kmax_d : q_d kmin_d) (the per-head bound,
 //     max(q kmin, q kmax) per dim), stored in log2 units; the chunk's maximum
 //     and sum of exp2 per head go to the workspace.
@@ -35,6 +36,9 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
+constexpr int kEntriesPerWarp = kRocketEntryChunk / kWarps;
+static_assert(kEntriesPerWarp * kWarps == kRocketEntryChunk, "a chunk is whole warps' entries");
+constexpr int32_t kSelectSmemEntries = 8192;  // entry scores kept in shared memory (32 KB)
 constexpr float kLog2e = 1.4426950408889634f;
 
 struct DecodeParams {
@@ -122,29 +126,36 @@ __global__ void __launch_bounds__(kThreads) bounds_kernel(const DecodeParams p, 
   }
   __syncthreads();
 
+  // Each warp scores kEntriesPerWarp consecutive entries, their rows loaded
+  // first (one memory latency per warp); lane l holds dims [l kDims, l kDims + kDims).
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int ew = e0 + warp * kEntriesPerWarp;
+  float lo[kEntriesPerWarp][kDims], hi[kEntriesPerWarp][kDims];
+#pragma unroll
+  for (int k = 0; k < kEntriesPerWarp; ++k) {
+    const uint8_t* row = ew + k < e1 ? kt_row(p.kt, b, ew + k, g) : nullptr;
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) {
+      lo[k][i] = row != nullptr ? kt_load<kE5m2>(row, lane * kDims + i) : 0.0f;
+      hi[k][i] = row != nullptr ? kt_load<kE5m2>(row, D + lane * kDims + i) : 0.0f;
+    }
+  }
   for (int h0 = 0; h0 < G; h0 += 32) {  // heads in groups of 32: one stats slot per lane
     float m_run = -INFINITY, z_run = 0.0f;  // lane h - h0's head, over this warp's entries
-    for (int e = e0 + warp; e < e1; e += kWarps) {
-      const uint8_t* row = kt_row(p.kt, b, e, g);
-      float lo[kDims], hi[kDims];
+    for (int h = h0; h < min(G, h0 + 32); ++h) {
+      float qd[kDims];
 #pragma unroll
-      for (int i = 0; i < kDims; ++i) {
-        lo[i] = row != nullptr ? kt_load<kE5m2>(row, lane + 32 * i) : 0.0f;
-        hi[i] = row != nullptr ? kt_load<kE5m2>(row, D + lane + 32 * i) : 0.0f;
-      }
-      for (int h = h0; h < min(G, h0 + 32); ++h) {
+      for (int i = 0; i < kDims; ++i) qd[i] = q_smem[h * D + lane * kDims + i];
+#pragma unroll
+      for (int k = 0; k < kEntriesPerWarp; ++k) {
         float u = 0.0f;
 #pragma unroll
-        for (int i = 0; i < kDims; ++i) {
-          const float qd = q_smem[h * D + lane + 32 * i];
-          u += qd > 0.0f ? qd * hi[i] : qd * lo[i];
-        }
+        for (int i = 0; i < kDims; ++i) u += qd[i] > 0.0f ? qd[i] * hi[k][i] : qd[i] * lo[k][i];
 #pragma unroll
         for (int x = 16; x >= 1; x /= 2) u += __shfl_xor_sync(0xffffffffu, u, x);
         u *= p.c_log2;
-        if (lane == h - h0) {
-          p.bounds[(int64_t(b) * p.num_heads + g * G + h) * p.max_entries + e] = u;
+        if (lane == h - h0 && ew + k < e1) {
+          p.bounds[(int64_t(b) * p.num_heads + g * G + h) * p.max_entries + ew + k] = u;
           const float m_new = fmaxf(m_run, u);
           z_run = z_run * exp2f(m_run - m_new) + exp2f(u - m_new);
           m_run = m_new;
@@ -169,8 +180,8 @@ __global__ void __launch_bounds__(kThreads) bounds_kernel(const DecodeParams p, 
 
 // Per (KV head, sequence): the group mean of the heads' softmax over the
 // entries (into the workspace), the top entries, and their tokens.
-__global__ void __launch_bounds__(kThreads) select_kernel(const DecodeParams p) {
-  extern __shared__ float head_lse[];  // [group], log2 units
+__global__ void __launch_bounds__(kThreads) select_kernel(const DecodeParams p, int32_t smem_entries) {
+  extern __shared__ float head_lse[];  // [group] log2 units, then up to smem_entries scores
   __shared__ TopkShared<kThreads> sh;
   const int g = blockIdx.x, b = blockIdx.y, G = p.group;
   const int len = kv_seqlen(p.kv, b);
@@ -187,7 +198,9 @@ __global__ void __launch_bounds__(kThreads) select_kernel(const DecodeParams p) 
   __syncthreads();
   const float inv_g = 1.0f / float(G);
   const int64_t row = int64_t(b) * p.num_kv_heads + g;
-  float* scores = p.entry_scores + row * p.max_entries;
+  // The scores stay in shared memory when they fit (the top-k reads them
+  // once per radix pass), else in the workspace.
+  float* scores = n <= smem_entries ? head_lse + G : p.entry_scores + row * p.max_entries;
   for (int e = threadIdx.x; e < n; e += blockDim.x) {
     float s = 0.0f;
     for (int h = 0; h < G; ++h) {
@@ -195,7 +208,7 @@ __global__ void __launch_bounds__(kThreads) select_kernel(const DecodeParams p) 
     }
     scores[e] = s * inv_g;
   }
-  __syncthreads();  // the scores are the block's own global writes: visible after the barrier
+  __syncthreads();  // shared or the block's own global writes: visible after the barrier
   int32_t* top = p.top_entries + row * p.topk;
   cta_topk<kThreads>([&](int j) { return scores[j]; }, n, p.topk, false, top, sh);
   __syncthreads();
@@ -247,8 +260,9 @@ void run_select(const RocketDecodeProblem& pr, const DecodeParams& p, bool updat
                                         : (e5m2 ? bounds_kernel<64, true> : bounds_kernel<64, false>);
     launch_checked(kernel, grid, dim3(kThreads), q_bytes, s, function, p, int32_t(update));
   }
+  const int32_t smem_entries = std::min(pr.plan.max_entries, kSelectSmemEntries);
   launch_checked(select_kernel, dim3(pr.kv.num_kv_heads, pr.batch), dim3(kThreads),
-                 pr.plan.group * int(sizeof(float)), s, function, p);
+                 (pr.plan.group + smem_entries) * int(sizeof(float)), s, function, p, smem_entries);
 }
 
 }  // namespace

@@ -71,8 +71,9 @@ constexpr int32_t kRocketTileKeys = 128;
 constexpr int32_t kRocketTargetCtas = 256;
 // Widest pooling window the kernels take (the CPU reference takes any).
 constexpr int32_t kRocketMaxKernelSize = 1024;
-// Decode: KT entries per CTA of the bound kernel.
-constexpr int32_t kRocketEntryChunk = 128;
+// Decode: KT entries per CTA of the bound kernel (4 per warp: many CTAs
+// even for one sequence, one memory latency per warp).
+constexpr int32_t kRocketEntryChunk = 32;
 // Decode: most query heads per KV head (their queries sit in shared memory).
 constexpr int32_t kRocketMaxGroup = 128;
 
