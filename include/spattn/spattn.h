@@ -1034,7 +1034,9 @@ SPATTN_API spattn_status spattn_dsa_layer_reference(const spattn_dsa_layer_args 
  *
  * Shapes: head_dim 64 or 128 (keys and values alike), page_size a power of
  * two in [1, 128], prompt_budget > window_size; the kernels pool at most
- * 1024 wide (kernel_size; the CPU reference takes any). */
+ * 1024 wide (kernel_size; the CPU reference takes any). Decode: topk *
+ * page_size at most SPATTN_SPARSE_MAX_TOPK (the index-sparse attention's
+ * longest list) and at most 128 query heads per KV head. */
 
 /* The KT cache: per sequence, KV head and entry (P consecutive tokens), a row
  * of 2 * head_dim values, the entry's element-wise key minimum (first
