@@ -27,11 +27,12 @@ usage: dsa_bench.py --lib build/bench/libspattn_attention_bench.so [--quick]
 import argparse
 import ctypes
 import math
-import statistics
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from attention_bench import time_ms  # the same timing as the attention benchmark
 
 BF16, FP8 = 2, 3
 PEAK_BF16, PEAK_FP8, PEAK_HBM = 989e12, 1979e12, 4.8e12
@@ -125,26 +126,6 @@ class Lib:
         return torch.empty(max(n.value, 256), dtype=torch.uint8, device="cuda")
 
 
-def time_ms(fn, min_total_ms=300.0, max_reps=20):
-    fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    fn()
-    end.record()
-    end.synchronize()
-    est = start.elapsed_time(end)
-    reps = max(3, min(max_reps, int(min_total_ms / max(est, 1e-3))))
-    times = []
-    for _ in range(reps):
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
-
-
 # ---------------------------------------------------------------------------
 # Inputs.
 
@@ -190,8 +171,9 @@ def sparse_args(q, out, cache, lists, topk, causal, scale):
     a.q_strides[:] = list(q.stride()[:3])
     a.out_strides[:] = list(out.stride()[:3])
     a.kv_cache = ctypes.addressof(cache)
-    a.indices = lists.data_ptr()
-    a.index_strides[:] = [lists.stride(0), lists.stride(1), 0]
+    if lists is not None:
+        a.indices = lists.data_ptr()
+        a.index_strides[:] = [lists.stride(0), lists.stride(1), 0]
     a.topk, a.causal, a.softmax_scale = topk, 1 if causal else 0, scale
     return a
 
@@ -345,13 +327,7 @@ def bench_layer(lib, seq, mla, topk=2048):
     cache.dtype, cache.num_kv_heads, cache.head_dim = BF16, kv_heads, dim
     cache.head_dim_v = dim_v if mla else 0
     fill_cache(cache, k, v, seqlens, seq)
-    aa = sized(SparseArgs)
-    aa.dtype, aa.batch, aa.seqlen_q, aa.num_heads = BF16, 1, seq, heads
-    aa.q, aa.out = q.data_ptr(), out.data_ptr()
-    aa.q_strides[:] = list(q.stride()[:3])
-    aa.out_strides[:] = list(out.stride()[:3])
-    aa.kv_cache = ctypes.addressof(cache)
-    aa.softmax_scale = 1.0 / math.sqrt(192)
+    aa = sparse_args(q, out, cache, None, 0, True, 1.0 / math.sqrt(192))  # the layer fills the lists
     cfg = sized(DsaConfig)
     cfg.index_n_heads, cfg.index_head_dim, cfg.index_topk, cfg.skip_indexer_for_short_seqs = 64, 128, topk, 1
     la = sized(LayerArgs)

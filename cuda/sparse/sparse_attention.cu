@@ -38,30 +38,10 @@
 #include "prefill/attention_forward_sm90.hpp"
 #include "sparse/index_list.cuh"
 #include "sparse/sparse_mla_sm90.hpp"
+#include "sparse/sparse_params.cuh"
 
 namespace spattn::attention {
 namespace {
-
-constexpr float kLog2e = 1.4426950408889634f;
-
-struct SparseParams {
-  const uint16_t* q;
-  int64_t q_stride[3];
-  uint16_t* out;
-  int64_t o_stride[3];
-  KvDevice kv;
-  const int32_t* lists;
-  int64_t list_stride[3];
-  int32_t topk, list_cap;
-  const int32_t* cu_q;  // packed queries, or NULL
-  int32_t num_heads, seqlen_q, group, rows, per_query, causal;
-  int32_t num_splits, split_entries;  // list positions per split
-  float scale_log2;                   // softmax_scale * k_scale * log2(e)
-  float v_scale;
-  float* lse;
-  float* ws_o;  // splits > 1: [batch][seqlen_q][num_heads][splits][DV]
-  float* ws_lse;
-};
 
 // Shared-memory layout of one instantiation (bytes); the list follows at kEnd.
 template <int D, int DV, int kRowWarps, int kColWarps, int kTileK, bool kFp8, bool kShared>
@@ -419,12 +399,6 @@ __global__ void merge_splits_kernel(const SparseParams p, int32_t batch, int32_t
   }
 }
 
-int next_pow2(int x) {
-  int c = 1;
-  while (c < x) c <<= 1;
-  return c;
-}
-
 template <bool kBf16, int D, int DV, int kRowWarps, int kColWarps, int kTileK, bool kFp8, bool kShared>
 void launch(const SparseParams& params, dim3 grid, cudaStream_t stream, const char* function) {
   using L = Layout<D, DV, kRowWarps, kColWarps, kTileK, kFp8, kShared>;
@@ -479,40 +453,7 @@ void launch_sparse_cuda(const SparseProblem& pr, void* stream, const char* funct
                                        "multiple of 64, a 16-bit cache and topk <= 2048, on compute capability 9.0)");
     }
   }
-  SparseParams params;
-  params.q = static_cast<const uint16_t*>(pr.q.data);
-  params.q_stride[0] = pr.q.batch_stride;
-  params.q_stride[1] = pr.q.token_stride;
-  params.q_stride[2] = pr.q.head_stride;
-  params.out = static_cast<uint16_t*>(pr.out);
-  for (int i = 0; i < 3; ++i) {
-    params.o_stride[i] = pr.out_strides[i];
-    params.list_stride[i] = pr.lists.strides[i];
-  }
-  params.kv = kv_device(pr.kv);
-  params.lists = pr.lists.data;
-  params.topk = pr.lists.topk;
-  params.list_cap = next_pow2(pr.lists.topk);
-  params.cu_q = pr.cu_seqlens_q;
-  params.num_heads = pr.num_heads;
-  params.seqlen_q = pr.seqlen_q;
-  params.group = pr.plan.group;
-  params.rows = pr.plan.rows;
-  params.per_query = pr.plan.per_query ? 1 : 0;
-  params.causal = pr.causal ? 1 : 0;
-  params.num_splits = pr.plan.num_splits;
-  params.split_entries = pr.plan.runs_per_split * SPATTN_SPARSE_SPLIT_KEYS;
-  params.scale_log2 = pr.softmax_scale * pr.kv.k_scale * kLog2e;
-  params.v_scale = pr.kv.v_scale;
-  params.lse = pr.lse;
-  params.ws_o = nullptr;
-  params.ws_lse = nullptr;
-  if (pr.plan.num_splits > 1) {
-    const size_t parts = size_t(pr.batch) * pr.seqlen_q * pr.num_heads * pr.plan.num_splits;
-    params.ws_o = static_cast<float*>(pr.workspace);
-    params.ws_lse = reinterpret_cast<float*>(static_cast<char*>(pr.workspace) +
-                                             (parts * size_t(pr.kv.head_dim_v) * sizeof(float) + 15) / 16 * 16);
-  }
+  const SparseParams params = make_sparse_params(pr);
   const int64_t queries = pr.plan.per_query ? pr.seqlen_q : 1;
   const dim3 grid(unsigned(queries * pr.plan.num_splits), unsigned(pr.kv.num_kv_heads * pr.plan.row_tiles),
                   unsigned(pr.batch));

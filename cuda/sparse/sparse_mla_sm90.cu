@@ -32,6 +32,7 @@
 #include "sparse/index_list.cuh"
 #include "sparse/sm90_mla_mma.cuh"
 #include "sparse/sparse_mla_sm90.hpp"
+#include "sparse/sparse_params.cuh"
 
 namespace spattn::attention::sm90 {
 namespace {
@@ -42,7 +43,6 @@ namespace {
 #define SPATTN_MLA_SM90_DEVICE 0
 #endif
 
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr int kThreads = 256;
 constexpr int kRows = 64;          // heads per CTA
 constexpr int kBlock = 64;         // keys per block
@@ -65,21 +65,6 @@ constexpr int kSmemBytes = kScratch + 16;
 static_assert(kSmemBytes <= 227 * 1024, "fits an H100/H200 SM");
 static_assert(kListSlots == 8, "publish() selects among eight list registers");
 
-struct MlaParams {
-  const uint16_t* q;
-  int64_t q_stride[3];
-  uint16_t* out;
-  int64_t o_stride[3];
-  KvDevice kv;
-  const int32_t* lists;
-  int64_t list_stride[3];
-  int32_t topk, list_cap;
-  const int32_t* cu_q;
-  int32_t num_heads, seqlen_q, causal;
-  float scale_log2, v_scale;
-  float* lse;
-};
-
 // Byte offset of 16-byte chunk `chunk` of row `row` in a [64][576] tile.
 [[maybe_unused]] __device__ __forceinline__ uint32_t tile_offset(int row, int chunk) {
   return uint32_t((chunk >> 3) * kColBlock + (row >> 3) * 1024 + (row & 7) * 128 + (((chunk & 7) ^ (row & 7)) << 4));
@@ -90,7 +75,7 @@ struct MlaParams {
 }
 
 template <bool kBf16>
-__global__ void __launch_bounds__(kThreads, 1) sparse_mla_kernel(const MlaParams p) {
+__global__ void __launch_bounds__(kThreads, 1) sparse_mla_kernel(const SparseParams p) {
 #if SPATTN_MLA_SM90_DEVICE
   using M = MlaMma<kBf16>;
   extern __shared__ __align__(1024) uint8_t smem[];
@@ -307,29 +292,7 @@ bool sparse_mla_supported(const SparseProblem& pr) {
 }
 
 void launch_sparse_mla(const SparseProblem& pr, cudaStream_t stream, const char* function) {
-  MlaParams p;
-  p.q = static_cast<const uint16_t*>(pr.q.data);
-  p.q_stride[0] = pr.q.batch_stride;
-  p.q_stride[1] = pr.q.token_stride;
-  p.q_stride[2] = pr.q.head_stride;
-  p.out = static_cast<uint16_t*>(pr.out);
-  for (int i = 0; i < 3; ++i) {
-    p.o_stride[i] = pr.out_strides[i];
-    p.list_stride[i] = pr.lists.strides[i];
-  }
-  p.kv = kv_device(pr.kv);
-  p.lists = pr.lists.data;
-  p.topk = pr.lists.topk;
-  int cap = 1;
-  while (cap < pr.lists.topk) cap <<= 1;
-  p.list_cap = cap;
-  p.cu_q = pr.cu_seqlens_q;
-  p.num_heads = pr.num_heads;
-  p.seqlen_q = pr.seqlen_q;
-  p.causal = pr.causal ? 1 : 0;
-  p.scale_log2 = pr.softmax_scale * pr.kv.k_scale * kLog2e;
-  p.v_scale = pr.kv.v_scale;
-  p.lse = pr.lse;
+  const SparseParams p = make_sparse_params(pr);
   const dim3 grid(unsigned(pr.seqlen_q), unsigned(pr.num_heads / kRows), unsigned(pr.batch));
   if (pr.dtype == SPATTN_DTYPE_BFLOAT16) {
     launch_checked(sparse_mla_kernel<true>, grid, dim3(kThreads), kSmemBytes, stream, function, p);

@@ -43,6 +43,14 @@ constexpr double kFloat64Noise = 0x1p-40;
 
 inline bool is_fp8(spattn_dtype d) { return d == SPATTN_DTYPE_FLOAT8_E4M3; }
 
+// A generator seeded for one setup (the setups draw everything from it in
+// their constructors, in a fixed order).
+inline std::mt19937& seeded_rng(uint32_t seed) {
+  static thread_local std::mt19937 rng;
+  rng.seed(seed);
+  return rng;
+}
+
 // ---------------------------------------------------------------------------
 // Stored values.
 
@@ -248,7 +256,7 @@ struct SparseSetup {
   size_t lse_elems = 0;
   float scale = 0.0f;  // resolved softmax scale
 
-  SparseSetup(const SparseCase& sc, uint32_t seed) : SparseSetup(sc, seed, make_rng(seed)) {}
+  SparseSetup(const SparseCase& sc, uint32_t seed) : SparseSetup(sc, seed, seeded_rng(seed)) {}
 
   int lq(int b) const { return c.q_lens[size_t(b)]; }
   int lk(int b) const { return cache.seqlens()[size_t(b)]; }
@@ -269,8 +277,7 @@ struct SparseSetup {
   // New lists for the current cache lengths (cache.seqlens() may have been
   // shortened: a CUDA-graph replay with new lengths).
   void remake_lists(uint32_t seed) {
-    std::mt19937& rng = make_rng(seed);
-    make_lists(rng);
+    make_lists(seeded_rng(seed));
   }
 
   spattn_sparse_attention_args args(const void* q_ptr, void* out_ptr, const spattn_kv_cache* kv,
@@ -298,12 +305,6 @@ struct SparseSetup {
   }
 
  private:
-  static std::mt19937& make_rng(uint32_t seed) {
-    static thread_local std::mt19937 rng;
-    rng.seed(seed);
-    return rng;
-  }
-
   // Logits of std ~2 for uniform q and k of amplitude a: q.k has std
   // a^2 sqrt(d) / 3, times 1/sqrt(d).
   static constexpr double kAmp = 2.4;
@@ -405,21 +406,39 @@ inline std::vector<int> model_keys(const SparseSetup& s, int b, int i, int g) {
   return std::vector<int>(keys.begin(), keys.end());
 }
 
-inline ModelRow model_row(const SparseSetup& s, int b, int i, int h) {
+// The dequantized keys and values of sequence b, KV head g: [lk][dim], [lk][dim_v].
+struct DecodedKv {
+  std::vector<double> k, v;
+};
+
+inline DecodedKv decode_kv(const SparseSetup& s, int b, int g) {
+  DecodedKv kv;
+  const int lk = s.lk(b);
+  kv.k.resize(size_t(lk) * s.c.dim);
+  kv.v.resize(size_t(lk) * s.c.dim_v);
+  for (int j = 0; j < lk; ++j) {
+    for (int d = 0; d < s.c.dim; ++d) kv.k[size_t(j) * s.c.dim + d] = s.cache.k(b, j, g, d);
+    for (int d = 0; d < s.c.dim_v; ++d) kv.v[size_t(j) * s.c.dim_v + d] = s.cache.v(b, j, g, d);
+  }
+  return kv;
+}
+
+inline ModelRow model_row(const SparseSetup& s, const DecodedKv& kv, int b, int i, int h) {
   ModelRow r;
   const int g = h / s.group();
   const std::vector<int> keys = model_keys(s, b, i, g);
   r.keys = int(keys.size());
   r.o.assign(size_t(s.c.dim_v), 0.0);
   if (keys.empty()) return r;
-  std::vector<double> q(size_t(s.c.dim));
+  std::vector<double> q(static_cast<size_t>(s.c.dim));
   for (int d = 0; d < s.c.dim; ++d) q[size_t(d)] = load16(s.q[s.q_offset(b, i, h) + d], s.c.dtype);
   std::vector<double> logit(keys.size());
   double mx = -kInf;
   for (size_t j = 0; j < keys.size(); ++j) {
+    const double* k = &kv.k[size_t(keys[j]) * s.c.dim];
     double dot = 0.0, abs = 0.0;
     for (int d = 0; d < s.c.dim; ++d) {
-      const double t = q[size_t(d)] * s.cache.k(b, keys[j], g, d);
+      const double t = q[size_t(d)] * k[d];
       dot += t;
       abs += std::fabs(t);
     }
@@ -430,20 +449,44 @@ inline ModelRow model_row(const SparseSetup& s, int b, int i, int h) {
   double z = 0.0;
   std::vector<double> p(keys.size());
   for (size_t j = 0; j < keys.size(); ++j) z += (p[j] = std::exp(logit[j] - mx));
+  // o = sum_j p_j v_j / Z and, per dim, sum_j p_j |v_j| / Z (its maximum: pv_abs).
+  std::vector<double> abs_acc(static_cast<size_t>(s.c.dim_v), 0.0);
   for (size_t j = 0; j < keys.size(); ++j) {
+    const double w = p[j] / z;
+    const double* v = &kv.v[size_t(keys[j]) * s.c.dim_v];
     for (int d = 0; d < s.c.dim_v; ++d) {
-      const double v = s.cache.v(b, keys[j], g, d);
-      r.o[size_t(d)] += p[j] / z * v;
+      r.o[size_t(d)] += w * v[d];
+      abs_acc[size_t(d)] += w * std::fabs(v[d]);
     }
   }
-  // sum_j p_j |v_j| / Z, maximized over the dims.
-  for (int d = 0; d < s.c.dim_v; ++d) {
-    double a = 0.0;
-    for (size_t j = 0; j < keys.size(); ++j) a += p[j] / z * std::fabs(s.cache.v(b, keys[j], g, d));
-    r.pv_abs = std::max(r.pv_abs, a);
-  }
+  r.pv_abs = *std::max_element(abs_acc.begin(), abs_acc.end());
   r.lse = mx + std::log(z);
   return r;
+}
+
+// Every row's model, [b][i][h] with i < lq(b) (each sequence's K/V decoded once).
+struct ModelRows {
+  std::vector<ModelRow> rows;
+  std::vector<size_t> first;  // rows of sequence b start at first[b]
+  const ModelRow& at(const SparseSetup& s, int b, int i, int h) const {
+    return rows[first[size_t(b)] + size_t(i) * s.c.heads + h];
+  }
+};
+
+inline ModelRows model_rows(const SparseSetup& s) {
+  ModelRows m;
+  for (int b = 0; b < s.batch; ++b) {
+    m.first.push_back(m.rows.size());
+    m.rows.resize(m.rows.size() + size_t(s.lq(b)) * s.c.heads);
+    for (int g = 0; g < s.c.kv_heads; ++g) {
+      const DecodedKv kv = decode_kv(s, b, g);
+      for (int i = 0; i < s.lq(b); ++i)
+        for (int h = g * s.group(); h < (g + 1) * s.group(); ++h) {
+          m.rows[m.first.back() + size_t(i) * s.c.heads + h] = model_row(s, kv, b, i, h);
+        }
+    }
+  }
+  return m;
 }
 
 // Tolerance of an output element and of the LSE.
@@ -509,12 +552,12 @@ inline Tolerance sparse_kernel_tolerance(spattn_dtype dtype, int dim, int topk) 
 }
 
 // Compares outputs and LSEs of every row against the model.
-inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const std::vector<uint16_t>& out,
-                         const std::vector<float>& lse, const Tolerance& t) {
+inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const ModelRows& model,
+                         const std::vector<uint16_t>& out, const std::vector<float>& lse, const Tolerance& t) {
   for (int b = 0; b < s.batch; ++b)
     for (int i = 0; i < s.lq(b); ++i)
       for (int h = 0; h < s.c.heads; ++h) {
-        const ModelRow m = model_row(s, b, i, h);
+        const ModelRow& m = model.at(s, b, i, h);
         for (int d = 0; d < s.c.dim_v; ++d) {
           const double got = load16(out[s.out_offset(b, i, h) + d], s.c.dtype);
           const double want = m.o[size_t(d)];
@@ -533,6 +576,11 @@ inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const s
           });
         }
       }
+}
+
+inline void check_sparse(kernel_check::Verdict& v, const SparseSetup& s, const std::vector<uint16_t>& out,
+                         const std::vector<float>& lse, const Tolerance& t) {
+  check_sparse(v, s, model_rows(s), out, lse, t);
 }
 
 // The logical elements of the output buffer (for untouched_outside).
@@ -592,7 +640,7 @@ struct IndexerSetup {
   int64_t scale_strides[2] = {0, 0};
   int64_t logits_stride = 0;
 
-  IndexerSetup(const IndexerCase& ic, uint32_t seed) : IndexerSetup(ic, rng_for(seed)) {}
+  IndexerSetup(const IndexerCase& ic, uint32_t seed) : IndexerSetup(ic, seeded_rng(seed)) {}
 
   int lq(int b) const { return c.q_lens[size_t(b)]; }
   int lk(int b) const { return cache.seqlens()[size_t(b)]; }
@@ -649,11 +697,6 @@ struct IndexerSetup {
   }
 
  private:
-  static std::mt19937& rng_for(uint32_t seed) {
-    static thread_local std::mt19937 rng;
-    rng.seed(seed);
-    return rng;
-  }
   static CacheSpec key_spec(const IndexerCase& ic) { return ic.cache; }
 
   IndexerSetup(const IndexerCase& ic, std::mt19937& rng)
