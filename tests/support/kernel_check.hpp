@@ -55,8 +55,9 @@ constexpr double kE4m3Unit = 0x1p-4;   // FP8 E4M3: 3 + 1 -> 2^-4
 // errs by up to one ulp, 2^-23 relative, not half of one.
 constexpr double kTensorCoreAccumUnit = 0x1p-23;
 // MUFU.EX2 (PTX ex2.approx.f32, what the kernels' fast_exp2 compiles to):
-// maximum relative error 2^-22 over the normal range (PTX ISA, ex2).
-constexpr double kEx2ApproxRel = 0x1p-22;
+// at most 2 ulp from the correctly rounded result (PTX ISA, ex2), which is
+// itself within half an ulp, and an ulp is at most 2^-23 relative.
+constexpr double kEx2ApproxRel = 2.5 * 0x1p-23;
 // The smallest positive subnormals; half of one is the absolute rounding
 // error near 0 (fp16's matters: 2^-24; bfloat16 shares fp32's range).
 constexpr double kFp16SmallestSubnormal = 0x1p-24;
@@ -360,6 +361,8 @@ class ScopedMutation {
 //
 //   struct MyCase { const char* name; ... };
 //   KERNEL_CHECK_PRINT_BY_NAME(MyCase)
+//   enum class Path { ... };  const char* case_name(Path);
+//   KERNEL_CHECK_PRINT_BY_CASE_NAME(Path)
 //   INSTANTIATE_TEST_SUITE_P(Cases, MySuite, ::testing::Values(...), kernel_check::CaseName());
 //
 // CaseName names a case by its `name` member, an enum by case_name(value)
@@ -368,6 +371,9 @@ class ScopedMutation {
 
 #define KERNEL_CHECK_PRINT_BY_NAME(Type) \
   inline void PrintTo(const Type& value, std::ostream* os) { *os << value.name; }
+// The same for an enum with a case_name(Enum) function.
+#define KERNEL_CHECK_PRINT_BY_CASE_NAME(Enum) \
+  inline void PrintTo(Enum value, std::ostream* os) { *os << case_name(value); }
 
 namespace detail {
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "attention/half_float.hpp"
+#include "attention/sparse_softmax.hpp"
 #include "kernel_check.hpp"
 
 namespace {
@@ -24,7 +25,8 @@ namespace {
 using namespace kernel_check;
 
 // The largest relative rounding error of `round` over many random values is
-// at most `unit` and more than 0.99 * unit: the unit is the format's.
+// at most `unit` and reaches 0.99 of the largest possible, u / (1 + u) (just
+// below a midpoint above a power of two): the unit is the format's.
 template <class Round>
 double worst_relative_rounding(Round&& round, double lo, double hi) {
   std::mt19937 rng(1);
@@ -44,16 +46,31 @@ TEST(KernelCheckUnits, StorageUnitsAreTheFormatsRoundingErrors) {
   using spattn::attention::fp16_to_float;
   const double bf = worst_relative_rounding([](float x) { return bf16_to_float(float_to_bf16(x)); }, 1e-3, 1e3);
   EXPECT_LE(bf, kBf16Unit);
-  EXPECT_GT(bf, 0.99 * kBf16Unit);
+  EXPECT_GT(bf, 0.99 * kBf16Unit / (1 + kBf16Unit));
   const double fp = worst_relative_rounding([](float x) { return fp16_to_float(float_to_fp16(x)); }, 1e-3, 1e3);
   EXPECT_LE(fp, kFp16Unit);
-  EXPECT_GT(fp, 0.99 * kFp16Unit);
+  EXPECT_GT(fp, 0.99 * kFp16Unit / (1 + kFp16Unit));
+  // FP8 E4M3 (normal range, below its 448 maximum).
+  const double e4m3 = worst_relative_rounding([](float x) { return spattn::attention::round_e4m3(x); }, 0.02, 400);
+  EXPECT_LE(e4m3, kE4m3Unit);
+  EXPECT_GT(e4m3, 0.99 * kE4m3Unit / (1 + kE4m3Unit));
   EXPECT_EQ(storage_format(SPATTN_DTYPE_BFLOAT16).unit, kBf16Unit);
   EXPECT_EQ(storage_format(SPATTN_DTYPE_FLOAT16).unit, kFp16Unit);
   // fp16 near 0: subnormal steps of 2^-24, so absolute errors up to 2^-25.
   const float tiny = float(0x1p-24 * 0.4999);
   EXPECT_EQ(fp16_to_float(float_to_fp16(tiny)), 0.0f);
   EXPECT_LE(double(tiny), storage_format(SPATTN_DTYPE_FLOAT16).abs_floor);
+}
+
+TEST(KernelCheckModel, DotAndLogSumExp) {
+  const double a[] = {1.0, -2.0, 0.5}, b[] = {3.0, 1.0, -4.0};
+  const Dot d = dot64(a, b, 3);
+  EXPECT_EQ(d.value, 3.0 - 2.0 - 2.0);
+  EXPECT_EQ(d.abs, 3.0 + 2.0 + 2.0);
+  const double x[] = {1000.0, 1000.0, -INFINITY};
+  EXPECT_NEAR(logsumexp64(x, 3), 1000.0 + std::log(2.0), 1e-12);  // no overflow
+  const double none[] = {-INFINITY, -INFINITY};
+  EXPECT_EQ(logsumexp64(none, 2), -INFINITY);
 }
 
 TEST(KernelCheckUnits, Fp32SumStaysWithinGamma) {
@@ -208,15 +225,19 @@ TEST(KernelCheckSwitches, EnvironmentMutationIsKnown) {
 
 enum class Flavor { kPlain, kOdd };
 const char* case_name(Flavor f) { return f == Flavor::kPlain ? "plain" : "odd-one"; }
+KERNEL_CHECK_PRINT_BY_CASE_NAME(Flavor)
 struct Named {
   const char* name;
 };
+KERNEL_CHECK_PRINT_BY_NAME(Named)
 
 TEST(KernelCheckNames, CaseNamesJoinTupleElementsAndSanitize) {
   const CaseName gen;
   EXPECT_EQ(gen(::testing::TestParamInfo<Named>(Named{"gqa_77"}, 0)), "gqa_77");
   EXPECT_EQ(gen(::testing::TestParamInfo<std::tuple<Named, Flavor>>(std::make_tuple(Named{"a.b"}, Flavor::kOdd), 3)),
             "a_b_odd_one");
+  EXPECT_EQ(::testing::PrintToString(Flavor::kOdd), "odd-one");
+  EXPECT_EQ(::testing::PrintToString(std::make_tuple(Named{"x"}, Flavor::kPlain)), "(x, plain)");
 }
 
 }  // namespace
