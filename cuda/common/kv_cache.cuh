@@ -76,15 +76,16 @@ __device__ __forceinline__ bool kv_row(const KvDevice& kv, int b, int key, int64
   return ok;
 }
 
-// Copies keys [key0, key0 + 128) of sequence b, KV head `head`, of a 16-bit
-// cache from one pool (kValues: V, else K) into the swizzled [128][D] tile of
-// the mma.sync kernels with cp.async (the caller commits). Rows past the
-// sequence end or on a bad page are zero-filled; when `key_ok` is not NULL
-// it gets 1/0 per row (the mask of the tile).
-template <int D, int kThreads, bool kValues>
-__device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head, int key0, int lk,
-                                             uint16_t* smem, uint8_t* key_ok) {
-  constexpr int kChunks = D / 8;  // 16-byte chunks per row
+// Copies keys [key0, key0 + 128) of sequence b, KV head `head`, from one pool
+// (kValues: V, else K) into shared memory with cp.async (the caller commits):
+// 16-bit caches into the swizzled [128][D] tile of the mma.sync kernels, FP8
+// caches into a linear [128][D] byte staging tile (fp8_to_swizzled_tile
+// converts it). Rows past the sequence end or on a bad page are zero-filled;
+// when `key_ok` is not NULL it gets 1/0 per row (the mask of the tile).
+template <int D, int kElemBytes, int kThreads, bool kValues>
+__device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head, int key0, int lk, uint8_t* smem,
+                                             uint8_t* key_ok) {
+  constexpr int kChunks = D * kElemBytes / 16;  // 16-byte chunks per row
   static_assert((128 * kChunks) % kThreads == 0, "whole passes");
   const uint8_t* pool = kValues ? kv.v : kv.k;
   const int64_t head_offset = head * (kValues ? kv.v_stride[2] : kv.k_stride[2]);
@@ -98,7 +99,8 @@ __device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head
     int64_t k_off = 0, v_off = 0;
     const bool ok = key < lk && kv_row(kv, b, key, k_off, v_off);
     const uint8_t* src = pool + head_offset + (kValues ? v_off : k_off) + chunk * 16;
-    cp_async_16(base + 2u * swizzled<D>(row, chunk * 8), ok ? src : pool, ok ? 16 : 0);
+    const uint32_t dst = kElemBytes == 2 ? base + 2u * swizzled<D>(row, chunk * 8) : base + row * D + chunk * 16;
+    cp_async_16(dst, ok ? src : pool, ok ? 16 : 0);
     if (key_ok != nullptr && chunk == 0) key_ok[row] = ok ? 1 : 0;
   }
 }

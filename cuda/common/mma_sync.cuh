@@ -70,4 +70,39 @@ __device__ __forceinline__ int swizzled(int row, int col) {
   return row * D + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
 }
 
+// ---------------------------------------------------------------------------
+// A warp's S = Q K^T on swizzled 16-bit tiles (the decode kernel and
+// RocketKV's window scores).
+
+// The A fragments of the warp's 16 rows [row0, row0 + 16) of a [rows][D]
+// tile at shared address `base`, for the D / 16 k-steps.
+template <int D>
+__device__ __forceinline__ void load_q_fragments(uint32_t (&qa)[D / 16][4], uint32_t base, int row0, int lane) {
+  const int mat = lane / 8, mat_row = lane % 8;
+#pragma unroll
+  for (int kc = 0; kc < D / 16; ++kc) {
+    ldmatrix_x4(qa[kc], base + 2u * swizzled<D>(row0 + mat_row + (mat & 1) * 8, kc * 16 + (mat >> 1) * 8));
+  }
+}
+
+// s += Q K^T for the warp's rows and the kNT 8-key column tiles of keys
+// [key0, key0 + 8 kNT) of a [keys][D] tile at shared address `kbase` (s in
+// the m16n8 accumulator layout; the caller zeroes it).
+template <bool kBf16, int D, int kNT>
+__device__ __forceinline__ void warp_qk(float (&s)[kNT][4], const uint32_t (&qa)[D / 16][4], uint32_t kbase,
+                                        int key0, int lane) {
+  const int mat = lane / 8, mat_row = lane % 8;
+#pragma unroll
+  for (int kc = 0; kc < D / 16; ++kc) {
+#pragma unroll
+    for (int np = 0; np < kNT / 2; ++np) {
+      uint32_t bk[4];
+      const int key = key0 + np * 16 + mat_row + (mat >> 1) * 8;
+      ldmatrix_x4(bk, kbase + 2u * swizzled<D>(key, kc * 16 + (mat & 1) * 8));
+      Elem<kBf16>::mma(s[2 * np], qa[kc], bk[0], bk[1]);
+      Elem<kBf16>::mma(s[2 * np + 1], qa[kc], bk[2], bk[3]);
+    }
+  }
+}
+
 }  // namespace spattn::attention

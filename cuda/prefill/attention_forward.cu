@@ -175,14 +175,16 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(const Ke
   // K or V rows [key0, key0 + 128) into a buffer: strided, or from the cache.
   auto load_keys = [&](int buf, int key0) {
     if (p.has_cache) {
-      load_kv_tile<D, kThreads, false>(p.kv, batch, kv_head, key0, seq.lk, k_smem(buf), key_ok + buf * kTileK);
+      load_kv_tile<D, 2, kThreads, false>(p.kv, batch, kv_head, key0, seq.lk, reinterpret_cast<uint8_t*>(k_smem(buf)),
+                                          key_ok + buf * kTileK);
     } else {
       load_tile<D>(k_smem(buf), p.k + seq.k_offset + key0 * p.k_stride[1], p.k_stride[1], seq.lk - key0);
     }
   };
   auto load_values = [&](int buf, int key0) {
     if (p.has_cache) {
-      load_kv_tile<D, kThreads, true>(p.kv, batch, kv_head, key0, seq.lk, v_smem(buf), nullptr);
+      load_kv_tile<D, 2, kThreads, true>(p.kv, batch, kv_head, key0, seq.lk, reinterpret_cast<uint8_t*>(v_smem(buf)),
+                                         nullptr);
     } else {
       load_tile<D>(v_smem(buf), p.v + seq.v_offset + key0 * p.v_stride[1], p.v_stride[1], seq.lk - key0);
     }

@@ -1283,6 +1283,207 @@ SPATTN_API spattn_status spattn_dsa_layer(const spattn_dsa_layer_args *args, voi
 /* The CPU reference of the layer (the pieces' references in sequence); the
  * workspace is not used. */
 SPATTN_API spattn_status spattn_dsa_layer_reference(const spattn_dsa_layer_args *args);
+/* RocketKV: prompt compression after prefill, KT cache, top-k page decode   */
+/* ------------------------------------------------------------------------ */
+
+/* RocketKV (arXiv 2502.14051, as TensorRT-LLM implements it) for one layer,
+ * from its parsed config (spattn_config_rocket), in two phases on the
+ * caller's KV cache (spattn_kv_cache). Notation: G = num_heads /
+ * num_kv_heads (the GQA group), W = window_size, B = prompt_budget,
+ * P = page_size, c = softmax_scale (0: 1/sqrt(head_dim)), L = a sequence's
+ * key count kv_cache->seqlens_kv[b] (read on the device). Keys are
+ * dequantized (FP8 caches: stored * k_scale). "Ties: lower first" means that
+ * of equal values the one at the lower index is preferred.
+ *
+ * Context phase (once per sequence, after the caller's dense prefill wrote
+ * its L tokens to the cache):
+ *  1. Select. A sequence with L < B keeps every token. With L >= B, the
+ *     prefix is positions [0, L - W) and the window [L - W, L). For each
+ *     query head h of KV head g and window query i, the row
+ *     s_j = c q_{h,i} . k_j over the prefix keys j is softmaxed over the
+ *     prefix keys only; S_g[j] = sum over the G heads and W rows of the
+ *     probabilities; pooled_g[j] = the maximum of S_g[t] over t in
+ *     [j - floor(K/2), j - floor(K/2) + K - 1] within the prefix (K =
+ *     kernel_size); the B - W prefix positions of largest pooled_g (ties:
+ *     lower first), in increasing order, then the W window positions, are
+ *     KV head g's B kept positions. kept_indices[b][g][t] is the t-th kept
+ *     position (-1 past min(L, B)).
+ *  2. Compact. Per KV head, the t-th kept token's key and value move to
+ *     position t, in place (kv_cache->k and ->v must be writable device
+ *     memory; the descriptor's const says what the attention calls do). The
+ *     sequence's length becomes min(L, B) (written to seqlens_out when given;
+ *     seqlens_out may be kv_cache->seqlens_kv itself).
+ *  3. Build the KT cache. Entry e of KV head g holds the element-wise
+ *     minimum and maximum of the keys [e P, min(e P + P, L')) of the compacted
+ *     sequence (L' = min(L, B)), each rounded once to the KT dtype (round to
+ *     nearest even; E5M2 saturates at +-57344 rather than overflowing).
+ *
+ * Decode step (one new query per sequence; the caller has appended the new
+ * token's key and value to the cache, so L counts it):
+ *  1. Update the KT cache: entry floor((L - 1) / P) becomes the min/max of
+ *     its stored values and the new key (the new key alone when
+ *     (L - 1) % P == 0), rounded again.
+ *  2. Select. Per KV head g: the r dims d of largest sum over the group's
+ *     heads of |q_{h,d}| (ties: lower first), r = topr when topr >= 1 (an
+ *     integer), else max(1, floor(topr * head_dim)); every dim when
+ *     r >= head_dim. For each head h and entry e < n = ceil(L / P):
+ *     u_{h,e} = c * sum over those d of max(q_{h,d} kmin_{e,d}, q_{h,d} kmax_{e,d}),
+ *     the bound of q . k over the entry's keys; softmax over e per head;
+ *     the mean over the G heads; the min(topk, n) entries of largest mean
+ *     (ties: lower first). selected_indices[b][g][...] lists the tokens of
+ *     the selected entries in increasing order, -1 after them.
+ *  3. Attend. Each query head attends to exactly its KV head's selected
+ *     tokens (index-sparse attention), out and the optional LSE as in
+ *     spattn_attention_decode.
+ *
+ * Where spattn differs from TensorRT-LLM's RocketKV (and why):
+ *  - The page bound is the per-head bound above; TensorRT-LLM picks kmax or
+ *    kmin per dim by the sign of the group's summed q_d, the same for every
+ *    head (the two agree for G = 1 or when the heads agree in sign). The
+ *    per-head form is the true upper bound RocketKV scores by.
+ *  - q keeps its 16-bit value in the bound; TensorRT-LLM rounds q to the KT
+ *    dtype (E5M2: 2 mantissa bits) first. Nothing is gained by the rounding.
+ *  - Top-k is exact, ties lower first; TensorRT-LLM's decode top-k compares
+ *    values rounded to fp16 and its prefill top-k leaves tie order open, so
+ *    its selections are not reproducible across kernels.
+ *  - A partial last page's KT entry covers its real tokens only;
+ *    TensorRT-LLM's context kernel also takes the zeros of its masked lanes.
+ *  - The attention reads exactly the selected tokens; TensorRT-LLM's sparse
+ *    generation kernel reads every KV-cache block (tokens_per_block tokens)
+ *    that holds a selected entry, so its result depends on the cache's block
+ *    size. TensorRT-LLM keeps nothing else (no sink or recent tokens); nor
+ *    does spattn.
+ *  - Fractional topr is defined (TensorRT-LLM hands topr to torch.topk,
+ *    which takes integers only). seq_len_threshold is not used (TensorRT-LLM
+ *    uses it to choose CUDA graphs).
+ *
+ * Shapes: head_dim 64 or 128 (keys and values alike), page_size a power of
+ * two in [1, 128], prompt_budget > window_size; the kernels pool at most
+ * 1024 wide (kernel_size; the CPU reference takes any). Decode: topk *
+ * page_size at most SPATTN_SPARSE_MAX_TOPK (the index-sparse attention's
+ * longest list) and at most 128 query heads per KV head. */
+
+/* The KT cache: per sequence, KV head and entry (P consecutive tokens), a row
+ * of 2 * head_dim values, the entry's element-wise key minimum (first
+ * head_dim) then maximum, in the config's kt_cache_dtype (bf16, or E5M2
+ * bytes). Contiguous: [batch][max_entries][num_kv_heads][2 * head_dim] by
+ * strides {batch, entry, head}; paged: a pool
+ * [num_blocks][entries_per_block][num_kv_heads][2 * head_dim] by strides
+ * {block, entry in block, head}, entry e of sequence b in block
+ * block_table[b * max_blocks_per_seq + e / entries_per_block]. Strides in
+ * elements; data and strides keep rows 16-byte aligned. Entries not yet
+ * built hold anything. */
+typedef struct spattn_kt_cache {
+  uint32_t struct_size;
+  spattn_kv_layout layout;
+  spattn_kt_cache_dtype dtype;  /* must equal the config's kt_cache_dtype */
+  int32_t num_kv_heads;         /* the KV cache's */
+  int32_t head_dim;             /* the KV cache's */
+  void *data;                   /* device memory, written by the calls below */
+  int64_t strides[3];
+  int32_t max_entries;          /* entries a sequence can hold: >= ceil(kv_cache->max_seqlen_kv / P) */
+  /* Paged only (ignored for contiguous caches): */
+  int32_t entries_per_block;    /* > 0 */
+  int32_t num_blocks;
+  const int32_t *block_table;   /* device [batch][max_blocks_per_seq] block ids */
+  int32_t max_blocks_per_seq;   /* entries_per_block * max_blocks_per_seq >= max_entries */
+} spattn_kt_cache;
+
+/* The context phase of one layer for a batch of sequences. */
+typedef struct spattn_rocket_context_args {
+  uint32_t struct_size;
+  const spattn_rocket_config *config;  /* from spattn_config_rocket */
+  spattn_dtype dtype;          /* q_window: FLOAT16 or BFLOAT16 */
+  int32_t batch;
+  int32_t num_heads;           /* a multiple of kv_cache->num_kv_heads */
+  /* The queries of each sequence's last window_size positions (row i is
+   * position L - W + i): [batch][window_size][num_heads][head_dim] by
+   * q_strides {batch, token, head}. Read only for sequences with L >= B. */
+  const void *q_window;
+  int64_t q_strides[3];
+  const spattn_kv_cache *kv_cache;  /* compacted in place (see above) */
+  const spattn_kt_cache *kt_cache;  /* built */
+  float softmax_scale;         /* 0: 1/sqrt(head_dim) */
+  int32_t *seqlens_out;        /* optional device [batch]: min(L, B) */
+  /* Device [batch][num_kv_heads][prompt_budget]: the kept positions, written
+   * by the selection, read by the compaction. Optional for
+   * spattn_rocket_context (the workspace holds them when NULL); required by
+   * the pieces spattn_rocket_context_select and _compact. */
+  int32_t *kept_indices;
+  void *workspace;             /* from spattn_rocket_context_workspace_size; 16-byte aligned */
+  size_t workspace_size;
+} spattn_rocket_context_args;
+
+/* Bytes of device workspace spattn_rocket_context (and each of its pieces)
+ * needs for these args; depends on the shape only. */
+SPATTN_API spattn_status spattn_rocket_context_workspace_size(const spattn_rocket_context_args *args,
+                                                             size_t *out_bytes);
+
+/* The whole context phase (select, compact, build the KT cache) on `stream`:
+ * asynchronous, allocates nothing, capturable. Errors:
+ * SPATTN_ERR_INVALID_ARGUMENT (a field out of range, misaligned, workspace
+ * too small; the message names the field), SPATTN_ERR_UNSUPPORTED (head_dim,
+ * dtype; built without CUDA; no device), SPATTN_ERR_CUDA. */
+SPATTN_API spattn_status spattn_rocket_context(const spattn_rocket_context_args *args, void *stream);
+
+/* The pieces of the context phase, each on its own, in this order (each
+ * once): select writes kept_indices; compact reads them, moves the keys and
+ * values and writes seqlens_out; build_kt reads the compacted cache (with
+ * lengths min(kv_cache->seqlens_kv[b], B), so either the old or the updated
+ * lengths will do). Same errors. */
+SPATTN_API spattn_status spattn_rocket_context_select(const spattn_rocket_context_args *args, void *stream);
+SPATTN_API spattn_status spattn_rocket_context_compact(const spattn_rocket_context_args *args, void *stream);
+SPATTN_API spattn_status spattn_rocket_context_build_kt(const spattn_rocket_context_args *args, void *stream);
+
+/* The CPU reference of the whole context phase, on host pointers (q, caches,
+ * block tables, lengths, outputs), synchronously; the workspace is not used.
+ * Same decisions as the kernels. */
+SPATTN_API spattn_status spattn_rocket_context_reference(const spattn_rocket_context_args *args);
+
+/* One decode step of one layer (one query per sequence). */
+typedef struct spattn_rocket_decode_args {
+  uint32_t struct_size;
+  const spattn_rocket_config *config;  /* from spattn_config_rocket */
+  spattn_dtype dtype;          /* q and out: FLOAT16 or BFLOAT16 */
+  int32_t batch;
+  int32_t num_heads;           /* a multiple of kv_cache->num_kv_heads */
+  const void *q;               /* [batch][1][num_heads][head_dim] by q_strides {batch, token (unused), head} */
+  int64_t q_strides[3];
+  void *out;                   /* [batch][1][num_heads][head_dim] by out_strides */
+  int64_t out_strides[3];
+  const spattn_kv_cache *kv_cache;  /* holds the new token (L counts it) */
+  const spattn_kt_cache *kt_cache;  /* updated with the new key */
+  float softmax_scale;         /* 0: 1/sqrt(head_dim); the bound's c and the attention's */
+  float *lse;                  /* optional float32 [batch][num_heads], natural log */
+  /* Device [batch][num_kv_heads][topk * page_size]: the attended tokens,
+   * written by the selection, read by the attention. Optional for
+   * spattn_rocket_decode; required by spattn_rocket_decode_select and
+   * _attend. */
+  int32_t *selected_indices;
+  void *workspace;             /* from spattn_rocket_decode_workspace_size; 16-byte aligned */
+  size_t workspace_size;
+} spattn_rocket_decode_args;
+
+/* Bytes of device workspace spattn_rocket_decode (and each of its pieces)
+ * needs for these args; depends on the shape only. */
+SPATTN_API spattn_status spattn_rocket_decode_workspace_size(const spattn_rocket_decode_args *args,
+                                                            size_t *out_bytes);
+
+/* The whole decode step (update the KT cache, select, attend) on `stream`:
+ * asynchronous, allocates nothing, capturable in a CUDA graph (lengths and
+ * block tables may change between replays). Errors as
+ * spattn_rocket_context. */
+SPATTN_API spattn_status spattn_rocket_decode(const spattn_rocket_decode_args *args, void *stream);
+
+/* The pieces of the decode step, each on its own, in this order (each once
+ * per step). Same errors. */
+SPATTN_API spattn_status spattn_rocket_decode_update_kt(const spattn_rocket_decode_args *args, void *stream);
+SPATTN_API spattn_status spattn_rocket_decode_select(const spattn_rocket_decode_args *args, void *stream);
+SPATTN_API spattn_status spattn_rocket_decode_attend(const spattn_rocket_decode_args *args, void *stream);
+
+/* The CPU reference of the whole decode step, on host pointers,
+ * synchronously; the workspace is not used. */
+SPATTN_API spattn_status spattn_rocket_decode_reference(const spattn_rocket_decode_args *args);
 
 /* ------------------------------------------------------------------------ */
 /* Function-pointer types, for hosts that load the library with dlopen       */
@@ -1344,6 +1545,18 @@ typedef spattn_status (*PFN_spattn_dsa_indexer_reference)(const spattn_dsa_index
 typedef spattn_status (*PFN_spattn_dsa_layer_workspace_size)(const spattn_dsa_layer_args *args, size_t *out_bytes);
 typedef spattn_status (*PFN_spattn_dsa_layer)(const spattn_dsa_layer_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_dsa_layer_reference)(const spattn_dsa_layer_args *args);
+typedef spattn_status (*PFN_spattn_rocket_context_workspace_size)(const spattn_rocket_context_args *args, size_t *out_bytes);
+typedef spattn_status (*PFN_spattn_rocket_context)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_select)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_compact)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_build_kt)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_reference)(const spattn_rocket_context_args *args);
+typedef spattn_status (*PFN_spattn_rocket_decode_workspace_size)(const spattn_rocket_decode_args *args, size_t *out_bytes);
+typedef spattn_status (*PFN_spattn_rocket_decode)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_update_kt)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_select)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_attend)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_reference)(const spattn_rocket_decode_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

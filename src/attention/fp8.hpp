@@ -1,6 +1,7 @@
 // FP8 E4M3 (the OCP "fn" variant: bias 7, max 448, subnormal step 2^-9, no
-// infinities, NaN = S.1111.111), written once for the host references, the
-// tests and the kernels.
+// infinities, NaN = S.1111.111) and E5M2 (bias 15, max 57344, subnormal step
+// 2^-16, IEEE-style infinities and NaNs), written once for the host
+// references, the tests and the kernels.
 #pragma once
 
 #include <math.h>
@@ -65,6 +66,42 @@ SPATTN_HOST_DEVICE inline uint8_t float_to_e4m3(float x) {
   const uint32_t u = float_bits(r);
   const uint32_t exponent = ((u >> 23) & 0xFFu) - 120u;
   return uint8_t(sign | (exponent << 3) | ((u >> 20) & 0x7u));
+}
+
+// The E5M2 value nearest to a finite x >= 0, as a float: round to nearest
+// even, saturated at 57344 (the largest finite E5M2) instead of overflowing.
+SPATTN_HOST_DEVICE inline float round_e5m2(float x) {
+  x = fminf(x, 57344.0f);
+  const float subnormal = rintf(x * 65536.0f) * (1.0f / 65536.0f);  // below 2^-14: fixed step 2^-16
+  uint32_t u = float_bits(x);
+  u += 0xFFFFFu + ((u >> 21) & 1u);  // round the 23-bit mantissa to 2 bits, ties to even
+  const float normal = bits_float(u & 0xFFE00000u);
+  return x < 0.00006103515625f ? subnormal : normal;  // both computed: no branch in a kernel
+}
+
+// The value of an E5M2 byte.
+SPATTN_HOST_DEVICE inline float e5m2_to_float(uint8_t byte) {
+  const uint32_t exponent = (byte >> 2) & 0x1Fu;
+  const uint32_t mantissa = byte & 0x3u;
+  float magnitude;
+  if (exponent == 0x1Fu) {
+    magnitude = mantissa == 0 ? INFINITY : NAN;
+  } else if (exponent == 0) {
+    magnitude = float(mantissa) * (1.0f / 65536.0f);
+  } else {
+    magnitude = bits_float(((exponent + 112u) << 23) | (mantissa << 21));
+  }
+  return (byte & 0x80u) ? -magnitude : magnitude;
+}
+
+// The E5M2 byte of a finite x: round to nearest even, saturated at +-57344.
+SPATTN_HOST_DEVICE inline uint8_t float_to_e5m2(float x) {
+  const uint8_t sign = x < 0.0f ? 0x80u : 0x00u;
+  const float r = round_e5m2(fabsf(x));
+  if (r < 0.00006103515625f) return uint8_t(sign | uint8_t(r * 65536.0f));  // subnormal or 0
+  const uint32_t u = float_bits(r);
+  const uint32_t exponent = ((u >> 23) & 0xFFu) - 112u;
+  return uint8_t(sign | (exponent << 2) | ((u >> 21) & 0x3u));
 }
 
 }  // namespace spattn::attention

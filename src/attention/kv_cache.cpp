@@ -164,18 +164,13 @@ KvCacheReader::KvCacheReader(const KvCache& cache, int32_t batch, const char* fu
   }
 }
 
-std::vector<float> KvCacheReader::rows(const void* base, const int64_t strides[3], int32_t dim, int32_t b,
-                                       int32_t head) const {
+std::vector<float> KvCacheReader::rows(bool values, int32_t b, int32_t head) const {
+  const void* base = values ? cache_.v : cache_.k;
+  const int32_t dim = values ? cache_.head_dim_v : cache_.head_dim;
   const int32_t len = seqlen(b);
   std::vector<float> out(size_t(len) * dim);
   for (int32_t j = 0; j < len; ++j) {
-    int64_t offset;
-    if (cache_.paged()) {
-      const int32_t page = cache_.block_table[int64_t(b) * cache_.max_pages_per_seq + j / cache_.page_size];
-      offset = page * strides[0] + (j % cache_.page_size) * strides[1] + head * strides[2];
-    } else {
-      offset = b * strides[0] + j * strides[1] + head * strides[2];
-    }
+    const int64_t offset = row_offset(values, b, j, head);
     float* row = &out[size_t(j) * dim];
     if (cache_.fp8()) {
       const uint8_t* src = static_cast<const uint8_t*>(base) + offset;
@@ -189,12 +184,21 @@ std::vector<float> KvCacheReader::rows(const void* base, const int64_t strides[3
   return out;
 }
 
+int64_t KvCacheReader::row_offset(bool values, int32_t b, int32_t j, int32_t head) const {
+  const int64_t* strides = values ? cache_.v_strides : cache_.k_strides;
+  if (cache_.paged()) {
+    const int32_t page = cache_.block_table[int64_t(b) * cache_.max_pages_per_seq + j / cache_.page_size];
+    return page * strides[0] + (j % cache_.page_size) * strides[1] + head * strides[2];
+  }
+  return b * strides[0] + j * strides[1] + head * strides[2];
+}
+
 std::vector<float> KvCacheReader::keys(int32_t b, int32_t head) const {
-  return rows(cache_.k, cache_.k_strides, cache_.head_dim, b, head);
+  return rows(false, b, head);
 }
 
 std::vector<float> KvCacheReader::values(int32_t b, int32_t head) const {
-  return rows(cache_.v, cache_.v_strides, cache_.head_dim_v, b, head);
+  return rows(true, b, head);
 }
 
 }  // namespace spattn::attention

@@ -59,10 +59,12 @@ class KvCacheReader {
   std::vector<float> keys(int32_t b, int32_t head) const;
   // Values: [seqlen][head_dim_v].
   std::vector<float> values(int32_t b, int32_t head) const;
+  // Element offset of token j's row of KV head `head` of sequence b in the K
+  // (kValues false) or V pool; j below the sequence's block-table pages.
+  int64_t row_offset(bool values, int32_t b, int32_t j, int32_t head) const;
 
  private:
-  std::vector<float> rows(const void* base, const int64_t strides[3], int32_t dim, int32_t b,
-                          int32_t head) const;
+  std::vector<float> rows(bool values, int32_t b, int32_t head) const;
   const KvCache& cache_;
   std::vector<int32_t> seqlens_;
 };

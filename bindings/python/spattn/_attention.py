@@ -565,3 +565,178 @@ def torch_dsa_layer(q, k, v, index_q, index_weights, index_k, *, seqlens_kv, con
     check(lib.spattn_dsa_layer(la, ffi.cast("void *", _torch_stream(stream, q.device))))
     del keep
     return (out, indices) if return_indices else out
+
+
+# ---------------------------------------------------------------------------
+# RocketKV (spattn_rocket_context / spattn_rocket_decode) on PyTorch tensors.
+
+def _rocket_config_struct(config, keep):
+    """A spattn_rocket_config from a spattn.Config (its rocket section) or a spattn.RocketConfig."""
+    from ._handles import Config, KT_CACHE_DTYPES
+
+    c = ffi.new("spattn_rocket_config *")
+    c.struct_size = ffi.sizeof("spattn_rocket_config")
+    if isinstance(config, Config):
+        check(lib.spattn_config_rocket(config._handle(), c))
+    else:
+        dtypes = {name: value for value, name in KT_CACHE_DTYPES.items()}
+        if config.kt_cache_dtype not in dtypes:
+            raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "kt_cache_dtype %r is not one of %s"
+                        % (config.kt_cache_dtype, ", ".join(dtypes)))
+        c.window_size, c.kernel_size, c.topr = config.window_size, config.kernel_size, config.topr
+        c.topk, c.prompt_budget, c.page_size = config.topk, config.prompt_budget, config.page_size
+        c.kt_cache_dtype = dtypes[config.kt_cache_dtype]
+    keep.append(c)
+    return c
+
+
+def _check_int32(t, name):
+    import torch
+
+    if t is not None and (t.dtype != torch.int32 or not t.is_contiguous() or not t.is_cuda):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "%s must be a contiguous int32 CUDA tensor" % name)
+
+
+def _torch_kt_cache(kt_cache, kt_block_table, keep):
+    """spattn_kt_cache of a PyTorch tensor: contiguous [batch, max_entries, kv_heads, 2 * head_dim], or a
+    paged pool [num_blocks, entries_per_block, kv_heads, 2 * head_dim] with kt_block_table [batch,
+    max_blocks] (int32); bfloat16, or float8_e5m2 (or uint8 holding E5M2 bytes)."""
+    import torch
+
+    e5m2 = [torch.uint8] + ([torch.float8_e5m2] if hasattr(torch, "float8_e5m2") else [])
+    if kt_cache.dim() != 4 or not kt_cache.is_cuda or kt_cache.stride(-1) != 1 or \
+            kt_cache.dtype not in e5m2 + [torch.bfloat16]:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "kt_cache must be a 4-d float8_e5m2/uint8/bfloat16 CUDA tensor with contiguous rows")
+    _check_int32(kt_block_table, "kt_block_table")
+    c = ffi.new("spattn_kt_cache *")
+    c.struct_size = ffi.sizeof("spattn_kt_cache")
+    c.layout = lib.SPATTN_KV_LAYOUT_PAGED if kt_block_table is not None else lib.SPATTN_KV_LAYOUT_CONTIGUOUS
+    c.dtype = lib.SPATTN_KT_CACHE_BFLOAT16 if kt_cache.dtype == torch.bfloat16 else lib.SPATTN_KT_CACHE_FLOAT8_E5M2
+    c.num_kv_heads, c.head_dim = kt_cache.shape[2], kt_cache.shape[3] // 2
+    c.data = ffi.cast("void *", kt_cache.data_ptr())
+    c.strides = list(kt_cache.stride()[:3])
+    if kt_block_table is not None:
+        c.entries_per_block, c.num_blocks = kt_cache.shape[1], kt_cache.shape[0]
+        c.block_table = ffi.cast("const int32_t *", kt_block_table.data_ptr())
+        c.max_blocks_per_seq = kt_block_table.shape[1]
+        c.max_entries = kt_block_table.shape[1] * kt_cache.shape[1]
+    else:
+        c.max_entries = kt_cache.shape[1]
+    keep.append(c)
+    return c
+
+
+def _torch_workspace(query, args, workspace, device):
+    import torch
+
+    n = ffi.new("size_t *")
+    check(query(args, n))
+    if workspace is None:
+        workspace = torch.empty(max(n[0], 16), dtype=torch.uint8, device=device)
+    elif workspace.numel() * workspace.element_size() < n[0]:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT,
+                    "workspace holds %d bytes; this call needs %d" % (workspace.numel() * workspace.element_size(), n[0]))
+    args.workspace = ffi.cast("void *", workspace.data_ptr())
+    args.workspace_size = workspace.numel() * workspace.element_size()
+    return workspace
+
+
+def _keep_until_done(tensor, stream):
+    """A temporary tensor used by a call on `stream` (a torch.cuda.Stream) is not reused before the call ends."""
+    if stream is not None and not isinstance(stream, int):
+        tensor.record_stream(stream)
+
+
+def torch_rocket_context(q_window, k_cache, v_cache, kt_cache, seqlens, config, *, block_table=None,
+                         kt_block_table=None, softmax_scale=0.0, k_scale=0.0, v_scale=0.0, seqlens_out=None,
+                         kept_indices=None, workspace=None, stream=None):
+    """RocketKV's context phase (spattn_rocket_context) after the caller's dense prefill: selects each
+    sequence's kept tokens, compacts k_cache/v_cache IN PLACE and builds kt_cache.
+
+    q_window: [batch, window_size, num_heads, head_dim] (bf16/fp16), the queries of each sequence's
+    last window_size positions. k_cache/v_cache: contiguous [batch, max_seqlen, kv_heads, head_dim] or
+    page pools [num_pages, page_size, kv_heads, head_dim] with block_table (int32 [batch, max_pages]),
+    in q's dtype or float8_e4m3fn with k_scale/v_scale; seqlens: int32 [batch]. kt_cache/kt_block_table:
+    see _torch_kt_cache. config: spattn.Config or spattn.RocketConfig.
+    seqlens_out (int32 [batch], may be `seqlens` itself) gets min(L, prompt_budget); kept_indices
+    (int32 [batch, kv_heads, prompt_budget]) the kept positions. workspace: a uint8 CUDA tensor of at
+    least spattn_rocket_context_workspace_size bytes (allocated when None). Asynchronous on `stream`
+    (default: the current stream). Returns kept_indices (allocated when None)."""
+    import torch
+
+    if q_window.dim() != 4 or q_window.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q_window must be a 4-d tensor with a contiguous head dimension")
+    keep = []
+    cfg = _rocket_config_struct(config, keep)
+    if kept_indices is None:
+        kept_indices = torch.empty(q_window.shape[0], k_cache.shape[2], cfg.prompt_budget, dtype=torch.int32,
+                                   device=q_window.device)
+    _check_int32(kept_indices, "kept_indices")
+    _check_int32(seqlens_out, "seqlens_out")
+    a = ffi.new("spattn_rocket_context_args *")
+    a.struct_size = ffi.sizeof("spattn_rocket_context_args")
+    a.config = cfg
+    a.dtype = _torch_code(q_window, "q_window")
+    a.batch, a.num_heads = q_window.shape[0], q_window.shape[2]
+    a.q_window = ffi.cast("const void *", q_window.data_ptr())
+    a.q_strides = list(q_window.stride()[:3])
+    kv = _torch_kv_cache(k_cache, v_cache, seqlens, block_table, None, k_scale, v_scale, "kv cache")
+    keep.append(kv)
+    a.kv_cache = kv
+    a.kt_cache = _torch_kt_cache(kt_cache, kt_block_table, keep)
+    a.softmax_scale = softmax_scale
+    a.seqlens_out = ffi.cast("int32_t *", seqlens_out.data_ptr()) if seqlens_out is not None else ffi.NULL
+    a.kept_indices = ffi.cast("int32_t *", kept_indices.data_ptr())
+    workspace = _torch_workspace(lib.spattn_rocket_context_workspace_size, a, workspace, q_window.device)
+    check(lib.spattn_rocket_context(a, ffi.cast("void *", _torch_stream(stream, q_window.device))))
+    _keep_until_done(workspace, stream)
+    del keep
+    return kept_indices
+
+
+def torch_rocket_decode(q, k_cache, v_cache, kt_cache, seqlens, config, out=None, *, block_table=None,
+                        kt_block_table=None, softmax_scale=0.0, k_scale=0.0, v_scale=0.0, lse=None,
+                        selected_indices=None, workspace=None, stream=None):
+    """One RocketKV decode step (spattn_rocket_decode): updates kt_cache with each sequence's new key
+    (already appended to the cache: seqlens count it), selects the pages and attends to them.
+
+    q: [batch, 1, num_heads, head_dim] (bf16/fp16); out likewise (allocated when None); lse: float32
+    [batch, num_heads] (optional); selected_indices: int32 [batch, kv_heads, topk * page_size] (the
+    attended tokens, -1 padded; allocated when None). Caches and config as torch_rocket_context.
+    Returns (out, selected_indices)."""
+    import torch
+
+    if q.dim() != 4 or q.stride(-1) != 1:
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "q must be a 4-d tensor with a contiguous head dimension")
+    keep = []
+    cfg = _rocket_config_struct(config, keep)
+    if out is None:
+        out = torch.empty_like(q)
+    if selected_indices is None:
+        selected_indices = torch.empty(q.shape[0], k_cache.shape[2], cfg.topk * cfg.page_size, dtype=torch.int32,
+                                       device=q.device)
+    _check_int32(selected_indices, "selected_indices")
+    if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous()):
+        raise Error(Status.SPATTN_ERR_INVALID_ARGUMENT, "lse must be a contiguous float32 tensor")
+    a = ffi.new("spattn_rocket_decode_args *")
+    a.struct_size = ffi.sizeof("spattn_rocket_decode_args")
+    a.config = cfg
+    a.dtype = _torch_code(q, "q")
+    a.batch, a.num_heads = q.shape[0], q.shape[2]
+    a.q = ffi.cast("const void *", q.data_ptr())
+    a.q_strides = list(q.stride()[:3])
+    a.out = ffi.cast("void *", out.data_ptr())
+    a.out_strides = list(out.stride()[:3])
+    kv = _torch_kv_cache(k_cache, v_cache, seqlens, block_table, None, k_scale, v_scale, "kv cache")
+    keep.append(kv)
+    a.kv_cache = kv
+    a.kt_cache = _torch_kt_cache(kt_cache, kt_block_table, keep)
+    a.softmax_scale = softmax_scale
+    a.lse = ffi.cast("float *", lse.data_ptr()) if lse is not None else ffi.NULL
+    a.selected_indices = ffi.cast("int32_t *", selected_indices.data_ptr())
+    workspace = _torch_workspace(lib.spattn_rocket_decode_workspace_size, a, workspace, q.device)
+    check(lib.spattn_rocket_decode(a, ffi.cast("void *", _torch_stream(stream, q.device))))
+    _keep_until_done(workspace, stream)
+    del keep
+    return out, selected_indices

@@ -443,6 +443,68 @@ typedef struct spattn_dsa_layer_args {
 spattn_status spattn_dsa_layer_workspace_size(const spattn_dsa_layer_args *args, size_t *out_bytes);
 spattn_status spattn_dsa_layer(const spattn_dsa_layer_args *args, void *stream);
 spattn_status spattn_dsa_layer_reference(const spattn_dsa_layer_args *args);
+typedef struct spattn_kt_cache {
+ uint32_t struct_size;
+ spattn_kv_layout layout;
+ spattn_kt_cache_dtype dtype;
+ int32_t num_kv_heads;
+ int32_t head_dim;
+ void *data;
+ int64_t strides[3];
+ int32_t max_entries;
+ int32_t entries_per_block;
+ int32_t num_blocks;
+ const int32_t *block_table;
+ int32_t max_blocks_per_seq;
+} spattn_kt_cache;
+typedef struct spattn_rocket_context_args {
+ uint32_t struct_size;
+ const spattn_rocket_config *config;
+ spattn_dtype dtype;
+ int32_t batch;
+ int32_t num_heads;
+ const void *q_window;
+ int64_t q_strides[3];
+ const spattn_kv_cache *kv_cache;
+ const spattn_kt_cache *kt_cache;
+ float softmax_scale;
+ int32_t *seqlens_out;
+ int32_t *kept_indices;
+ void *workspace;
+ size_t workspace_size;
+} spattn_rocket_context_args;
+spattn_status spattn_rocket_context_workspace_size(const spattn_rocket_context_args *args,
+ size_t *out_bytes);
+spattn_status spattn_rocket_context(const spattn_rocket_context_args *args, void *stream);
+spattn_status spattn_rocket_context_select(const spattn_rocket_context_args *args, void *stream);
+spattn_status spattn_rocket_context_compact(const spattn_rocket_context_args *args, void *stream);
+spattn_status spattn_rocket_context_build_kt(const spattn_rocket_context_args *args, void *stream);
+spattn_status spattn_rocket_context_reference(const spattn_rocket_context_args *args);
+typedef struct spattn_rocket_decode_args {
+ uint32_t struct_size;
+ const spattn_rocket_config *config;
+ spattn_dtype dtype;
+ int32_t batch;
+ int32_t num_heads;
+ const void *q;
+ int64_t q_strides[3];
+ void *out;
+ int64_t out_strides[3];
+ const spattn_kv_cache *kv_cache;
+ const spattn_kt_cache *kt_cache;
+ float softmax_scale;
+ float *lse;
+ int32_t *selected_indices;
+ void *workspace;
+ size_t workspace_size;
+} spattn_rocket_decode_args;
+spattn_status spattn_rocket_decode_workspace_size(const spattn_rocket_decode_args *args,
+ size_t *out_bytes);
+spattn_status spattn_rocket_decode(const spattn_rocket_decode_args *args, void *stream);
+spattn_status spattn_rocket_decode_update_kt(const spattn_rocket_decode_args *args, void *stream);
+spattn_status spattn_rocket_decode_select(const spattn_rocket_decode_args *args, void *stream);
+spattn_status spattn_rocket_decode_attend(const spattn_rocket_decode_args *args, void *stream);
+spattn_status spattn_rocket_decode_reference(const spattn_rocket_decode_args *args);
 typedef uint32_t (*PFN_spattn_version)(void);
 typedef const char *(*PFN_spattn_version_string)(void);
 typedef const char *(*PFN_spattn_status_string)(spattn_status status);
@@ -494,6 +556,18 @@ typedef spattn_status (*PFN_spattn_dsa_indexer_reference)(const spattn_dsa_index
 typedef spattn_status (*PFN_spattn_dsa_layer_workspace_size)(const spattn_dsa_layer_args *args, size_t *out_bytes);
 typedef spattn_status (*PFN_spattn_dsa_layer)(const spattn_dsa_layer_args *args, void *stream);
 typedef spattn_status (*PFN_spattn_dsa_layer_reference)(const spattn_dsa_layer_args *args);
+typedef spattn_status (*PFN_spattn_rocket_context_workspace_size)(const spattn_rocket_context_args *args, size_t *out_bytes);
+typedef spattn_status (*PFN_spattn_rocket_context)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_select)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_compact)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_build_kt)(const spattn_rocket_context_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_context_reference)(const spattn_rocket_context_args *args);
+typedef spattn_status (*PFN_spattn_rocket_decode_workspace_size)(const spattn_rocket_decode_args *args, size_t *out_bytes);
+typedef spattn_status (*PFN_spattn_rocket_decode)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_update_kt)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_select)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_attend)(const spattn_rocket_decode_args *args, void *stream);
+typedef spattn_status (*PFN_spattn_rocket_decode_reference)(const spattn_rocket_decode_args *args);
 '''
 
 CONSTANTS = {

@@ -5045,3 +5045,878 @@ extern "C" {
 extern "C" {
     pub fn spattn_dsa_layer_reference(args: *const spattn_dsa_layer_args) -> spattn_status;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_kt_cache {
+    pub struct_size: u32,
+    pub layout: spattn_kv_layout,
+    pub dtype: spattn_kt_cache_dtype,
+    pub num_kv_heads: i32,
+    pub head_dim: i32,
+    pub data: *mut ::std::os::raw::c_void,
+    pub strides: [i64; 3usize],
+    pub max_entries: i32,
+    pub entries_per_block: i32,
+    pub num_blocks: i32,
+    pub block_table: *const i32,
+    pub max_blocks_per_seq: i32,
+}
+#[test]
+fn bindgen_test_layout_spattn_kt_cache() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_kt_cache>(),
+        88usize,
+        concat!("Size of: ", stringify!(spattn_kt_cache))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_kt_cache>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_kt_cache))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_layout() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).layout) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(layout)
+            )
+        );
+    }
+    test_field_layout();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_num_kv_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_kv_heads) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(num_kv_heads)
+            )
+        );
+    }
+    test_field_num_kv_heads();
+    fn test_field_head_dim() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).head_dim) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(head_dim)
+            )
+        );
+    }
+    test_field_head_dim();
+    fn test_field_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).data) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(data)
+            )
+        );
+    }
+    test_field_data();
+    fn test_field_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).strides) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(strides)
+            )
+        );
+    }
+    test_field_strides();
+    fn test_field_max_entries() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_entries) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(max_entries)
+            )
+        );
+    }
+    test_field_max_entries();
+    fn test_field_entries_per_block() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).entries_per_block) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(entries_per_block)
+            )
+        );
+    }
+    test_field_entries_per_block();
+    fn test_field_num_blocks() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_blocks) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(num_blocks)
+            )
+        );
+    }
+    test_field_num_blocks();
+    fn test_field_block_table() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).block_table) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(block_table)
+            )
+        );
+    }
+    test_field_block_table();
+    fn test_field_max_blocks_per_seq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_kt_cache>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_blocks_per_seq) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_kt_cache),
+                "::",
+                stringify!(max_blocks_per_seq)
+            )
+        );
+    }
+    test_field_max_blocks_per_seq();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_rocket_context_args {
+    pub struct_size: u32,
+    pub config: *const spattn_rocket_config,
+    pub dtype: spattn_dtype,
+    pub batch: i32,
+    pub num_heads: i32,
+    pub q_window: *const ::std::os::raw::c_void,
+    pub q_strides: [i64; 3usize],
+    pub kv_cache: *const spattn_kv_cache,
+    pub kt_cache: *const spattn_kt_cache,
+    pub softmax_scale: f32,
+    pub seqlens_out: *mut i32,
+    pub kept_indices: *mut i32,
+    pub workspace: *mut ::std::os::raw::c_void,
+    pub workspace_size: usize,
+}
+#[test]
+fn bindgen_test_layout_spattn_rocket_context_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_rocket_context_args>(),
+        120usize,
+        concat!("Size of: ", stringify!(spattn_rocket_context_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_rocket_context_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_rocket_context_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_config() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).config) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(config)
+            )
+        );
+    }
+    test_field_config();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_q_window() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_window) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(q_window)
+            )
+        );
+    }
+    test_field_q_window();
+    fn test_field_q_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_strides) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(q_strides)
+            )
+        );
+    }
+    test_field_q_strides();
+    fn test_field_kv_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kv_cache) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(kv_cache)
+            )
+        );
+    }
+    test_field_kv_cache();
+    fn test_field_kt_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kt_cache) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(kt_cache)
+            )
+        );
+    }
+    test_field_kt_cache();
+    fn test_field_softmax_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).softmax_scale) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(softmax_scale)
+            )
+        );
+    }
+    test_field_softmax_scale();
+    fn test_field_seqlens_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seqlens_out) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(seqlens_out)
+            )
+        );
+    }
+    test_field_seqlens_out();
+    fn test_field_kept_indices() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kept_indices) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(kept_indices)
+            )
+        );
+    }
+    test_field_kept_indices();
+    fn test_field_workspace() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(workspace)
+            )
+        );
+    }
+    test_field_workspace();
+    fn test_field_workspace_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_context_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace_size) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_context_args),
+                "::",
+                stringify!(workspace_size)
+            )
+        );
+    }
+    test_field_workspace_size();
+}
+extern "C" {
+    pub fn spattn_rocket_context_workspace_size(
+        args: *const spattn_rocket_context_args,
+        out_bytes: *mut usize,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_context(
+        args: *const spattn_rocket_context_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_context_select(
+        args: *const spattn_rocket_context_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_context_compact(
+        args: *const spattn_rocket_context_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_context_build_kt(
+        args: *const spattn_rocket_context_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_context_reference(
+        args: *const spattn_rocket_context_args,
+    ) -> spattn_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct spattn_rocket_decode_args {
+    pub struct_size: u32,
+    pub config: *const spattn_rocket_config,
+    pub dtype: spattn_dtype,
+    pub batch: i32,
+    pub num_heads: i32,
+    pub q: *const ::std::os::raw::c_void,
+    pub q_strides: [i64; 3usize],
+    pub out: *mut ::std::os::raw::c_void,
+    pub out_strides: [i64; 3usize],
+    pub kv_cache: *const spattn_kv_cache,
+    pub kt_cache: *const spattn_kt_cache,
+    pub softmax_scale: f32,
+    pub lse: *mut f32,
+    pub selected_indices: *mut i32,
+    pub workspace: *mut ::std::os::raw::c_void,
+    pub workspace_size: usize,
+}
+#[test]
+fn bindgen_test_layout_spattn_rocket_decode_args() {
+    assert_eq!(
+        ::std::mem::size_of::<spattn_rocket_decode_args>(),
+        152usize,
+        concat!("Size of: ", stringify!(spattn_rocket_decode_args))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<spattn_rocket_decode_args>(),
+        8usize,
+        concat!("Alignment of ", stringify!(spattn_rocket_decode_args))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_config() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).config) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(config)
+            )
+        );
+    }
+    test_field_config();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_batch() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).batch) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(batch)
+            )
+        );
+    }
+    test_field_batch();
+    fn test_field_num_heads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_heads) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(num_heads)
+            )
+        );
+    }
+    test_field_num_heads();
+    fn test_field_q() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(q)
+            )
+        );
+    }
+    test_field_q();
+    fn test_field_q_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).q_strides) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(q_strides)
+            )
+        );
+    }
+    test_field_q_strides();
+    fn test_field_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(out)
+            )
+        );
+    }
+    test_field_out();
+    fn test_field_out_strides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_strides) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(out_strides)
+            )
+        );
+    }
+    test_field_out_strides();
+    fn test_field_kv_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kv_cache) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(kv_cache)
+            )
+        );
+    }
+    test_field_kv_cache();
+    fn test_field_kt_cache() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kt_cache) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(kt_cache)
+            )
+        );
+    }
+    test_field_kt_cache();
+    fn test_field_softmax_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).softmax_scale) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(softmax_scale)
+            )
+        );
+    }
+    test_field_softmax_scale();
+    fn test_field_lse() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lse) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(lse)
+            )
+        );
+    }
+    test_field_lse();
+    fn test_field_selected_indices() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).selected_indices) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(selected_indices)
+            )
+        );
+    }
+    test_field_selected_indices();
+    fn test_field_workspace() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(workspace)
+            )
+        );
+    }
+    test_field_workspace();
+    fn test_field_workspace_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<spattn_rocket_decode_args>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).workspace_size) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(spattn_rocket_decode_args),
+                "::",
+                stringify!(workspace_size)
+            )
+        );
+    }
+    test_field_workspace_size();
+}
+extern "C" {
+    pub fn spattn_rocket_decode_workspace_size(
+        args: *const spattn_rocket_decode_args,
+        out_bytes: *mut usize,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_decode(
+        args: *const spattn_rocket_decode_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_decode_update_kt(
+        args: *const spattn_rocket_decode_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_decode_select(
+        args: *const spattn_rocket_decode_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_decode_attend(
+        args: *const spattn_rocket_decode_args,
+        stream: *mut ::std::os::raw::c_void,
+    ) -> spattn_status;
+}
+extern "C" {
+    pub fn spattn_rocket_decode_reference(args: *const spattn_rocket_decode_args) -> spattn_status;
+}
