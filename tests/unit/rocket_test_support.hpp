@@ -215,7 +215,9 @@ inline Host layout(const Case& c, int q_tokens) {
   h.q.assign(h.q_layout.elems + kGuard, kernel_check::kPoison16);
   std::mt19937 rng(c.seed * 7919u + 17u);
   const int row_align = 16 / kv_bytes(c);
-  const int64_t k_head = D + c.k_pad, v_head = D + c.v_pad;
+  // Pads rounded up to whole 16-byte rows (FP8 rows need 16 elements).
+  const auto padded = [&](int pad) { return int64_t((pad + row_align - 1) / row_align * row_align); };
+  const int64_t k_head = D + padded(c.k_pad), v_head = D + padded(c.v_pad);
   if (c.paged_kv) {
     const int ps = c.kv_page_size;
     h.max_pages_per_seq = entries_of(h.max_seqlen, ps) + 1;
@@ -242,7 +244,7 @@ inline Host layout(const Case& c, int q_tokens) {
     h.k_strides[2] = k_head;
     h.k_strides[1] = c.kv_heads * k_head;
     h.k_strides[0] = int64_t(h.max_seqlen) * h.k_strides[1] + row_align;
-    h.v_strides[1] = D + c.v_pad;  // BHSD-like V: heads outermost within a sequence
+    h.v_strides[1] = v_head;  // BHSD-like V: heads outermost within a sequence
     h.v_strides[2] = int64_t(h.max_seqlen) * h.v_strides[1] + row_align;
     h.v_strides[0] = c.kv_heads * h.v_strides[2];
     h.k.assign(size_t(batch * h.k_strides[0]) * kv_bytes(c) + kGuard, kPoisonByte);
