@@ -59,11 +59,12 @@ __device__ __forceinline__ float kt_load(const uint8_t* row, int i) {
 // Stores x rounded to the entry dtype: round to nearest even, E5M2 saturated
 // at +-57344 (the conversion instruction's SATFINITE mode; the host's
 // float_to_e5m2 in attention/fp8.hpp rounds the same way, and the tests
-// compare the bytes).
+// compare the bytes). A zero is stored as +0, as the host does (a min or max
+// of keys may come out as -0 on one side and +0 on the other).
 template <bool kE5m2>
 __device__ __forceinline__ void kt_store(uint8_t* row, int i, float x) {
   if constexpr (kE5m2) {
-    row[i] = __nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E5M2);
+    row[i] = __nv_cvt_float_to_fp8(x + 0.0f, __NV_SATFINITE, __NV_E5M2);
   } else {
     reinterpret_cast<__nv_bfloat16*>(row)[i] = __float2bfloat16_rn(x);
   }
