@@ -3,16 +3,16 @@
 # benchmark, and (--full) the PyTorch example of the Python bindings; logs
 # under $OUT (7 files at most: the device tool returns 8). Usage, from the
 # repo root, carry .devdeps:
-#   bash bench/device_run.sh [--quick] [--no-tests] [--full]
-#   --quick     benchmark on the small shapes only
-#   --no-tests  skip GPU tests and sanitizers
+#   bash bench/device_run.sh [--quick] [--no-tests] [--tests-only] [--bench=NAME] [--full]
+#   --quick       benchmark on the small shapes only
+#   --no-tests    skip GPU tests and sanitizers
 #   --tests-only  build, GPU tests and sanitizers; no benchmark
-#   --vsa       the VSA benchmark (bench/vsa_bench.py) instead of the dense one
-#   --dsa       the DSA benchmark (bench/dsa_bench.py) and examples/python/dsa_layer.py
-#               instead of attention_bench.py (with --no-tests: fits one device call)
-#   --full      everything that closes a benchmark round: GPU tests,
-#               sanitizers, the full benchmark, then
-#               examples/python/torch_attention.py and vsa_layer.py on the built libspattn.so
+#   --bench=NAME  which benchmark: bench/NAME_bench.py with NAME attention (the
+#                 default: prefill), decode, dsa, rocket or vsa
+#   --full        everything that closes a benchmark round: GPU tests,
+#                 sanitizers, the full benchmark, then every example in
+#                 examples/python/ on the built libspattn.so (cffi from .devpy:
+#                 bench/make_devpy.sh; carry .devpy)
 # Every step has its own timeout; the whole --full run fits in ~5 minutes.
 # GPU tests run with SPATTN_TEST_REQUIRE_GPU=1: on the device a test that
 # would skip (no usable GPU, a kernel refusing a problem) fails instead.
@@ -24,11 +24,12 @@ set -u
 export SPATTN_TEST_REQUIRE_GPU=1
 OUTDIR=${OUT:-/tmp/spattn_out}
 mkdir -p "$OUTDIR"
-QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1; BENCH_SCRIPT=bench/attention_bench.py; DSA=0
+QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1; BENCH_NAME=attention
 for a in "$@"; do
   case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;;
-    --vsa) BENCH_SCRIPT=bench/vsa_bench.py ;; --dsa) DSA=1; EXAMPLE=1 ;; esac
+    --bench=*) BENCH_NAME=${a#--bench=} ;; esac
 done
+[ -f bench/${BENCH_NAME}_bench.py ] || { echo "no benchmark bench/${BENCH_NAME}_bench.py"; exit 2; }
 mkdir -p /tmp/dr && for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/dr; done
 export LD_LIBRARY_PATH=/tmp/dr/usr/lib/x86_64-linux-gnu
 SASS="$OUTDIR/sass.txt"
@@ -38,7 +39,7 @@ SECONDS=0
 timeout 120 cmake -S . -B /tmp/b -DCMAKE_PREFIX_PATH=/tmp/dr/usr -DSPATTN_CUDA_ARCHS=90a -DCMAKE_BUILD_TYPE=Release \
   > "$OUTDIR/build.log" 2>&1 || { tail -30 "$OUTDIR/build.log"; exit 1; }
 if [ $BENCH = 1 ]; then
-  timeout 240 cmake --build /tmp/b -j16 --target spattn_attention_bench >> "$OUTDIR/build.log" 2>&1 \
+  timeout 240 cmake --build /tmp/b -j16 --target spattn_attention_bench spattn >> "$OUTDIR/build.log" 2>&1 \
     || { grep -E "error" "$OUTDIR/build.log" | head -30; exit 1; }
 fi
 if [ $TESTS = 1 ]; then
@@ -95,36 +96,24 @@ if [ $TESTS = 1 ]; then
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
 if [ $BENCH = 0 ]; then exit $RC; fi
-if [ $DSA = 1 ]; then
-  SECONDS=0
-  PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-420} python3 bench/dsa_bench.py --lib /tmp/b/bench/libspattn_attention_bench.so \
-    $QUICK > "$OUTDIR/dsa_bench.log" 2>&1
-  echo "dsa bench rc=$? (${SECONDS}s)"
-  grep -E "^\||^###|Error|error|Traceback" "$OUTDIR/dsa_bench.log" | head -80
-  if [ $EXAMPLE = 1 ]; then
-    LIB=$(find /tmp/b -name "libspattn.so" | head -1)
-    PYPATH=bindings/python; [ -d .devpy ] && PYPATH=.devpy:$PYPATH
-    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 timeout 120 python3 examples/python/dsa_layer.py \
-      > "$OUTDIR/example.log" 2>&1
-    echo "dsa_layer.py rc=$?"; cat "$OUTDIR/example.log"
-  fi
-  exit 0
-fi
+# The benchmark: RocketKV's drives the whole library, the others the bench
+# library (the attention entry points plus forced-kernel paths).
 SECONDS=0
-PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-300} python3 $BENCH_SCRIPT --lib /tmp/b/bench/libspattn_attention_bench.so $QUICK \
+LIB=/tmp/b/bench/libspattn_attention_bench.so
+[ "$BENCH_NAME" = rocket ] && LIB=$(find /tmp/b -name "libspattn.so" | head -1)
+PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-420} python3 bench/${BENCH_NAME}_bench.py --lib "$LIB" $QUICK \
   > "$OUTDIR/bench.log" 2>&1
-echo "bench rc=$? (${SECONDS}s)"
-sed -n '/### all shapes/,$p;/### VSA/,$p' "$OUTDIR/bench.log"
-grep -E "Error|error|Traceback" "$OUTDIR/bench.log" | head
+echo "bench ${BENCH_NAME} rc=$? (${SECONDS}s)"
+grep -E "^\||^###|Error|error|Traceback" "$OUTDIR/bench.log" | head -150
 if [ $EXAMPLE = 1 ]; then
   SECONDS=0
   LIB=$(find /tmp/b -name "libspattn.so" | head -1)
   PYPATH=bindings/python; [ -d .devpy ] && PYPATH=.devpy:$PYPATH  # cffi built by bench/make_devpy.sh
-  { echo "library: $LIB"; PYTHONPATH=$PYPATH python3 -c "import cffi; print('cffi', cffi.__version__)" 2>&1;
-    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 \
-      timeout 120 python3 examples/python/torch_attention.py 2>&1; echo "torch_attention.py rc=$?";
-    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 \
-      timeout 120 python3 examples/python/vsa_layer.py 2>&1; echo "vsa_layer.py rc=$?"; } \
-    > "$OUTDIR/example.log" 2>&1
-  echo "example (${SECONDS}s):"; cat "$OUTDIR/example.log"
+  { echo "library: $LIB"; PYTHONPATH=$PYPATH python3 -c "import cffi; print('cffi', cffi.__version__)" 2>&1
+    for example in examples/python/*.py; do
+      [ "$(basename "$example")" = lookup.py ] && continue  # no GPU: run by tests/run_all.sh
+      SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 timeout 120 python3 "$example" 2>&1
+      echo "$(basename "$example") rc=$?"
+    done; } > "$OUTDIR/example.log" 2>&1
+  echo "examples (${SECONDS}s):"; grep -E "rc=|mismatch|error|Error" "$OUTDIR/example.log" | head -40
 fi
