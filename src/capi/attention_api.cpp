@@ -13,16 +13,6 @@
 #include "attention/attention_cuda.hpp"
 #endif
 
-#if !SPATTN_HAVE_CUDA
-namespace {
-
-[[noreturn]] void no_cuda(const char* function) {
-  spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
-}
-
-}  // namespace
-#endif
-
 extern "C" {
 
 spattn_status spattn_attention_forward(const spattn_attention_args* args, void* stream) {
@@ -35,7 +25,7 @@ spattn_status spattn_attention_forward(const spattn_attention_args* args, void* 
 #else
     (void)stream;
     (void)problem;
-    no_cuda(kFunction);
+    spattn::fail_without_cuda(kFunction);
 #endif
   });
 }
@@ -74,7 +64,7 @@ spattn_status spattn_attention_decode(const spattn_decode_args* args, void* stre
 #else
     (void)stream;
     (void)problem;
-    no_cuda(kFunction);
+    spattn::fail_without_cuda(kFunction);
 #endif
   });
 }
@@ -96,7 +86,7 @@ spattn_status spattn_attention_merge(const spattn_merge_args* args, void* stream
 #else
     (void)stream;
     (void)problem;
-    no_cuda(kFunction);
+    spattn::fail_without_cuda(kFunction);
 #endif
   });
 }

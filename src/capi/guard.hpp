@@ -34,6 +34,11 @@ spattn_status guarded(Body&& body) noexcept {
   }
 }
 
+// What every kernel entry point answers in a library built without CUDA.
+[[noreturn]] inline void fail_without_cuda(const char* function) {
+  fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
+}
+
 // Checks an argument pointer; the message names the function and argument.
 inline void require_arg(const void* ptr, const char* function, const char* argument) {
   if (ptr == nullptr) {

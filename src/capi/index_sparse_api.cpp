@@ -29,7 +29,7 @@ void with_cuda(const char* function, Launch&& launch) {
   launch();
 #else
   (void)launch;
-  spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
+  spattn::fail_without_cuda(function);
 #endif
 }
 

@@ -28,7 +28,7 @@ spattn_status run_context(const spattn_rocket_context_args* args, void* stream, 
     spattn::attention::launch_rocket_context_cuda(problem, piece, stream, function);
 #else
     (void)stream;
-    spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
+    spattn::fail_without_cuda(function);
 #endif
   });
 }
@@ -43,7 +43,7 @@ spattn_status run_decode(const spattn_rocket_decode_args* args, void* stream, Ro
     spattn::attention::launch_rocket_decode_cuda(problem, piece, stream, function);
 #else
     (void)stream;
-    spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
+    spattn::fail_without_cuda(function);
 #endif
   });
 }

@@ -13,16 +13,6 @@
 #include "attention/vsa_cuda.hpp"
 #endif
 
-#if !SPATTN_HAVE_CUDA
-namespace {
-
-[[noreturn]] void no_cuda(const char* function) {
-  spattn::fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the library was built without CUDA");
-}
-
-}  // namespace
-#endif
-
 extern "C" {
 
 spattn_status spattn_vsa_get_geometry(const spattn_vsa_args* args, spattn_vsa_geometry* out) {
@@ -59,7 +49,7 @@ spattn_status spattn_vsa_forward(const spattn_vsa_args* args, void* stream) {
 #else
     (void)p;
     (void)stream;
-    no_cuda(kFunction);
+    spattn::fail_without_cuda(kFunction);
 #endif
   });
 }
@@ -80,7 +70,7 @@ spattn_status spattn_vsa_relayout(const spattn_vsa_layout_args* args, void* stre
 #else
     (void)r;
     (void)stream;
-    no_cuda(kFunction);
+    spattn::fail_without_cuda(kFunction);
 #endif
   });
 }
