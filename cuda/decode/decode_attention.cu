@@ -443,7 +443,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     const bool skip = __syncthreads_and(allow) != 0;
     if (p.decisions != nullptr && threadIdx.x == 0) {
-      p.decisions[decision_index(p.num_kv_heads, p.row_tiles, p.max_tiles, b, kv_head, row_block, t)] = skip ? 2 : 1;
+      p.decisions[decision_index(p.num_kv_heads, p.row_tiles, p.max_tiles, b, kv_head, row_block, t)] = skip ? kTileSkipped : kTileKept;
     }
     float tile_max[2] = {pm[0], pm[1]};
     if constexpr (kKG > 1) {

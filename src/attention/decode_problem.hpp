@@ -52,7 +52,7 @@ struct DecodeProblem {
   size_t workspace_size = 0;
   DecodePlan plan;
   // Tests only (not in the C API): when set, each visited key tile's decision
-  // is written here, 1 kept or 2 skipped, at
+  // is written here (TileDecision of skip_rule.hpp: kept or skipped), at
   // [batch][num_kv_heads][row_tiles][max_tiles] (tiles never visited are left
   // as they were). Host memory for the reference, device memory for the kernel.
   uint8_t* debug_decisions = nullptr;

@@ -106,7 +106,7 @@ class GroupRunner {
       if (p_.debug_decisions != nullptr) {
         p_.debug_decisions[decision_index(p_.kv.num_kv_heads, p_.plan.row_tiles, p_.plan.max_tiles, b_, g_,
                                         r0 / kDecodeTileRows, t)] =
-            skip ? 2 : 1;
+            skip ? kTileSkipped : kTileKept;
       }
       if (skip) {
         counters[1] += 1;
