@@ -199,8 +199,9 @@ class TorchHelper(unittest.TestCase):
             k = keys[b].float().repeat_interleave(heads // kv_heads, dim=1).transpose(0, 1)[None]
             v = values[b].float().repeat_interleave(heads // kv_heads, dim=1).transpose(0, 1)[None]
             ref = torch.nn.functional.scaled_dot_product_attention(q[b].float().transpose(0, 1)[None], k, v)
-            # P and the output rounded to bf16: 2^-9 each, relative to max|v|.
-            bound = 2 ** -8 * values[b].float().abs().max().item()
+            # P (in P.V and perhaps in the row sums) and the output rounded to bf16, whose unit
+            # roundoff is 2^-8: at most 3 * 2^-8 of max|v| (one split: no partial results).
+            bound = 3 * 2 ** -8 * values[b].float().abs().max().item()
             self.assertLess((out[b].float() - ref[0].transpose(0, 1)).abs().max().item(), bound)
 
 
