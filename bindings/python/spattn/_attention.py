@@ -474,33 +474,14 @@ def torch_decode(q: Tensor, k_cache: Tensor, v_cache: Tensor, seqlens_kv: Tensor
     torch.cuda.current_stream() unless `stream` (a torch.cuda.Stream or an int) is given."""
     import torch
 
-    if q.dim() != 4 or not q.is_cuda or q.stride(-1) != 1:
-        raise Error(Status.INVALID_ARGUMENT, "q must be a 4-d CUDA tensor [batch, seq, heads, dim] with a "
-                                             "contiguous head dimension")
-    if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous() or not lse.is_cuda):
-        raise Error(Status.INVALID_ARGUMENT, "lse must be a contiguous float32 CUDA tensor [batch, heads, seq]")
     if tile_counters is not None and (tile_counters.dtype != torch.int64 or tile_counters.numel() < 2
                                       or not tile_counters.is_cuda):
         raise Error(Status.INVALID_ARGUMENT, "tile_counters must be an int64 CUDA tensor of 2")
     keep: List[Any] = []
-    kv = _torch_kv_cache(k_cache, v_cache, seqlens_kv, block_table, None, k_scale, v_scale, "kv cache")
+    a, out = _torch_cache_args("spattn_decode_args", q, k_cache, v_cache, out, seqlens_kv, block_table, None,
+                               softmax_scale, k_scale, v_scale, lse, num_splits, keep)
     if max_seqlen_kv is not None:
-        kv.max_seqlen_kv = max_seqlen_kv
-    keep.append(kv)
-    if out is None:
-        out = torch.empty(q.shape[0], q.shape[1], q.shape[2], kv.head_dim_v, dtype=q.dtype, device=q.device)
-    if out.dim() != 4 or out.dtype != q.dtype or out.stride(-1) != 1:
-        raise Error(Status.INVALID_ARGUMENT, "out must be a 4-d tensor of q's dtype with a contiguous head dimension")
-    a = ffi.new("spattn_decode_args *")
-    a.struct_size = ffi.sizeof("spattn_decode_args")
-    a.dtype = _torch_code(q, "q")
-    a.batch, a.seqlen_q, a.num_heads = q.shape[0], q.shape[1], q.shape[2]
-    a.q = ffi.cast("const void *", q.data_ptr())
-    a.q_strides = list(q.stride()[:3])
-    a.out = ffi.cast("void *", out.data_ptr())
-    a.out_strides = list(out.stride()[:3])
-    a.kv_cache = kv
-    a.softmax_scale = softmax_scale
+        a.kv_cache.max_seqlen_kv = max_seqlen_kv
     a.causal = int(bool(causal))
     if layer is not None:
         c_layer = layer.to_c() if isinstance(layer, LayerParams) else layer
@@ -508,10 +489,8 @@ def torch_decode(q: Tensor, k_cache: Tensor, v_cache: Tensor, seqlens_kv: Tensor
         a.layer_params = c_layer
     a.threshold_scale_factor = threshold_scale_factor
     a.skip_seqlen_kv = skip_seqlen_kv
-    a.lse = ffi.cast("float *", lse.data_ptr()) if lse is not None else ffi.NULL
     a.tile_counters = (ffi.cast("unsigned long long *", tile_counters.data_ptr()) if tile_counters is not None
                        else ffi.NULL)
-    a.num_splits = num_splits
     workspace = _torch_workspace(lib.spattn_decode_workspace_size, a, workspace, q.device)
     check(lib.spattn_attention_decode(a, ffi.cast("void *", _torch_stream(stream, q.device))))
     _keep_until_done(workspace, stream)
@@ -519,20 +498,29 @@ def torch_decode(q: Tensor, k_cache: Tensor, v_cache: Tensor, seqlens_kv: Tensor
     return out
 
 
-def _torch_sparse_args(q, k, v, out, seqlens_kv, block_table, head_dim_v, softmax_scale, k_scale, v_scale,
-                       lse, num_splits, keep):
+def _torch_cache_args(ctype: str, q: Tensor, k: Tensor, v: Optional[Tensor], out: Optional[Tensor],
+                      seqlens_kv: Tensor, block_table: Optional[Tensor], head_dim_v: Optional[int],
+                      softmax_scale: float, k_scale: float, v_scale: float, lse: Optional[Tensor], num_splits: int,
+                      keep: List[Any]) -> Tuple[Any, Tensor]:
+    """A `ctype` (spattn_decode_args or spattn_sparse_attention_args, which share these fields)
+    for queries q [batch, seq, heads, dim] against a KV cache of tensors (_torch_kv_cache), with
+    `out` (allocated when None) and the optional float32 lse [batch, heads, seq]. Returns
+    (args, out); the structs the args point to are appended to `keep`."""
     import torch
 
     if q.dim() != 4 or not q.is_cuda or q.stride(-1) != 1:
-        raise Error(Status.INVALID_ARGUMENT, "q must be a 4-d CUDA tensor [batch, seq, heads, dim]")
+        raise Error(Status.INVALID_ARGUMENT, "q must be a 4-d CUDA tensor [batch, seq, heads, dim] with a "
+                                             "contiguous head dimension")
+    if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous() or not lse.is_cuda):
+        raise Error(Status.INVALID_ARGUMENT, "lse must be a contiguous float32 CUDA tensor [batch, heads, seq]")
     kv = _torch_kv_cache(k, v, seqlens_kv, block_table, head_dim_v, k_scale, v_scale, "kv cache")
     keep.append(kv)
     if out is None:
         out = torch.empty(q.shape[0], q.shape[1], q.shape[2], kv.head_dim_v, dtype=q.dtype, device=q.device)
-    if lse is not None and (lse.dtype != torch.float32 or not lse.is_contiguous()):
-        raise Error(Status.INVALID_ARGUMENT, "lse must be a contiguous float32 tensor [batch, heads, seq]")
-    a = ffi.new("spattn_sparse_attention_args *")
-    a.struct_size = ffi.sizeof("spattn_sparse_attention_args")
+    if out.dim() != 4 or out.dtype != q.dtype or out.stride(-1) != 1:
+        raise Error(Status.INVALID_ARGUMENT, "out must be a 4-d tensor of q's dtype with a contiguous head dimension")
+    a = ffi.new(ctype + " *")
+    a.struct_size = ffi.sizeof(ctype)
     a.dtype = _torch_code(q, "q")
     a.batch, a.seqlen_q, a.num_heads = q.shape[0], q.shape[1], q.shape[2]
     a.q = ffi.cast("const void *", q.data_ptr())
@@ -564,8 +552,8 @@ def torch_sparse_attention(q: Tensor, k: Tensor, v: Optional[Tensor], indices: T
     import torch
 
     keep = []
-    a, out = _torch_sparse_args(q, k, v, out, seqlens_kv, block_table, head_dim_v, softmax_scale, k_scale,
-                                v_scale, lse, num_splits, keep)
+    a, out = _torch_cache_args("spattn_sparse_attention_args", q, k, v, out, seqlens_kv, block_table, head_dim_v,
+                               softmax_scale, k_scale, v_scale, lse, num_splits, keep)
     if indices.dtype != torch.int32 or indices.dim() not in (3, 4) or indices.stride(-1) != 1:
         raise Error(Status.INVALID_ARGUMENT,
                     "indices must be int32 [batch, seq, topk] or [batch, seq, kv_heads, topk] with contiguous lists")
@@ -608,8 +596,8 @@ def torch_dsa_layer(q: Tensor, k: Tensor, v: Optional[Tensor], index_q: Tensor, 
     import torch
 
     keep = []
-    a, out = _torch_sparse_args(q, k, v, out, seqlens_kv, block_table, head_dim_v, softmax_scale, k_scale,
-                                v_scale, lse, 0, keep)
+    a, out = _torch_cache_args("spattn_sparse_attention_args", q, k, v, out, seqlens_kv, block_table, head_dim_v,
+                               softmax_scale, k_scale, v_scale, lse, 0, keep)
     a.indices = ffi.NULL
     ix = ffi.new("spattn_dsa_indexer_args *")
     ix.struct_size = ffi.sizeof("spattn_dsa_indexer_args")
