@@ -22,7 +22,7 @@ from ._lib import Error, ffi, lib, library_path
 from ._handles import (Config, DsaConfig, LayerParams, Model, PhaseValues, RocketConfig,
                        SkipSoftmaxConfig, VsaConfig)
 from ._attention import (attention_forward, attention_reference, torch_attention,
-                         torch_decode,
+                         torch_decode, torch_merge,
                          torch_dsa_layer, torch_sparse_attention,
                          torch_rocket_context, torch_rocket_decode,
                          torch_vsa, vsa_forward, vsa_geometry, vsa_reference, vsa_relayout,
@@ -33,7 +33,7 @@ __all__ = ["CONSTANTS", "Algorithm", "Config", "DisabledReason", "DsaConfig", "D
            "Phase", "PhaseKey", "PhaseValues", "RocketConfig", "SkipSoftmaxConfig", "Source", "Status",
            "VsaConfig", "VsaDirection",
            "attention_forward", "attention_reference", "torch_attention",
-           "torch_decode",
+           "torch_decode", "torch_merge",
            "torch_dsa_layer", "torch_sparse_attention",
            "torch_rocket_context", "torch_rocket_decode",
            "torch_vsa", "vsa_forward", "vsa_geometry", "vsa_reference", "vsa_relayout",

@@ -36,7 +36,7 @@ def _build_args(q: Buffer, k: Buffer, v: Buffer, out: Buffer, dtype: Union[Dtype
                 num_kv_heads: Optional[int], q_strides: Strides, k_strides: Strides, v_strides: Strides,
                 out_strides: Strides, cu_seqlens_q: Buffer, cu_seqlens_kv: Buffer, softmax_scale: float,
                 causal: bool, layer: Optional[LayerParams], threshold_scale_factor: float, lse: Buffer,
-                tile_counters: Buffer, total_q: int, total_kv: int) -> Tuple[Any, List[Any]]:
+                tile_counters: Buffer, total_q: int, total_kv: int, skip_seqlen_kv: int) -> Tuple[Any, List[Any]]:
     c_dtype = Dtype.coerce(dtype, "dtype").c_value
     seqlen_kv = seqlen_q if seqlen_kv is None else seqlen_kv
     num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
@@ -66,6 +66,7 @@ def _build_args(q: Buffer, k: Buffer, v: Buffer, out: Buffer, dtype: Union[Dtype
     a.lse = _pointer(lse, "float *", keep, output="lse")
     a.tile_counters = _pointer(tile_counters, "unsigned long long *", keep, output="tile_counters")
     a.total_q, a.total_kv = total_q, total_kv
+    a.skip_seqlen_kv = skip_seqlen_kv
     return a, keep
 
 
@@ -77,18 +78,19 @@ def attention_forward(q: Buffer, k: Buffer, v: Buffer, out: Buffer, *, dtype: Un
                       softmax_scale: float = 0.0, causal: bool = False,
                       layer: Optional[LayerParams] = None, threshold_scale_factor: float = 0.0,
                       lse: Buffer = None, tile_counters: Buffer = None, total_q: int = 0,
-                      total_kv: int = 0, stream: Optional[int] = 0) -> None:
+                      total_kv: int = 0, skip_seqlen_kv: int = 0, stream: Optional[int] = 0) -> None:
     """spattn_attention_forward on device pointers given as ints (q, k, v, out, cu_seqlens_*,
     lse, tile_counters), strides in elements as 3-tuples (batch, token, head; default BSHD
     contiguous), `stream` a cudaStream_t as an int (0: default stream). `layer` is a
     LayerParams from Model.lookup (its threshold then applies) or None (threshold_scale_factor
     applies; 0 is dense). dtype: Dtype.BFLOAT16 or Dtype.FLOAT16 (or their spellings). Packed batches (cu_seqlens_*) may
     give total_q/total_kv, the token totals, which lets the Hopper kernel take them.
-    Asynchronous."""
+    skip_seqlen_kv > 0: the key count of lambda = threshold / L for every sequence (a
+    sequence-parallel shard gives the global length). Asynchronous."""
     a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
                           num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
                           cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
-                          tile_counters, total_q, total_kv)
+                          tile_counters, total_q, total_kv, skip_seqlen_kv)
     check(lib.spattn_attention_forward(a, ffi.cast("void *", stream or 0)))
     del keep
 
@@ -101,7 +103,7 @@ def attention_reference(q: Buffer, k: Buffer, v: Buffer, out: Buffer, *, dtype: 
                         cu_seqlens_kv: Buffer = None, softmax_scale: float = 0.0, causal: bool = False,
                         layer: Optional[LayerParams] = None, threshold_scale_factor: float = 0.0,
                         lse: Buffer = None, tile_counters: Buffer = None, total_q: int = 0,
-                        total_kv: int = 0) -> None:
+                        total_kv: int = 0, skip_seqlen_kv: int = 0) -> None:
     """spattn_attention_reference: the CPU version of attention_forward on host memory. Each
     of q, k, v, out, lse (float32), tile_counters (two uint64) and cu_seqlens_* (int32) is a
     buffer (bytearray, array.array, memoryview, numpy array) or an address. The outputs (out,
@@ -109,7 +111,7 @@ def attention_reference(q: Buffer, k: Buffer, v: Buffer, out: Buffer, *, dtype: 
     a, keep = _build_args(q, k, v, out, dtype, batch, num_heads, head_dim, seqlen_q, seqlen_kv,
                           num_kv_heads, q_strides, k_strides, v_strides, out_strides, cu_seqlens_q,
                           cu_seqlens_kv, softmax_scale, causal, layer, threshold_scale_factor, lse,
-                          tile_counters, total_q, total_kv)
+                          tile_counters, total_q, total_kv, skip_seqlen_kv)
     check(lib.spattn_attention_reference(a))
     del keep
 
@@ -124,14 +126,16 @@ def _torch_strides(t: Any, layout: str, name: str) -> Tuple[int, int, int]:
 def torch_attention(q: Any, k: Any, v: Any, out: Any = None, *, layout: str = "bshd",
                     layer: Optional[LayerParams] = None, threshold_scale_factor: float = 0.0,
                     causal: bool = False, softmax_scale: float = 0.0, lse: Any = None,
-                    tile_counters: Any = None, stream: Any = None) -> Any:
+                    tile_counters: Any = None, skip_seqlen_kv: int = 0, stream: Any = None) -> Any:
     """Runs spattn_attention_forward on PyTorch CUDA tensors and returns `out`.
 
     layout "bshd": tensors are [batch, seq, heads, head_dim]; "bhsd": [batch, heads, seq,
     head_dim] (what scaled_dot_product_attention takes). Any strides with a contiguous head
     dimension. dtype bfloat16 or float16. `tile_counters`: an int64 CUDA tensor of 2 elements
-    (visited, skipped) that the kernel adds to. Runs on torch.cuda.current_stream() unless
-    `stream` (a torch.cuda.Stream or an int) is given."""
+    (visited, skipped) that the kernel adds to. `lse`: float32 [batch, heads, seq] (for
+    torch_merge). skip_seqlen_kv > 0: lambda's key count (a sequence-parallel shard gives the
+    global length). Runs on torch.cuda.current_stream() unless `stream` (a torch.cuda.Stream or
+    an int) is given."""
     import torch  # imported here so that the package works without torch
 
     if layout not in ("bshd", "bhsd"):
@@ -159,7 +163,8 @@ def torch_attention(q: Any, k: Any, v: Any, out: Any = None, *, layout: str = "b
         softmax_scale=softmax_scale, causal=causal, layer=layer,
         threshold_scale_factor=threshold_scale_factor,
         lse=None if lse is None else lse.data_ptr(),
-        tile_counters=None if tile_counters is None else tile_counters.data_ptr(), stream=stream)
+        tile_counters=None if tile_counters is None else tile_counters.data_ptr(), skip_seqlen_kv=skip_seqlen_kv,
+        stream=stream)
     return out
 
 
@@ -495,6 +500,51 @@ def torch_decode(q: Tensor, k_cache: Tensor, v_cache: Tensor, seqlens_kv: Tensor
     check(lib.spattn_attention_decode(a, ffi.cast("void *", _torch_stream(stream, q.device))))
     _keep_until_done(workspace, stream)
     del keep
+    return out
+
+
+def torch_merge(parts: Sequence[Tensor], lses: Sequence[Tensor], out: Optional[Tensor] = None, *,
+                lse: Optional[Tensor] = None, stream: Any = None) -> Tensor:
+    """Combines partial attention results over disjoint key sets (KV splits, sequence-parallel
+    shards) by their log-sum-exp (spattn_attention_merge); returns `out`.
+
+    parts: 1 to 32 CUDA tensors [batch, seq, heads, head_dim] of one dtype (float32, bf16 or
+    fp16) and the same strides, head dimension contiguous; lses: their float32 LSEs, contiguous
+    [batch, heads, seq] (what torch_attention and torch_decode write). out: like parts[0]
+    (allocated when None), float32, bf16 or fp16; lse: optional float32 [batch, heads, seq]
+    for the merged LSE. A part whose LSE is -inf contributes nothing. Runs on
+    torch.cuda.current_stream() unless `stream` is given."""
+    import torch
+
+    codes = {torch.float32: Dtype.FLOAT32, torch.bfloat16: Dtype.BFLOAT16, torch.float16: Dtype.FLOAT16}
+    if len(parts) != len(lses) or not parts:
+        raise Error(Status.INVALID_ARGUMENT, "torch_merge takes one LSE per part and at least one part")
+    first = parts[0]
+    for name, t in [("parts[%d]" % i, p) for i, p in enumerate(parts)] + ([("out", out)] if out is not None else []):
+        if t.dim() != 4 or not t.is_cuda or t.stride(-1) != 1 or t.dtype not in codes or t.shape != first.shape:
+            raise Error(Status.INVALID_ARGUMENT, "%s must be a 4-d float32/bf16/fp16 CUDA tensor shaped like parts[0] "
+                                                 "with a contiguous head dimension" % name)
+        if name != "out" and (t.dtype != first.dtype or t.stride() != first.stride()):
+            raise Error(Status.INVALID_ARGUMENT, "%s must have parts[0]'s dtype and strides" % name)
+    batch, seq, heads, dim = first.shape
+    for name, t in [("lses[%d]" % i, x) for i, x in enumerate(lses)] + ([("lse", lse)] if lse is not None else []):
+        if t.dtype != torch.float32 or not t.is_contiguous() or not t.is_cuda or t.numel() != batch * heads * seq:
+            raise Error(Status.INVALID_ARGUMENT, "%s must be a contiguous float32 CUDA tensor [batch, heads, seq]" % name)
+    if out is None:
+        out = torch.empty_like(first)
+    part_ptrs = ffi.new("const void *[]", [ffi.cast("const void *", p.data_ptr()) for p in parts])
+    lse_ptrs = ffi.new("const float *[]", [ffi.cast("const float *", x.data_ptr()) for x in lses])
+    a = ffi.new("spattn_merge_args *")
+    a.struct_size = ffi.sizeof("spattn_merge_args")
+    a.num_parts, a.batch, a.seqlen, a.num_heads, a.head_dim = len(parts), batch, seq, heads, dim
+    a.parts_dtype = codes[first.dtype].c_value
+    a.parts, a.part_lse = part_ptrs, lse_ptrs
+    a.part_strides = list(first.stride()[:3])
+    a.out_dtype = codes[out.dtype].c_value
+    a.out = ffi.cast("void *", out.data_ptr())
+    a.out_strides = list(out.stride()[:3])
+    a.lse = ffi.cast("float *", lse.data_ptr()) if lse is not None else ffi.NULL
+    check(lib.spattn_attention_merge(a, ffi.cast("void *", _torch_stream(stream, first.device))))
     return out
 
 

@@ -204,6 +204,29 @@ class TorchHelper(unittest.TestCase):
             bound = 3 * 2 ** -8 * values[b].float().abs().max().item()
             self.assertLess((out[b].float() - ref[0].transpose(0, 1)).abs().max().item(), bound)
 
+    def test_torch_merge_of_two_key_shards_when_available(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("torch is not installed")
+        if not torch.cuda.is_available():
+            self.skipTest("no CUDA device")
+        gen = torch.Generator(device="cuda").manual_seed(2)
+        q, k, v = (torch.randn(1, 256, 2, 64, device="cuda", generator=gen).bfloat16() for _ in range(3))
+        parts, lses = [], []
+        for keys in (slice(0, 128), slice(128, 256)):
+            lse = torch.empty(1, 2, 256, dtype=torch.float32, device="cuda")
+            parts.append(spattn.torch_attention(q, k[:, keys], v[:, keys], lse=lse))
+            lses.append(lse)
+        merged_lse = torch.empty(1, 2, 256, dtype=torch.float32, device="cuda")
+        merged = spattn.torch_merge(parts, lses, torch.empty(1, 256, 2, 64, device="cuda"), lse=merged_lse)
+        ref = torch.nn.functional.scaled_dot_product_attention(*(t.float().transpose(1, 2) for t in (q, k, v)))
+        logits = q.float().transpose(1, 2) @ k.float().transpose(1, 2).transpose(2, 3) / 8
+        # Each part: P and the output rounded to bf16 (unit roundoff 2^-8): 3 * 2^-8 of max|v|.
+        bound = 3 * 2 ** -8 * v.float().abs().max().item()
+        self.assertLess((merged - ref.transpose(1, 2)).abs().max().item(), bound)
+        self.assertLess((merged_lse - torch.logsumexp(logits, dim=-1)).abs().max().item(), 1e-3)
+
 
 if __name__ == "__main__":
     unittest.main()
