@@ -27,7 +27,6 @@ import sys
 import torch
 
 import spattn
-from spattn._attention import torch_rocket_context, torch_rocket_decode
 
 HIDDEN, HEADS, KV_HEADS, DIM = 2048, 16, 4, 128
 GROUP = HEADS // KV_HEADS
@@ -169,7 +168,7 @@ def main():
             if L >= cfg.window_size:
                 q_window[b] = q[L - cfg.window_size:]
         original = k_cache.double().clone()
-        kept = torch_rocket_context(q_window, k_cache, v_cache, kt_cache, seqlens, config, seqlens_out=seqlens)
+        kept = spattn.torch_rocket_context(q_window, k_cache, v_cache, kt_cache, seqlens, config, seqlens_out=seqlens)
         torch.cuda.synchronize()
         for b, L in enumerate(PROMPTS):
             L2 = min(L, cfg.prompt_budget)
@@ -201,7 +200,7 @@ def main():
                 q[b, 0] = qb[0]
             seqlens += 1
             kt_before = kt_cache.clone()
-            out, selected = torch_rocket_decode(q, k_cache, v_cache, kt_cache, seqlens, config)
+            out, selected = spattn.torch_rocket_decode(q, k_cache, v_cache, kt_cache, seqlens, config)
             torch.cuda.synchronize()
             for b in range(batch):
                 L = seqlens[b].item()

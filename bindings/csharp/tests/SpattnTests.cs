@@ -16,14 +16,14 @@ static class SpattnTests
     static int passed, failed;
     static string repo, layoutFile;
 
-    static void Check(bool condition, string what)
+    internal static void Check(bool condition, string what)
     {
         if (condition) { passed++; return; }
         failed++;
         Console.WriteLine("FAIL: " + what);
     }
 
-    static SpattnException Throws(Action action, string what)
+    internal static SpattnException Throws(Action action, string what)
     {
         try { action(); }
         catch (SpattnException e) { return e; }
@@ -41,7 +41,7 @@ static class SpattnTests
     }
 
     static string Checkpoint(string name) { return Path.Combine(repo, "examples", "checkpoints", name); }
-    static string ConfigFile(string name) { return Path.Combine(repo, "examples", "configs", name); }
+    internal static string ConfigFile(string name) { return Path.Combine(repo, "examples", "configs", name); }
 
     const string LlmYaml = "sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor:\n    prefill: 1000.0\n    decode: 500.0\n";
     const string LlmJson = "{\"sparse_attention_config\": {\"algorithm\": \"skip_softmax\", \"threshold_scale_factor\": {\"prefill\": 1000.0, \"decode\": 500.0}}}";
@@ -81,7 +81,24 @@ static class SpattnTests
             Check(rocket.PromptBudget == 1024 && rocket.WindowSize == 32 &&
                   rocket.KtCacheDtype == KtCacheDtype.Float8E5m2 && rocket.SeqLenThreshold == null, "rocket");
         }
-        using (var d = Config.Parse("algorithm: dsa\nindex_topk: 64\n")) Check(d.Dsa().IndexTopk == 64 && d.Dsa().IndexNHeads == null, "dsa");
+        using (var d = Config.Parse("algorithm: dsa\nindex_topk: 64\n"))
+        {
+            var dsa = d.Dsa();
+            Check(dsa.IndexTopk == 64 && dsa.IndexNHeads == null, "dsa");
+            Check(dsa.QSplitThreshold == 8192 && dsa.UseSelfSamplingTopk && !dsa.UseCuteDslTopk &&
+                  dsa.IndexerKDtype == IndexerKDtype.Fp8 && dsa.IndexShareForMtpIteration == null, "dsa: TensorRT-LLM's defaults");
+        }
+        using (var d = Config.Parse("algorithm: dsa\nindex_head_dim: 128\nindexer_k_dtype: fp4\nindex_share_for_mtp_iteration: false\n"))
+            Check(d.Dsa().IndexerKDtype == IndexerKDtype.Fp4 && d.Dsa().IndexShareForMtpIteration == false, "dsa: fp4, no sharing");
+        using (var v = Config.FromFile(ConfigFile("visualgen_vsa.yaml")))
+        {
+            var vsa = v.Vsa();
+            Check(v.Algorithm == Algorithm.Vsa && v.Backend == "CUTEDSL", "vsa config");
+            Check(vsa.VsaSparsity == 0.9 && vsa.CubeShape.Length == 3 && vsa.CubeShape[0] == 4 && vsa.CubeShape[2] == 4 &&
+                  vsa.DisabledUntilTimestep == 0.9, "vsa values");
+            var e = Throws(() => v.Dsa(), "vsa config as dsa");
+            Check(e != null && e.Status == Status.WrongAlgorithm, "status WRONG_ALGORITHM");
+        }
     }
 
     static void Errors()
@@ -128,6 +145,26 @@ static class SpattnTests
         }
         using (var llm = Model.Open(Checkpoint("llm-mini")))
             Check(llm.Components.Length == 1 && llm.Components[0] == "", "plain checkpoint: one unnamed component");
+        using (var c = Config.FromFile(ConfigFile("visualgen_target.yaml")))
+        using (var m = Model.Open(Checkpoint("wan-mini"), c))
+        {
+            Check(string.Join(",", m.Components) == "scheduler,text_encoder,tokenizer,transformer,transformer_2,vae", "six components");
+            var p = m.Lookup("text_encoder", "blocks.0.attn1", Phase.Prefill, 0.5);
+            Check(!p.Enabled && p.DisabledReason == DisabledReason.NotTarget, "text encoders are dense");
+            Check(m.ComponentPhaseKey("text_encoder", Phase.Prefill, 0.5) == PhaseKey.Dense, "text encoder's phase key");
+            // visualgen_target.yaml: dense until timestep 0.6, sparse below it.
+            Check(m.ComponentPhaseKey("transformer", Phase.Prefill, 0.6) == PhaseKey.Dense &&
+                  m.ComponentPhaseKey("transformer_2", Phase.Prefill, 0.59) == PhaseKey.Sparse, "component phase keys");
+            var e = Throws(() => m.ComponentPhaseKey("nope", Phase.Prefill, 0.5), "phase key of no component");
+            Check(e != null && e.Status == Status.NotFound, "status NOT_FOUND");
+        }
+        using (var c = Config.FromFile(ConfigFile("visualgen_vsa.yaml")))
+        using (var m = Model.Open(Checkpoint("wan-mini"), c))
+        {
+            var p = m.Lookup("transformer", "blocks.3.attn1", Phase.Prefill, 0.5);
+            Check(p.Algorithm == Algorithm.Vsa && p.Enabled && p.PhaseKey == PhaseKey.Sparse && p.VsaSparsity == 0.9 &&
+                  p.VsaCubeShape[0] == 4 && p.VsaCubeShape[1] == 4 && p.VsaCubeShape[2] == 4, "VSA layer parameters");
+        }
     }
 
     static bool Close(double a, string expected)
@@ -183,7 +220,7 @@ static class SpattnTests
 
     static void Lifetimes()
     {
-        var c = Config.Parse("attention_config: {sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}", Format.Yaml);
+        var c = Config.Parse("attention_config: {backend: TRTLLM, sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}", Format.Yaml);
         var m = Model.Open(Checkpoint("wan-mini"), c);
         c.Dispose();
         c.Dispose(); // idempotent
@@ -303,13 +340,13 @@ static class SpattnTests
         Check(lines > 50, "layout lines: " + lines);
     }
 
-    static unsafe ushort ToBf16(float x)
+    internal static unsafe ushort ToBf16(float x)
     {
         uint bits = *(uint*)&x;
         return (ushort)((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
     }
 
-    static unsafe float FromBf16(ushort h)
+    internal static unsafe float FromBf16(ushort h)
     {
         uint bits = (uint)h << 16;
         return *(float*)&bits;
@@ -379,6 +416,13 @@ static class SpattnTests
             new KeyValuePair<string, Action>("ArgumentChecks", ArgumentChecks),
             new KeyValuePair<string, Action>("LogCallback", LogCallback),
             new KeyValuePair<string, Action>("ReferenceAttention", ReferenceAttention),
+            new KeyValuePair<string, Action>("DecodeReference", KernelTests.DecodeReference),
+            new KeyValuePair<string, Action>("DecodeSplits", KernelTests.DecodeSplits),
+            new KeyValuePair<string, Action>("MergeReference", KernelTests.MergeReference),
+            new KeyValuePair<string, Action>("VsaReference", KernelTests.VsaReference),
+            new KeyValuePair<string, Action>("SparseAttentionReference", KernelTests.SparseAttentionReference),
+            new KeyValuePair<string, Action>("TopkReference", KernelTests.TopkReference),
+            new KeyValuePair<string, Action>("RocketDecodeReference", KernelTests.RocketDecodeReference),
         };
         foreach (var t in tests)
         {

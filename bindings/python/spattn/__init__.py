@@ -16,37 +16,38 @@ values are the spellings used everywhere in spattn ("prefill", "ignored"): a mem
 spelling, and functions take either.
 """
 from ._cdef import CONSTANTS
-from ._enums import (Algorithm, DisabledReason, Dtype, Format, KtCacheDtype, KvLayout, LogLevel,
-                     Phase, PhaseKey, Source, Status)
+from ._enums import (Algorithm, DisabledReason, Dtype, Format, IndexerKDtype, KtCacheDtype, KvLayout,
+                     LogLevel, Phase, PhaseKey, Source, Status, VsaDirection)
 from ._lib import Error, ffi, lib, library_path
 from ._handles import (Config, DsaConfig, LayerParams, Model, PhaseValues, RocketConfig,
-                       SkipSoftmaxConfig)
-from ._attention import attention_forward, attention_reference, torch_attention
+                       SkipSoftmaxConfig, VsaConfig)
+from ._attention import (attention_forward, attention_reference, torch_attention,
+                         torch_decode, torch_merge,
+                         torch_dsa_layer, torch_sparse_attention,
+                         torch_rocket_context, torch_rocket_decode,
+                         torch_vsa, vsa_forward, vsa_geometry, vsa_reference, vsa_relayout,
+                         vsa_relayout_reference, vsa_workspace_size)
 
 __all__ = ["CONSTANTS", "Algorithm", "Config", "DisabledReason", "DsaConfig", "Dtype", "Error",
-           "Format", "KtCacheDtype", "KvLayout", "LayerParams", "LogLevel", "Model", "Phase", "PhaseKey",
-           "PhaseValues", "RocketConfig", "SkipSoftmaxConfig", "Source", "Status",
-           "attention_forward", "attention_reference", "torch_attention", "version",
-           "library_path", "ffi", "lib"]
+           "Format", "IndexerKDtype", "KtCacheDtype", "KvLayout", "LayerParams", "LogLevel", "Model",
+           "Phase", "PhaseKey", "PhaseValues", "RocketConfig", "SkipSoftmaxConfig", "Source", "Status",
+           "VsaConfig", "VsaDirection",
+           "attention_forward", "attention_reference", "torch_attention",
+           "torch_decode", "torch_merge",
+           "torch_dsa_layer", "torch_sparse_attention",
+           "torch_rocket_context", "torch_rocket_decode",
+           "torch_vsa", "vsa_forward", "vsa_geometry", "vsa_reference", "vsa_relayout",
+           "vsa_relayout_reference", "vsa_workspace_size",
+           "version", "library_path", "ffi", "lib"]
 
 __version__ = "%d.%d.%d" % (CONSTANTS["SPATTN_VERSION_MAJOR"], CONSTANTS["SPATTN_VERSION_MINOR"],
                             CONSTANTS["SPATTN_VERSION_PATCH"])
+
 
 def version() -> str:
     """Version string of the loaded library ("0.1.0")."""
     return ffi.string(lib.spattn_version_string()).decode()
 
-# Index-sparse attention and DSA on PyTorch tensors.
-from ._attention import torch_dsa_layer, torch_sparse_attention  # noqa: E402
-
-__all__ += ["torch_dsa_layer", "torch_sparse_attention"]
-
-# Video Sparse Attention.
-from ._attention import (torch_vsa, vsa_forward, vsa_geometry, vsa_reference,  # noqa: E402
-                         vsa_relayout, vsa_workspace_size)
-
-__all__ += ["torch_vsa", "vsa_forward", "vsa_geometry", "vsa_reference", "vsa_relayout",
-            "vsa_workspace_size"]
 
 for _name in __all__:
     _obj = globals()[_name]

@@ -3,11 +3,11 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ._cdef import CONSTANTS
-from ._enums import (Algorithm, DisabledReason, Format, KtCacheDtype, Phase, PhaseKey, Source,
-                     Status)
+from ._enums import (Algorithm, DisabledReason, Format, IndexerKDtype, KtCacheDtype, Phase, PhaseKey,
+                     Source, Status)
 from ._lib import Error, check, closed_error, ffi, lib, path_bytes, take_string, text_or_none, utf8
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -93,9 +93,15 @@ class RocketConfig:
     seq_len_threshold: Optional[int] = None
 
 
+def _unset_if_zero(v: int) -> Optional[int]:
+    return v if v > 0 else None  # 0 means unset in the C struct
+
+
 @dataclasses.dataclass(frozen=True)
 class DsaConfig:
-    """dsa (DeepSeek Sparse Attention) settings of a user config; None where not given."""
+    """dsa (DeepSeek Sparse Attention) settings of a user config; None where not given. The
+    fields after seq_len_threshold are TensorRT-LLM's kernel-selection switches, kept so its
+    option files are understood (TensorRT-LLM's defaults)."""
 
     index_n_heads: Optional[int] = None
     index_head_dim: Optional[int] = None
@@ -104,6 +110,57 @@ class DsaConfig:
     skip_indexer_for_short_seqs: bool = True
     enable_heuristic_topk: bool = False
     seq_len_threshold: Optional[int] = None
+    use_cute_dsl_topk: bool = False
+    use_cute_dsl_paged_mqa_logits: bool = False
+    q_split_threshold: int = 8192              # negative: never split
+    indexer_rope_interleave: bool = False
+    use_self_sampling_topk: bool = True
+    use_gvr_emission: bool = False
+    indexer_k_dtype: IndexerKDtype = IndexerKDtype.FP8
+    index_share_for_mtp_iteration: Optional[bool] = None  # None: the model's own value
+
+    @classmethod
+    def from_c(cls, d: Any) -> "DsaConfig":
+        """From a spattn_dsa_config struct (cdata)."""
+        share = d.index_share_for_mtp_iteration
+        return cls(
+            index_n_heads=_unset_if_zero(d.index_n_heads), index_head_dim=_unset_if_zero(d.index_head_dim),
+            index_topk=_unset_if_zero(d.index_topk),
+            indexer_max_chunk_size=_unset_if_zero(d.indexer_max_chunk_size),
+            skip_indexer_for_short_seqs=bool(d.skip_indexer_for_short_seqs),
+            enable_heuristic_topk=bool(d.enable_heuristic_topk),
+            seq_len_threshold=_unset_if_zero(d.seq_len_threshold),
+            use_cute_dsl_topk=bool(d.use_cute_dsl_topk),
+            use_cute_dsl_paged_mqa_logits=bool(d.use_cute_dsl_paged_mqa_logits),
+            q_split_threshold=d.q_split_threshold, indexer_rope_interleave=bool(d.indexer_rope_interleave),
+            use_self_sampling_topk=bool(d.use_self_sampling_topk), use_gvr_emission=bool(d.use_gvr_emission),
+            indexer_k_dtype=IndexerKDtype.from_c(d.indexer_k_dtype),
+            index_share_for_mtp_iteration=None if share < 0 else bool(share))
+
+    def to_c(self) -> Any:
+        """A new spattn_dsa_config struct (cdata) with these values."""
+        d = _new_struct("spattn_dsa_config")
+        for name in ("index_n_heads", "index_head_dim", "index_topk", "indexer_max_chunk_size",
+                     "seq_len_threshold"):
+            setattr(d, name, getattr(self, name) or 0)
+        for name in ("skip_indexer_for_short_seqs", "enable_heuristic_topk", "use_cute_dsl_topk",
+                     "use_cute_dsl_paged_mqa_logits", "indexer_rope_interleave", "use_self_sampling_topk",
+                     "use_gvr_emission"):
+            setattr(d, name, int(bool(getattr(self, name))))
+        d.q_split_threshold = self.q_split_threshold
+        d.indexer_k_dtype = IndexerKDtype.coerce(self.indexer_k_dtype, "indexer_k_dtype").c_value
+        share = self.index_share_for_mtp_iteration
+        d.index_share_for_mtp_iteration = -1 if share is None else int(bool(share))
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class VsaConfig:
+    """vsa (Video Sparse Attention) settings of a user config (defaults where not given)."""
+
+    vsa_sparsity: float                 # fraction of KV cubes each query cube drops, in [0, 1)
+    cube_shape: Tuple[int, int, int]    # frames, height, width in latent tokens
+    disabled_until_timestep: Optional[float] = None
 
 
 class Config(_Handle):
@@ -178,16 +235,14 @@ class Config(_Handle):
         """The dsa settings; Error (Status.WRONG_ALGORITHM) for another algorithm."""
         d = _new_struct("spattn_dsa_config")
         check(lib.spattn_config_dsa(self._handle(), d))
+        return DsaConfig.from_c(d)
 
-        def unset(v: int) -> Optional[int]:
-            return v if v > 0 else None  # 0 means unset in the C struct
-
-        return DsaConfig(
-            index_n_heads=unset(d.index_n_heads), index_head_dim=unset(d.index_head_dim),
-            index_topk=unset(d.index_topk), indexer_max_chunk_size=unset(d.indexer_max_chunk_size),
-            skip_indexer_for_short_seqs=bool(d.skip_indexer_for_short_seqs),
-            enable_heuristic_topk=bool(d.enable_heuristic_topk),
-            seq_len_threshold=unset(d.seq_len_threshold))
+    def vsa(self) -> VsaConfig:
+        """The vsa settings; Error (Status.WRONG_ALGORITHM) for another algorithm."""
+        v = _new_struct("spattn_vsa_config")
+        check(lib.spattn_config_vsa(self._handle(), v))
+        return VsaConfig(vsa_sparsity=v.vsa_sparsity, cube_shape=tuple(v.cube_shape),
+                         disabled_until_timestep=v.disabled_until_timestep if v.has_disabled_until_timestep else None)
 
     def __repr__(self) -> str:
         if self.closed:
@@ -219,6 +274,8 @@ class LayerParams:
     num_sink_tokens: int
     dense_window_size: int
     quantize_p: bool
+    vsa_sparsity: float = 0.0                        # VSA only: fraction of KV cubes dropped
+    vsa_cube_shape: Tuple[int, int, int] = (0, 0, 0)  # VSA only: cube frames, height, width
 
     def to_c(self) -> Any:
         """A new spattn_layer_params struct (cdata) with these values."""
@@ -237,6 +294,7 @@ class LayerParams:
         p.sparsity_n, p.sparsity_m = self.sparsity_n, self.sparsity_m
         p.num_sink_tokens, p.dense_window_size = self.num_sink_tokens, self.dense_window_size
         p.quantize_p = int(self.quantize_p)
+        p.vsa_sparsity, p.vsa_cube_shape = self.vsa_sparsity, list(self.vsa_cube_shape)
         return p
 
     @classmethod
@@ -253,7 +311,8 @@ class LayerParams:
             disabled_until_timestep=_nan_to_none(p.disabled_until_timestep),
             timestep_source=Source.from_c(p.timestep_source),
             sparsity_n=p.sparsity_n, sparsity_m=p.sparsity_m, num_sink_tokens=p.num_sink_tokens,
-            dense_window_size=p.dense_window_size, quantize_p=bool(p.quantize_p))
+            dense_window_size=p.dense_window_size, quantize_p=bool(p.quantize_p),
+            vsa_sparsity=p.vsa_sparsity, vsa_cube_shape=tuple(p.vsa_cube_shape))
 
 
 class Model(_Handle):
@@ -302,6 +361,17 @@ class Model(_Handle):
         out = _new_struct("spattn_layer_params")
         check(lib.spattn_model_lookup(self._handle(), c_component, c_layer, c_phase, c_timestep, out))
         return LayerParams.from_c(out)
+
+    def phase_key(self, component: Optional[str], phase: Union[Phase, str] = Phase.PREFILL,
+                  timestep: Optional[float] = None) -> PhaseKey:
+        """The CUDA-graph phase of a whole component at a timestep (spattn_model_phase_key):
+        SPARSE when its ordinary layers run sparse, else DENSE; arguments as lookup()."""
+        c_component = ffi.NULL if component is None else utf8(component, "component")
+        c_phase = Phase.coerce(phase, "phase").c_value
+        c_timestep = CONSTANTS["SPATTN_NO_TIMESTEP"] if timestep is None else float(timestep)
+        out = ffi.new("spattn_phase_key *")
+        check(lib.spattn_model_phase_key(self._handle(), c_component, c_phase, c_timestep, out))
+        return PhaseKey.from_c(out[0])
 
     def to_json(self) -> str:
         """The resolved table as JSON."""

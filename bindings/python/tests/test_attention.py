@@ -171,6 +171,62 @@ class TorchHelper(unittest.TestCase):
             q.transpose(1, 2), q.transpose(1, 2), q.transpose(1, 2)).transpose(1, 2)
         self.assertLess((out.float() - ref.float()).abs().max().item(), 2e-2)
 
+    def test_torch_decode_on_shuffled_pages_when_available(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("torch is not installed")
+        if not torch.cuda.is_available():
+            self.skipTest("no CUDA device")
+        # Two sequences of 5 and 40 keys in pages of 16, the pages in reverse order; GQA 4/2.
+        gen = torch.Generator(device="cuda").manual_seed(1)
+        lengths, heads, kv_heads, d, page = [5, 40], 4, 2, 64, 16
+        keys = [torch.randn(n, kv_heads, d, device="cuda", generator=gen).bfloat16() for n in lengths]
+        values = [torch.randn(n, kv_heads, d, device="cuda", generator=gen).bfloat16() for n in lengths]
+        k_pool = torch.zeros(4, page, kv_heads, d, device="cuda", dtype=torch.bfloat16)
+        v_pool = torch.zeros_like(k_pool)
+        block_table = torch.tensor([[3, -1, -1], [2, 1, 0]], dtype=torch.int32, device="cuda")
+        for b, n in enumerate(lengths):
+            for p in range((n + page - 1) // page):
+                rows = slice(p * page, min(n, (p + 1) * page))
+                page_id = int(block_table[b, p])
+                k_pool[page_id, :rows.stop - rows.start] = keys[b][rows]
+                v_pool[page_id, :rows.stop - rows.start] = values[b][rows]
+        q = torch.randn(2, 1, heads, d, device="cuda", generator=gen).bfloat16()
+        seqlens = torch.tensor(lengths, dtype=torch.int32, device="cuda")
+        out = spattn.torch_decode(q, k_pool, v_pool, seqlens, block_table=block_table)
+        for b in range(2):
+            k = keys[b].float().repeat_interleave(heads // kv_heads, dim=1).transpose(0, 1)[None]
+            v = values[b].float().repeat_interleave(heads // kv_heads, dim=1).transpose(0, 1)[None]
+            ref = torch.nn.functional.scaled_dot_product_attention(q[b].float().transpose(0, 1)[None], k, v)
+            # P (in P.V and perhaps in the row sums) and the output rounded to bf16, whose unit
+            # roundoff is 2^-8: at most 3 * 2^-8 of max|v| (one split: no partial results).
+            bound = 3 * 2 ** -8 * values[b].float().abs().max().item()
+            self.assertLess((out[b].float() - ref[0].transpose(0, 1)).abs().max().item(), bound)
+
+    def test_torch_merge_of_two_key_shards_when_available(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("torch is not installed")
+        if not torch.cuda.is_available():
+            self.skipTest("no CUDA device")
+        gen = torch.Generator(device="cuda").manual_seed(2)
+        q, k, v = (torch.randn(1, 256, 2, 64, device="cuda", generator=gen).bfloat16() for _ in range(3))
+        parts, lses = [], []
+        for keys in (slice(0, 128), slice(128, 256)):
+            lse = torch.empty(1, 2, 256, dtype=torch.float32, device="cuda")
+            parts.append(spattn.torch_attention(q, k[:, keys], v[:, keys], lse=lse))
+            lses.append(lse)
+        merged_lse = torch.empty(1, 2, 256, dtype=torch.float32, device="cuda")
+        merged = spattn.torch_merge(parts, lses, torch.empty(1, 256, 2, 64, device="cuda"), lse=merged_lse)
+        ref = torch.nn.functional.scaled_dot_product_attention(*(t.float().transpose(1, 2) for t in (q, k, v)))
+        logits = q.float().transpose(1, 2) @ k.float().transpose(1, 2).transpose(2, 3) / 8
+        # Each part: P and the output rounded to bf16 (unit roundoff 2^-8): 3 * 2^-8 of max|v|.
+        bound = 3 * 2 ** -8 * v.float().abs().max().item()
+        self.assertLess((merged - ref.transpose(1, 2)).abs().max().item(), bound)
+        self.assertLess((merged_lse - torch.logsumexp(logits, dim=-1)).abs().max().item(), 1e-3)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -73,6 +73,28 @@ class ConfigParse(unittest.TestCase):
             self.assertIsNone(d.index_n_heads)
             self.assertTrue(d.skip_indexer_for_short_seqs)
             self.assertFalse(d.enable_heuristic_topk)
+            # TensorRT-LLM's defaults for the kernel-selection switches.
+            self.assertEqual((d.q_split_threshold, d.use_self_sampling_topk, d.use_cute_dsl_topk), (8192, True, False))
+            self.assertIs(d.indexer_k_dtype, spattn.IndexerKDtype.FP8)
+            self.assertIsNone(d.index_share_for_mtp_iteration)
+            self.assertEqual(spattn.DsaConfig.from_c(d.to_c()), d)
+        with spattn.Config.parse("algorithm: dsa\nindex_head_dim: 128\nindexer_k_dtype: fp4\n"
+                                 "q_split_threshold: -1\nindex_share_for_mtp_iteration: false\n") as c:
+            d = c.dsa()
+            self.assertEqual((d.indexer_k_dtype, d.q_split_threshold, d.index_share_for_mtp_iteration),
+                             ("fp4", -1, False))
+            self.assertEqual(spattn.DsaConfig.from_c(d.to_c()), d)
+
+    def test_vsa(self):
+        with spattn.Config.from_file(os.path.join(CONFIGS, "visualgen_vsa.yaml")) as c:
+            self.assertEqual((c.algorithm, c.backend), ("vsa", "CUTEDSL"))
+            self.assertEqual(c.vsa(), spattn.VsaConfig(vsa_sparsity=0.9, cube_shape=(4, 4, 4),
+                                                       disabled_until_timestep=0.9))
+        with spattn.Config.parse("algorithm: vsa") as c:
+            self.assertEqual(c.vsa(), spattn.VsaConfig(vsa_sparsity=0.9, cube_shape=(4, 4, 4)))
+            with self.assertRaises(spattn.Error) as ctx:
+                c.dsa()
+            self.assertIs(ctx.exception.status, spattn.Status.WRONG_ALGORITHM)
 
 
 class ConfigErrors(unittest.TestCase):

@@ -82,7 +82,7 @@ class Vocabulary(unittest.TestCase):
     def test_disabled_reason_spellings(self):
         # Spelled as in the JSON and the command line (issue: four spellings of "enabled").
         self.assertEqual([m.value for m in spattn.DisabledReason],
-                         ["not", "not_configured", "ignored", "timestep"])
+                         ["not", "not_configured", "ignored", "timestep", "not_target", "zero_threshold"])
         self.assertEqual(spattn.Source.FORMULA, "formula")
         self.assertEqual(spattn.PhaseKey.SPARSE, "sparse")
 

@@ -6,7 +6,7 @@ import unittest
 import spattn
 from .support import WAN_MINI
 
-TARGET = "attention_config: {sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}"
+TARGET = "attention_config: {backend: TRTLLM, sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}"
 
 
 class Lifetime(unittest.TestCase):

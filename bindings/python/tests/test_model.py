@@ -1,6 +1,7 @@
 """Model: the sample checkpoints, the shared lookup table, errors."""
 import math
 import os
+import tempfile
 import unittest
 
 import spattn
@@ -86,12 +87,62 @@ class ModelApi(unittest.TestCase):
         self.assertIn("no-such-checkpoint", ctx.exception.message)
 
     def test_target_without_formula(self):
-        # text_encoder has a config.json without calibration: a user target cannot be mapped there.
+        # transformer_2 is a target without calibration: the user target cannot be mapped there
+        # (transformer can map it, so the model opens and only that component's lookups fail).
+        with tempfile.TemporaryDirectory() as folder:
+            files = {"model_index.json": '{"transformer": ["diffusers", "T"], "transformer_2": ["diffusers", "T"]}',
+                     "transformer/config.json": '{"sparse_attention_config": {"algorithm": "skip_softmax", '
+                                                '"threshold_scale_factor": {"formula": "a * target_sparsity", '
+                                                '"a": 100}}}',
+                     "transformer_2/config.json": '{"num_layers": 40}'}
+            for name, text in files.items():
+                os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
+                with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+                    f.write(text)
+            with spattn.Config.from_file(os.path.join(CONFIGS, "visualgen_target.yaml")) as c, \
+                    spattn.Model.open(folder, c) as m:
+                self.assertEqual(m.lookup("transformer", "blocks.0.attn1", timestep=0.5).threshold_scale_factor, 50.0)
+                with self.assertRaises(spattn.Error) as ctx:
+                    m.lookup("transformer_2", "blocks.0.attn1", timestep=0.5)
+                self.assertEqual(ctx.exception.status, spattn.Status.CALIBRATION_MISSING)
+
+    def test_text_encoder_is_dense(self):
+        # Not a target: listed, always dense, whatever the user config asks.
         with spattn.Config.from_file(os.path.join(CONFIGS, "visualgen_target.yaml")) as c, \
                 spattn.Model.open(WAN_MINI, c) as m:
+            self.assertEqual(m.components, ["scheduler", "text_encoder", "tokenizer", "transformer",
+                                            "transformer_2", "vae"])
+            p = m.lookup("text_encoder", "blocks.0.attn1", timestep=0.5)
+            self.assertFalse(p.enabled)
+            self.assertIs(p.disabled_reason, spattn.DisabledReason.NOT_TARGET)
+            self.assertIs(m.phase_key("text_encoder", timestep=0.5), spattn.PhaseKey.DENSE)
+
+    def test_phase_key(self):
+        # visualgen_target.yaml: dense until timestep 0.6, sparse below it.
+        with spattn.Config.from_file(os.path.join(CONFIGS, "visualgen_target.yaml")) as c, \
+                spattn.Model.open(WAN_MINI, c) as m:
+            for component in ("transformer", "transformer_2"):
+                self.assertIs(m.phase_key(component, timestep=0.6), spattn.PhaseKey.DENSE)
+                self.assertIs(m.phase_key(component, "prefill", 0.59), spattn.PhaseKey.SPARSE)
+                self.assertIs(m.phase_key(component), spattn.PhaseKey.SPARSE)
+            # The per-layer key of an ignored layer stays dense where the component's is sparse.
+            self.assertIs(m.lookup("transformer", "blocks.0.attn1", timestep=0.59).phase_key, spattn.PhaseKey.DENSE)
             with self.assertRaises(spattn.Error) as ctx:
-                m.lookup("text_encoder", "blocks.0.attn1", timestep=0.5)
-            self.assertEqual(ctx.exception.status, spattn.Status.CALIBRATION_MISSING)
+                m.phase_key("nope", timestep=0.5)
+            self.assertEqual(ctx.exception.status, spattn.Status.NOT_FOUND)
+            with self.assertRaises(spattn.Error) as ctx:
+                m.phase_key("transformer", timestep=1.5)
+            self.assertEqual(ctx.exception.status, spattn.Status.INVALID_ARGUMENT)
+
+    def test_vsa_layer_params(self):
+        with spattn.Config.from_file(os.path.join(CONFIGS, "visualgen_vsa.yaml")) as c, \
+                spattn.Model.open(WAN_MINI, c) as m:
+            p = m.lookup("transformer", "blocks.3.attn1", timestep=0.5)
+            self.assertEqual((p.algorithm, p.enabled, p.phase_key), ("vsa", True, "sparse"))
+            self.assertEqual((p.vsa_sparsity, p.vsa_cube_shape), (0.9, (4, 4, 4)))
+            self.assertEqual(spattn.LayerParams.from_c(p.to_c()), p)
+            before = m.lookup("transformer", "blocks.3.attn1", timestep=0.95)  # before the cutoff
+            self.assertEqual((before.enabled, before.vsa_sparsity, before.vsa_cube_shape), (False, 0.0, (0, 0, 0)))
 
 
 if __name__ == "__main__":

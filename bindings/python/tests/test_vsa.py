@@ -106,18 +106,22 @@ class Vsa(unittest.TestCase):
     def test_relayout_round_trip(self):
         raster = to_f16([float(t + 1) for t in range(12) for _ in range(8)])
         cubes = bytearray(16 * 8 * 2)
-        spattn.vsa_relayout(raster, cubes, "to_cubes", dtype="float16", batch=1, num_heads=1, head_dim=8,
-                            grid=self.grid, cube_shape=self.cube, on_host=True)
+        spattn.vsa_relayout_reference(raster, cubes, spattn.VsaDirection.VSA_TO_CUBES, dtype="float16", batch=1,
+                                      num_heads=1, head_dim=8, grid=self.grid, cube_shape=self.cube)
         # 3 x 4 tokens in 2x2 tiles: rows 0-1 make two full tiles, row 2 two half tiles.
         want = [0, 1, 4, 5, 2, 3, 6, 7, 8, 9, -1, -1, 10, 11, -1, -1]
         self.assertEqual(from_f16(cubes)[::8], [float(t + 1) for t in want])
         back = bytearray(len(raster))
-        spattn.vsa_relayout(cubes, back, "to_raster", dtype="float16", batch=1, num_heads=1, head_dim=8,
-                            grid=self.grid, cube_shape=self.cube, on_host=True)
+        spattn.vsa_relayout_reference(cubes, back, "vsa_to_raster", dtype="float16", batch=1, num_heads=1,
+                                      head_dim=8, grid=self.grid, cube_shape=self.cube)
         self.assertEqual(back, raster)
-        with self.assertRaises(spattn.Error):
-            spattn.vsa_relayout(raster, cubes, "sideways", dtype="float16", batch=1, num_heads=1, head_dim=8,
-                                grid=self.grid, cube_shape=self.cube, on_host=True)
+        with self.assertRaisesRegex(ValueError, "direction: 'sideways' is not one of 'vsa_to_cubes', 'vsa_to_raster'"):
+            spattn.vsa_relayout_reference(raster, cubes, "sideways", dtype="float16", batch=1, num_heads=1,
+                                          head_dim=8, grid=self.grid, cube_shape=self.cube)
+        with self.assertRaises(spattn.Error) as ctx:  # the library's own check: a grid of 0 rows
+            spattn.vsa_relayout_reference(raster, cubes, "vsa_to_cubes", dtype="float16", batch=1, num_heads=1,
+                                          head_dim=8, grid=(1, 0, 4), cube_shape=self.cube)
+        self.assertEqual(ctx.exception.status, spattn.Status.INVALID_ARGUMENT)
 
 
 if __name__ == "__main__":

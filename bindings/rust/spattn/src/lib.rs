@@ -137,6 +137,7 @@ c_enum! {
         SkipSoftmax = SPATTN_ALGORITHM_SKIP_SOFTMAX => "skip_softmax",
         Rocket = SPATTN_ALGORITHM_ROCKET => "rocket",
         Dsa = SPATTN_ALGORITHM_DSA => "dsa",
+        Vsa = SPATTN_ALGORITHM_VSA => "vsa",
     }
 }
 
@@ -166,6 +167,14 @@ c_enum! {
 }
 
 c_enum! {
+    /// The DSA indexer's K cache format (`spattn_indexer_k_dtype`).
+    IndexerKDtype: spattn_indexer_k_dtype {
+        Fp8 = SPATTN_INDEXER_K_FP8 => "fp8",
+        Fp4 = SPATTN_INDEXER_K_FP4 => "fp4",
+    }
+}
+
+c_enum! {
     /// Where a resolved value came from (`spattn_source`).
     Source: spattn_source {
         None = SPATTN_SOURCE_NONE => "none",
@@ -182,6 +191,8 @@ c_enum! {
         NotConfigured = SPATTN_DISABLED_NOT_CONFIGURED => "not_configured",
         Ignored = SPATTN_DISABLED_IGNORED => "ignored",
         Timestep = SPATTN_DISABLED_TIMESTEP => "timestep",
+        NotTarget = SPATTN_DISABLED_NOT_TARGET => "not_target",
+        ZeroThreshold = SPATTN_DISABLED_ZERO_THRESHOLD => "zero_threshold",
     }
 }
 
@@ -208,6 +219,14 @@ c_enum! {
     KvLayout: spattn_kv_layout {
         Contiguous = SPATTN_KV_LAYOUT_CONTIGUOUS => "contiguous",
         Paged = SPATTN_KV_LAYOUT_PAGED => "paged",
+    }
+}
+
+c_enum! {
+    /// Direction of a VSA relayout (`spattn_vsa_direction`): raster order to cube order, or back.
+    VsaDirection: spattn_vsa_direction {
+        VsaToCubes = SPATTN_VSA_TO_CUBES => "vsa_to_cubes",
+        VsaToRaster = SPATTN_VSA_TO_RASTER => "vsa_to_raster",
     }
 }
 
@@ -321,7 +340,26 @@ pub struct RocketConfig {
     pub seq_len_threshold: Option<i32>,
 }
 
-/// dsa (DeepSeek Sparse Attention) settings of a user config.
+impl RocketConfig {
+    /// The C struct (`spattn_rocket_config`) for `RocketContextArgs::config` / `RocketDecodeArgs::config`.
+    pub fn to_raw(&self) -> sys::spattn_rocket_config {
+        let mut r: sys::spattn_rocket_config = new_struct();
+        r.window_size = self.window_size;
+        r.kernel_size = self.kernel_size;
+        r.topr = self.topr;
+        r.topk = self.topk;
+        r.prompt_budget = self.prompt_budget;
+        r.page_size = self.page_size;
+        r.kt_cache_dtype = self.kt_cache_dtype.raw();
+        r.has_seq_len_threshold = self.seq_len_threshold.is_some() as i32;
+        r.seq_len_threshold = self.seq_len_threshold.unwrap_or(0);
+        r
+    }
+}
+
+/// dsa (DeepSeek Sparse Attention) settings of a user config. The fields after
+/// `seq_len_threshold` are TensorRT-LLM's kernel-selection switches, kept so its option files
+/// are understood (TensorRT-LLM's defaults).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DsaConfig {
     pub index_n_heads: Option<i32>,
@@ -331,6 +369,49 @@ pub struct DsaConfig {
     pub skip_indexer_for_short_seqs: bool,
     pub enable_heuristic_topk: bool,
     pub seq_len_threshold: Option<i32>,
+    pub use_cute_dsl_topk: bool,
+    pub use_cute_dsl_paged_mqa_logits: bool,
+    /// Negative: never split.
+    pub q_split_threshold: i32,
+    pub indexer_rope_interleave: bool,
+    pub use_self_sampling_topk: bool,
+    pub use_gvr_emission: bool,
+    pub indexer_k_dtype: IndexerKDtype,
+    /// `None`: the model's own value.
+    pub index_share_for_mtp_iteration: Option<bool>,
+}
+
+impl DsaConfig {
+    /// The C struct (`spattn_dsa_config`) for `DsaLayerArgs::config`.
+    pub fn to_raw(&self) -> sys::spattn_dsa_config {
+        let mut d: sys::spattn_dsa_config = new_struct();
+        d.index_n_heads = self.index_n_heads.unwrap_or(0);
+        d.index_head_dim = self.index_head_dim.unwrap_or(0);
+        d.index_topk = self.index_topk.unwrap_or(0);
+        d.indexer_max_chunk_size = self.indexer_max_chunk_size.unwrap_or(0);
+        d.skip_indexer_for_short_seqs = self.skip_indexer_for_short_seqs as i32;
+        d.enable_heuristic_topk = self.enable_heuristic_topk as i32;
+        d.seq_len_threshold = self.seq_len_threshold.unwrap_or(0);
+        d.use_cute_dsl_topk = self.use_cute_dsl_topk as i32;
+        d.use_cute_dsl_paged_mqa_logits = self.use_cute_dsl_paged_mqa_logits as i32;
+        d.q_split_threshold = self.q_split_threshold;
+        d.indexer_rope_interleave = self.indexer_rope_interleave as i32;
+        d.use_self_sampling_topk = self.use_self_sampling_topk as i32;
+        d.use_gvr_emission = self.use_gvr_emission as i32;
+        d.indexer_k_dtype = self.indexer_k_dtype.raw();
+        d.index_share_for_mtp_iteration = self.index_share_for_mtp_iteration.map_or(-1, |v| v as i32);
+        d
+    }
+}
+
+/// vsa (Video Sparse Attention) settings of a user config (defaults where not given).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VsaConfig {
+    /// Fraction of KV cubes each query cube drops, in [0, 1).
+    pub vsa_sparsity: f64,
+    /// Cube frames, height, width in latent tokens.
+    pub cube_shape: [i32; 3],
+    pub disabled_until_timestep: Option<f64>,
 }
 
 /// A parsed user sparse-attention config (`spattn_config`).
@@ -380,8 +461,7 @@ impl Config {
     }
 
     pub fn skip_softmax(&self) -> Result<SkipSoftmaxConfig> {
-        let mut s: sys::spattn_skip_softmax_config = unsafe { std::mem::zeroed() };
-        s.struct_size = std::mem::size_of::<sys::spattn_skip_softmax_config>() as u32;
+        let mut s: sys::spattn_skip_softmax_config = new_struct();
         check(unsafe { sys::spattn_config_skip_softmax(self.ptr.as_ptr(), &mut s) })?;
         Ok(SkipSoftmaxConfig {
             threshold_scale_factor: if s.has_threshold_scale_factor != 0 { Some(s.threshold_scale_factor.into()) } else { None },
@@ -397,8 +477,7 @@ impl Config {
 
     /// The rocket settings (TensorRT-LLM defaults for fields not given).
     pub fn rocket(&self) -> Result<RocketConfig> {
-        let mut r: sys::spattn_rocket_config = unsafe { std::mem::zeroed() };
-        r.struct_size = std::mem::size_of::<sys::spattn_rocket_config>() as u32;
+        let mut r: sys::spattn_rocket_config = new_struct();
         check(unsafe { sys::spattn_config_rocket(self.ptr.as_ptr(), &mut r) })?;
         Ok(RocketConfig {
             window_size: r.window_size,
@@ -414,8 +493,7 @@ impl Config {
 
     /// The dsa settings (`None` where not given).
     pub fn dsa(&self) -> Result<DsaConfig> {
-        let mut d: sys::spattn_dsa_config = unsafe { std::mem::zeroed() };
-        d.struct_size = std::mem::size_of::<sys::spattn_dsa_config>() as u32;
+        let mut d: sys::spattn_dsa_config = new_struct();
         check(unsafe { sys::spattn_config_dsa(self.ptr.as_ptr(), &mut d) })?;
         let set = |v: i32| if v > 0 { Some(v) } else { None }; // 0 means unset in the C struct
         Ok(DsaConfig {
@@ -426,6 +504,25 @@ impl Config {
             skip_indexer_for_short_seqs: d.skip_indexer_for_short_seqs != 0,
             enable_heuristic_topk: d.enable_heuristic_topk != 0,
             seq_len_threshold: set(d.seq_len_threshold),
+            use_cute_dsl_topk: d.use_cute_dsl_topk != 0,
+            use_cute_dsl_paged_mqa_logits: d.use_cute_dsl_paged_mqa_logits != 0,
+            q_split_threshold: d.q_split_threshold,
+            indexer_rope_interleave: d.indexer_rope_interleave != 0,
+            use_self_sampling_topk: d.use_self_sampling_topk != 0,
+            use_gvr_emission: d.use_gvr_emission != 0,
+            indexer_k_dtype: d.indexer_k_dtype.into(),
+            index_share_for_mtp_iteration: if d.index_share_for_mtp_iteration < 0 { None } else { Some(d.index_share_for_mtp_iteration != 0) },
+        })
+    }
+
+    /// The vsa settings (defaults where not given).
+    pub fn vsa(&self) -> Result<VsaConfig> {
+        let mut v: sys::spattn_vsa_config = new_struct();
+        check(unsafe { sys::spattn_config_vsa(self.ptr.as_ptr(), &mut v) })?;
+        Ok(VsaConfig {
+            vsa_sparsity: v.vsa_sparsity,
+            cube_shape: v.cube_shape,
+            disabled_until_timestep: if v.has_disabled_until_timestep != 0 { Some(v.disabled_until_timestep) } else { None },
         })
     }
 
@@ -466,6 +563,10 @@ pub struct LayerParams {
     pub num_sink_tokens: i32,
     pub dense_window_size: i32,
     pub quantize_p: bool,
+    /// VSA only (0 otherwise): the fraction of KV cubes dropped.
+    pub vsa_sparsity: f64,
+    /// VSA only (0s otherwise): cube frames, height, width in tokens.
+    pub vsa_cube_shape: [i32; 3],
     pub raw: sys::spattn_layer_params,
 }
 
@@ -495,6 +596,8 @@ impl From<sys::spattn_layer_params> for LayerParams {
             num_sink_tokens: p.num_sink_tokens,
             dense_window_size: p.dense_window_size,
             quantize_p: p.quantize_p != 0,
+            vsa_sparsity: p.vsa_sparsity,
+            vsa_cube_shape: p.vsa_cube_shape,
             raw: p,
         }
     }
@@ -550,13 +653,32 @@ impl Model {
             None => None,
         };
         let layer = c_string(layer, "layer name")?;
-        let mut out: sys::spattn_layer_params = unsafe { std::mem::zeroed() };
-        out.struct_size = std::mem::size_of::<sys::spattn_layer_params>() as u32;
+        let mut out: sys::spattn_layer_params = new_struct();
         check(unsafe {
             sys::spattn_model_lookup(
                 self.ptr.as_ptr(),
                 component.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
                 layer.as_ptr(),
+                phase.raw(),
+                timestep.unwrap_or(sys::SPATTN_NO_TIMESTEP),
+                &mut out,
+            )
+        })?;
+        Ok(out.into())
+    }
+
+    /// The CUDA-graph phase of a whole component at a timestep (`spattn_model_phase_key`):
+    /// `Sparse` when its ordinary layers run sparse, else `Dense`; arguments as `lookup`.
+    pub fn phase_key(&self, component: Option<&str>, phase: Phase, timestep: Option<f64>) -> Result<PhaseKey> {
+        let component = match component {
+            Some(c) => Some(c_string(c, "component")?),
+            None => None,
+        };
+        let mut out: sys::spattn_phase_key = sys::SPATTN_PHASE_KEY_DENSE;
+        check(unsafe {
+            sys::spattn_model_phase_key(
+                self.ptr.as_ptr(),
+                component.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
                 phase.raw(),
                 timestep.unwrap_or(sys::SPATTN_NO_TIMESTEP),
                 &mut out,
@@ -585,27 +707,192 @@ impl fmt::Debug for Model {
     }
 }
 
-/// Arguments of one attention forward pass: the C struct with `struct_size` set and everything
-/// else zero (dense, no optional outputs). Fill in dtype, shapes, pointers and strides.
+// ---- Kernels: the C argument structs and thin wrappers of the launches and CPU references.
+//
+// The argument structs are the C ones (`sys::spattn_*_args`, `sys::spattn_kv_cache`, ...): make
+// one with `new_struct()` (every field zero: NULL pointers, dense, no optional outputs; and
+// `struct_size` set), fill in what the call needs, and pass it to the wrapper. The wrappers
+// turn the status into a `Result`; their semantics are the header's. They are `unsafe` because
+// the structs hold raw pointers that the library dereferences.
+
+/// A struct of the header that starts with `struct_size` (an extensible struct).
+pub trait Extensible: Sized {
+    /// All fields zero, `struct_size` the size of the layout these bindings know.
+    fn new_zeroed() -> Self;
+}
+
+macro_rules! extensible {
+    ($($t:ident),+ $(,)?) => {
+        $(impl Extensible for sys::$t {
+            fn new_zeroed() -> Self {
+                // Every field of these structs is an integer, a float, an enum or a pointer: all
+                // zeros is a valid value of each.
+                let mut s: Self = unsafe { std::mem::zeroed() };
+                s.struct_size = std::mem::size_of::<Self>() as u32;
+                s
+            }
+        })+
+    };
+}
+
+extensible!(spattn_skip_softmax_config, spattn_rocket_config, spattn_dsa_config, spattn_vsa_config,
+            spattn_layer_params, spattn_attention_args, spattn_kv_cache, spattn_decode_args, spattn_merge_args,
+            spattn_vsa_layout_args, spattn_vsa_geometry, spattn_vsa_args, spattn_sparse_attention_args,
+            spattn_topk_args, spattn_dsa_indexer_args, spattn_dsa_layer_args, spattn_kt_cache,
+            spattn_rocket_context_args, spattn_rocket_decode_args);
+
+/// A header struct with every field zero and `struct_size` set:
+/// `let mut a: sys::spattn_decode_args = spattn::new_struct();`.
+pub fn new_struct<T: Extensible>() -> T {
+    T::new_zeroed()
+}
+
+/// Arguments of one attention forward pass: `new_struct::<sys::spattn_attention_args>()`.
 pub fn attention_args() -> sys::spattn_attention_args {
-    let mut a: sys::spattn_attention_args = unsafe { std::mem::zeroed() };
-    a.struct_size = std::mem::size_of::<sys::spattn_attention_args>() as u32;
-    a
+    new_struct()
 }
 
-/// Launches `spattn_attention_forward` on `stream` (a `cudaStream_t`; null: default stream).
-///
-/// # Safety
-/// Every pointer in `args` must be a valid device pointer for the shapes and strides given (and
-/// `layer_params`, when set, a valid host pointer), alive until the stream has run the kernel.
-pub unsafe fn attention_forward(args: &sys::spattn_attention_args, stream: *mut c_void) -> Result<()> {
-    check(sys::spattn_attention_forward(args, stream))
+/// Launches on the caller's CUDA stream: `NAME = spattn_function(args type);`.
+macro_rules! launches {
+    ($($(#[$doc:meta])* $name:ident = $c:ident($args:ident);)+) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// `stream` is a `cudaStream_t` (null: the default stream); the call is asynchronous.
+            ///
+            /// # Safety
+            /// Every pointer in `args` and in the structs it points to must be valid for the
+            /// shapes and strides given (device memory for tensors, caches and tables; host memory
+            /// for the argument structs) and stay valid until the stream has run the work.
+            pub unsafe fn $name(args: &sys::$args, stream: *mut c_void) -> Result<()> {
+                check(sys::$c(args, stream))
+            }
+        )+
+    };
 }
 
-/// The CPU reference of the same pass, synchronously, on host pointers.
+/// Synchronous calls on host memory (the CPU references): `NAME = spattn_function(args type);`.
+macro_rules! host_calls {
+    ($($(#[$doc:meta])* $name:ident = $c:ident($args:ident);)+) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// # Safety
+            /// Every pointer in `args` and in the structs it points to must be a valid host
+            /// pointer for the shapes and strides given.
+            pub unsafe fn $name(args: &sys::$args) -> Result<()> {
+                check(sys::$c(args))
+            }
+        )+
+    };
+}
+
+/// Queries of a shape: `NAME = spattn_function(args type) -> out type;`.
+macro_rules! queries {
+    ($($(#[$doc:meta])* $name:ident = $c:ident($args:ident) -> $out:ty;)+) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// # Safety
+            /// The argument structs `args` points to (caches, configs, layer parameters) must be
+            /// valid host pointers; tensors are not read.
+            pub unsafe fn $name(args: &sys::$args) -> Result<$out> {
+                let mut out: $out = Default::default();
+                check(sys::$c(args, &mut out))?;
+                Ok(out)
+            }
+        )+
+    };
+}
+
+launches! {
+    /// The attention forward pass (`spattn_attention_forward`).
+    attention_forward = spattn_attention_forward(spattn_attention_args);
+    /// One decode step on a KV cache (`spattn_attention_decode`).
+    attention_decode = spattn_attention_decode(spattn_decode_args);
+    /// Merges partial results by their log-sum-exp (`spattn_attention_merge`).
+    attention_merge = spattn_attention_merge(spattn_merge_args);
+    /// Moves a tensor between raster and VSA cube order (`spattn_vsa_relayout`).
+    vsa_relayout = spattn_vsa_relayout(spattn_vsa_layout_args);
+    /// Video Sparse Attention (`spattn_vsa_forward`).
+    vsa_forward = spattn_vsa_forward(spattn_vsa_args);
+    /// Index-sparse attention over listed keys (`spattn_sparse_attention`).
+    sparse_attention = spattn_sparse_attention(spattn_sparse_attention_args);
+    /// Top-k selection per row (`spattn_topk`).
+    topk = spattn_topk(spattn_topk_args);
+    /// The DSA lightning indexer (`spattn_dsa_indexer`).
+    dsa_indexer = spattn_dsa_indexer(spattn_dsa_indexer_args);
+    /// A DSA layer: indexer, top-k and index-sparse attention (`spattn_dsa_layer`).
+    dsa_layer = spattn_dsa_layer(spattn_dsa_layer_args);
+    /// RocketKV's context phase: select, compact, build the KT cache (`spattn_rocket_context`).
+    rocket_context = spattn_rocket_context(spattn_rocket_context_args);
+    /// The selection piece of the context phase (`spattn_rocket_context_select`).
+    rocket_context_select = spattn_rocket_context_select(spattn_rocket_context_args);
+    /// The compaction piece of the context phase (`spattn_rocket_context_compact`).
+    rocket_context_compact = spattn_rocket_context_compact(spattn_rocket_context_args);
+    /// The KT-cache piece of the context phase (`spattn_rocket_context_build_kt`).
+    rocket_context_build_kt = spattn_rocket_context_build_kt(spattn_rocket_context_args);
+    /// One RocketKV decode step: update the KT cache, select, attend (`spattn_rocket_decode`).
+    rocket_decode = spattn_rocket_decode(spattn_rocket_decode_args);
+    /// The KT-cache update piece of a decode step (`spattn_rocket_decode_update_kt`).
+    rocket_decode_update_kt = spattn_rocket_decode_update_kt(spattn_rocket_decode_args);
+    /// The selection piece of a decode step (`spattn_rocket_decode_select`).
+    rocket_decode_select = spattn_rocket_decode_select(spattn_rocket_decode_args);
+    /// The attention piece of a decode step (`spattn_rocket_decode_attend`).
+    rocket_decode_attend = spattn_rocket_decode_attend(spattn_rocket_decode_args);
+}
+
+host_calls! {
+    /// The CPU reference of `attention_forward`.
+    attention_reference = spattn_attention_reference(spattn_attention_args);
+    /// The CPU reference of `attention_decode` (same tiles, splits and skip decisions).
+    attention_decode_reference = spattn_attention_decode_reference(spattn_decode_args);
+    /// The CPU version of `attention_merge`.
+    attention_merge_reference = spattn_attention_merge_reference(spattn_merge_args);
+    /// The CPU version of `vsa_relayout`.
+    vsa_relayout_reference = spattn_vsa_relayout_reference(spattn_vsa_layout_args);
+    /// The CPU reference of `vsa_forward` (any cube shape).
+    vsa_reference = spattn_vsa_reference(spattn_vsa_args);
+    /// The CPU reference of `sparse_attention` (refuses out-of-range and duplicate entries).
+    sparse_attention_reference = spattn_sparse_attention_reference(spattn_sparse_attention_args);
+    /// The CPU version of `topk`.
+    topk_reference = spattn_topk_reference(spattn_topk_args);
+    /// The CPU reference of `dsa_indexer`.
+    dsa_indexer_reference = spattn_dsa_indexer_reference(spattn_dsa_indexer_args);
+    /// The CPU reference of `dsa_layer`.
+    dsa_layer_reference = spattn_dsa_layer_reference(spattn_dsa_layer_args);
+    /// The CPU reference of `rocket_context` (compacts the host cache in place).
+    rocket_context_reference = spattn_rocket_context_reference(spattn_rocket_context_args);
+    /// The CPU reference of `rocket_decode`.
+    rocket_decode_reference = spattn_rocket_decode_reference(spattn_rocket_decode_args);
+}
+
+queries! {
+    /// The number of splits a decode call with these args uses (`spattn_decode_num_splits`).
+    decode_num_splits = spattn_decode_num_splits(spattn_decode_args) -> i32;
+    /// Bytes of device workspace `attention_decode` needs (0 with one split).
+    decode_workspace_size = spattn_decode_workspace_size(spattn_decode_args) -> usize;
+    /// The number of splits of an index-sparse attention call.
+    sparse_attention_num_splits = spattn_sparse_attention_num_splits(spattn_sparse_attention_args) -> i32;
+    /// Bytes of device workspace `sparse_attention` needs (0 with one split).
+    sparse_attention_workspace_size = spattn_sparse_attention_workspace_size(spattn_sparse_attention_args) -> usize;
+    /// Bytes of device workspace `vsa_forward` needs.
+    vsa_workspace_size = spattn_vsa_workspace_size(spattn_vsa_args) -> usize;
+    /// Bytes of device workspace `dsa_layer` needs.
+    dsa_layer_workspace_size = spattn_dsa_layer_workspace_size(spattn_dsa_layer_args) -> usize;
+    /// Bytes of device workspace `rocket_context` (and each of its pieces) needs.
+    rocket_context_workspace_size = spattn_rocket_context_workspace_size(spattn_rocket_context_args) -> usize;
+    /// Bytes of device workspace `rocket_decode` (and each of its pieces) needs.
+    rocket_decode_workspace_size = spattn_rocket_decode_workspace_size(spattn_rocket_decode_args) -> usize;
+}
+
+/// The geometry of a VSA problem (`spattn_vsa_get_geometry`): cubes per axis, cube count and
+/// volume, kept cubes, padded token count.
 ///
 /// # Safety
-/// Every pointer in `args` must be a valid host pointer for the shapes and strides given.
-pub unsafe fn attention_reference(args: &sys::spattn_attention_args) -> Result<()> {
-    check(sys::spattn_attention_reference(args))
+/// `args.layer_params`, when set, must be a valid host pointer; tensors are not read.
+pub unsafe fn vsa_geometry(args: &sys::spattn_vsa_args) -> Result<sys::spattn_vsa_geometry> {
+    let mut out: sys::spattn_vsa_geometry = new_struct();
+    check(sys::spattn_vsa_get_geometry(args, &mut out))?;
+    Ok(out)
 }

@@ -1,20 +1,11 @@
 // Tests of the safe crate against the built library: configs, errors, the sample checkpoints
 // and the shared lookup table (bindings/testdata/lookups.tsv), lifetimes, threads, and the CPU
 // reference attention.
-use spattn::{sys, Algorithm, Config, ErrorKind, Format, KtCacheDtype, Model, Phase, PhaseKey};
-use std::path::PathBuf;
+mod common;
+
+use common::{checkpoint, from_bf16, repo};
+use spattn::{sys, Algorithm, Config, DisabledReason, ErrorKind, Format, IndexerKDtype, KtCacheDtype, Model, Phase, PhaseKey};
 use std::sync::Arc;
-
-fn repo() -> PathBuf {
-    match std::env::var("SPATTN_SOURCE_DIR") {
-        Ok(dir) => PathBuf::from(dir),
-        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.."),
-    }
-}
-
-fn checkpoint(name: &str) -> PathBuf {
-    repo().join("examples/checkpoints").join(name)
-}
 
 const LLM_YAML: &str = "sparse_attention_config:\n  algorithm: skip_softmax\n  threshold_scale_factor:\n    prefill: 1000.0\n    decode: 500.0\n";
 const LLM_JSON: &str = r#"{"sparse_attention_config": {"algorithm": "skip_softmax", "threshold_scale_factor": {"prefill": 1000.0, "decode": 500.0}}}"#;
@@ -57,6 +48,42 @@ fn config_files_and_accessors() {
     let d = Config::parse("algorithm: dsa\nindex_topk: 64\n", Format::Yaml).unwrap();
     let dsa = d.dsa().unwrap();
     assert_eq!((dsa.index_topk, dsa.index_n_heads, dsa.skip_indexer_for_short_seqs), (Some(64), None, true));
+    // TensorRT-LLM's defaults for the kernel-selection switches.
+    assert_eq!((dsa.q_split_threshold, dsa.use_self_sampling_topk, dsa.indexer_k_dtype, dsa.index_share_for_mtp_iteration),
+               (8192, true, IndexerKDtype::Fp8, None));
+    let d = Config::parse("algorithm: dsa\nindex_head_dim: 128\nindexer_k_dtype: fp4\nindex_share_for_mtp_iteration: true\n", Format::Yaml).unwrap();
+    let dsa = d.dsa().unwrap();
+    assert_eq!((dsa.indexer_k_dtype, dsa.index_share_for_mtp_iteration), (IndexerKDtype::Fp4, Some(true)));
+    let raw = dsa.to_raw();
+    assert_eq!((raw.index_head_dim, raw.indexer_k_dtype, raw.index_share_for_mtp_iteration, raw.q_split_threshold),
+               (128, sys::SPATTN_INDEXER_K_FP4, 1, 8192));
+    let v = Config::from_file(repo().join("examples/configs/visualgen_vsa.yaml"), Format::Auto).unwrap();
+    assert_eq!((v.algorithm(), v.backend()), (Algorithm::Vsa, Some("CUTEDSL")));
+    let vsa = v.vsa().unwrap();
+    assert_eq!((vsa.vsa_sparsity, vsa.cube_shape, vsa.disabled_until_timestep), (0.9, [4, 4, 4], Some(0.9)));
+    assert_eq!(v.dsa().unwrap_err().kind, ErrorKind::WrongAlgorithm);
+}
+
+#[test]
+fn text_encoders_are_dense_and_phase_keys() {
+    let c = Config::from_file(repo().join("examples/configs/visualgen_target.yaml"), Format::Auto).unwrap();
+    let m = Model::open(checkpoint("wan-mini"), Some(&c)).unwrap();
+    assert_eq!(m.components(), vec!["scheduler", "text_encoder", "tokenizer", "transformer", "transformer_2", "vae"]);
+    let p = m.lookup(Some("text_encoder"), "blocks.0.attn1", Phase::Prefill, Some(0.5)).unwrap();
+    assert_eq!((p.enabled, p.disabled_reason), (false, DisabledReason::NotTarget));
+    // visualgen_target.yaml: dense until timestep 0.6, sparse below it; text encoders always dense.
+    assert_eq!(m.phase_key(Some("text_encoder"), Phase::Prefill, Some(0.5)).unwrap(), PhaseKey::Dense);
+    for component in ["transformer", "transformer_2"] {
+        assert_eq!(m.phase_key(Some(component), Phase::Prefill, Some(0.6)).unwrap(), PhaseKey::Dense);
+        assert_eq!(m.phase_key(Some(component), Phase::Prefill, Some(0.59)).unwrap(), PhaseKey::Sparse);
+    }
+    assert_eq!(m.phase_key(Some("nope"), Phase::Prefill, Some(0.5)).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(m.phase_key(Some("transformer"), Phase::Prefill, Some(1.5)).unwrap_err().kind, ErrorKind::InvalidArgument);
+    // VSA parameters of a lookup.
+    let v = Config::from_file(repo().join("examples/configs/visualgen_vsa.yaml"), Format::Auto).unwrap();
+    let m = Model::open(checkpoint("wan-mini"), Some(&v)).unwrap();
+    let p = m.lookup(Some("transformer"), "blocks.3.attn1", Phase::Prefill, Some(0.5)).unwrap();
+    assert_eq!((p.algorithm, p.enabled, p.phase_key, p.vsa_sparsity, p.vsa_cube_shape), (Algorithm::Vsa, true, PhaseKey::Sparse, 0.9, [4, 4, 4]));
 }
 
 #[test]
@@ -139,7 +166,7 @@ fn shared_lookup_table() {
 #[test]
 fn lifetimes_and_threads() {
     // The config dropped before the model that was opened with it is used.
-    let config = Config::parse("attention_config: {sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}", Format::Yaml).unwrap();
+    let config = Config::parse("attention_config: {backend: TRTLLM, sparse_attention_config: {algorithm: skip_softmax, target_sparsity: 0.5}}", Format::Yaml).unwrap();
     let model = Model::open(checkpoint("wan-mini"), Some(&config)).unwrap();
     drop(config);
     let p = model.lookup(Some("transformer"), "blocks.3.attn1", Phase::Prefill, Some(0.5)).unwrap();
@@ -175,30 +202,13 @@ fn lifetimes_and_threads() {
     }
 }
 
-fn to_bf16(x: f32) -> u16 {
-    let bits = x.to_bits();
-    ((bits + 0x7fff + ((bits >> 16) & 1)) >> 16) as u16 // round to nearest even
-}
-
-fn from_bf16(h: u16) -> f32 {
-    f32::from_bits((h as u32) << 16)
-}
-
 #[test]
 fn reference_attention_matches_naive() {
     let (sq, skv, heads, d) = (4usize, 256usize, 2usize, 64usize);
-    let mut seed = 12345u32;
-    let mut rnd = |n: usize| -> Vec<u16> {
-        (0..n)
-            .map(|_| {
-                seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
-                to_bf16((seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0)
-            })
-            .collect()
-    };
-    let q = rnd(sq * heads * d);
-    let k = rnd(skv * heads * d);
-    let v = rnd(skv * heads * d);
+    let mut rng = common::Rng(12345);
+    let q = rng.bf16s(sq * heads * d);
+    let k = rng.bf16s(skv * heads * d);
+    let v = rng.bf16s(skv * heads * d);
     let mut out = vec![0u16; q.len()];
     let mut counters = [0u64; 2];
     let mut a = spattn::attention_args();

@@ -77,7 +77,7 @@ macro_rules! rust_enums {
 fn every_enum_follows_the_vocabulary() {
     let expected = header_enums();
     assert!(expected.len() >= 10, "{:?}", expected.keys());
-    let got = rust_enums!(ErrorKind, LogLevel, Algorithm, Phase, Format, KtCacheDtype, Source, DisabledReason, PhaseKey, Dtype, KvLayout);
+    let got = rust_enums!(ErrorKind, LogLevel, Algorithm, Phase, Format, KtCacheDtype, IndexerKDtype, Source, DisabledReason, PhaseKey, Dtype, KvLayout, VsaDirection);
     for (name, values) in &expected {
         assert_eq!(got.get(name), Some(values), "enum {}: the header's values (value, spelling, variant) vs Rust's", name);
     }
@@ -88,6 +88,7 @@ fn every_enum_follows_the_vocabulary() {
 fn spellings_and_errors() {
     assert_eq!(DisabledReason::Ignored.to_string(), "ignored");
     assert_eq!(DisabledReason::Not.to_string(), "not");
+    assert_eq!(DisabledReason::NotTarget.to_string(), "not_target");
     assert_eq!("formula".parse::<Source>().unwrap(), Source::Formula);
     assert_eq!(PhaseKey::Sparse.to_string(), "sparse");
     let e = "generate".parse::<Phase>().unwrap_err();
