@@ -16,6 +16,9 @@ unset SPATTN_LIB_DIR LD_LIBRARY_PATH LIBRARY_PATH
 export CARGO_TARGET_DIR=$work/target
 
 echo "-- cargo package --offline --locked --workspace --allow-dirty"
+# cargo unpacks the just-packaged spattn-sys under registry/src once per version and reuses
+# that copy on the next run, so a second run would verify against the old header's bindings.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/spattn-sys-0.1.0
 "$cargo" package --quiet --offline --locked --workspace --allow-dirty --manifest-path "$here/Cargo.toml" 2> "$work/package.log" ||
   { cat "$work/package.log"; exit 1; }
 for crate in spattn-sys spattn; do

@@ -2,6 +2,7 @@
 // workspace size, relayout).
 #include "attention/vsa_problem.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -107,7 +108,8 @@ Problem resolve_shape(const spattn_vsa_args* args, const char* function) {
     invalid(function, "args.num_heads (" + std::to_string(a.num_heads) + ") is not a multiple of args.num_kv_heads (" +
                           std::to_string(a.num_kv_heads) + ")");
   }
-  const int32_t* cube = a.cube_shape;
+  // Copied, not pointed at: the layer params are read into a local copy below.
+  int32_t cube[3] = {a.cube_shape[0], a.cube_shape[1], a.cube_shape[2]};
   double sparsity = a.sparsity;
   std::string cube_field = "args.cube_shape", sparsity_field = "args.sparsity";
   if (a.layer_params != nullptr) {
@@ -121,7 +123,7 @@ Problem resolve_shape(const spattn_vsa_args* args, const char* function) {
       invalid(function,
               "args.layer_params has no VSA parameters (vsa_cube_shape is 0, 0, 0): this layer is not a VSA layer");
     }
-    cube = lp.vsa_cube_shape;
+    std::copy(lp.vsa_cube_shape, lp.vsa_cube_shape + 3, cube);
     sparsity = lp.vsa_sparsity;
     cube_field = "args.layer_params->vsa_cube_shape";
     sparsity_field = "args.layer_params->vsa_sparsity";
