@@ -6,7 +6,7 @@
 #   bash bench/device_run.sh [--quick] [--no-tests] [--tests-only] [--bench=NAME] [--full]
 #   --quick       benchmark on the small shapes only
 #   --no-tests    skip GPU tests and sanitizers
-#   --tests-only  build, GPU tests and sanitizers; no benchmark
+#   --tests-only  build, GPU tests and sanitizers; no benchmark (with --full: and the examples)
 #   --bench=NAME  which benchmark: bench/NAME_bench.py with NAME attention (the
 #                 default: prefill), decode, dsa, rocket or vsa
 #   --full        everything that closes a benchmark round: GPU tests,
@@ -29,6 +29,8 @@ for a in "$@"; do
   case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;;
     --bench=*) BENCH_NAME=${a#--bench=} ;; esac
 done
+# --full also runs the examples; --tests-only after it still drops the benchmark
+for a in "$@"; do [ "$a" = --tests-only ] && BENCH=0; done
 [ -f bench/${BENCH_NAME}_bench.py ] || { echo "no benchmark bench/${BENCH_NAME}_bench.py"; exit 2; }
 mkdir -p /tmp/dr && for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/dr; done
 export LD_LIBRARY_PATH=/tmp/dr/usr/lib/x86_64-linux-gnu
@@ -95,16 +97,17 @@ if [ $TESTS = 1 ]; then
   echo "vsa synccheck rc=$? (${SECONDS}s)"; sed -n '/==== vsa/,$p' "$OUTDIR/sanitizer.log" | grep -E "ERROR SUMMARY|PASSED|FAILED|Barrier error" | sort | uniq -c | head
 fi
 if [ $RC = 124 ]; then echo "GPU tests hung: no benchmark"; exit 1; fi
-if [ $BENCH = 0 ]; then exit $RC; fi
-# The benchmark: RocketKV's drives the whole library, the others the bench
-# library (the attention entry points plus forced-kernel paths).
-SECONDS=0
-LIB=/tmp/b/bench/libspattn_attention_bench.so
-[ "$BENCH_NAME" = rocket ] && LIB=$(find /tmp/b -name "libspattn.so" | head -1)
-PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-420} python3 bench/${BENCH_NAME}_bench.py --lib "$LIB" $QUICK \
-  > "$OUTDIR/bench.log" 2>&1
-echo "bench ${BENCH_NAME} rc=$? (${SECONDS}s)"
-grep -E "^\||^###|Error|error|Traceback" "$OUTDIR/bench.log" | head -150
+# The benchmark: RocketKV's and decode's drive the whole library, the others the
+# bench library (the attention entry points plus forced-kernel paths).
+if [ $BENCH = 1 ]; then
+  SECONDS=0
+  LIB=/tmp/b/bench/libspattn_attention_bench.so
+  [ "$BENCH_NAME" = rocket ] || [ "$BENCH_NAME" = decode ] && LIB=$(find /tmp/b -name "libspattn.so" | head -1)
+  PYTHONUNBUFFERED=1 timeout ${BENCH_TIMEOUT:-420} python3 bench/${BENCH_NAME}_bench.py --lib "$LIB" $QUICK \
+    > "$OUTDIR/bench.log" 2>&1
+  echo "bench ${BENCH_NAME} rc=$? (${SECONDS}s)"
+  grep -E "^\||^###|Error|error|Traceback" "$OUTDIR/bench.log" | head -150
+fi
 if [ $EXAMPLE = 1 ]; then
   SECONDS=0
   LIB=$(find /tmp/b -name "libspattn.so" | head -1)
@@ -114,6 +117,11 @@ if [ $EXAMPLE = 1 ]; then
       [ "$(basename "$example")" = lookup.py ] && continue  # no GPU: run by tests/run_all.sh
       SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 timeout 120 python3 "$example" 2>&1
       echo "$(basename "$example") rc=$?"
-    done; } > "$OUTDIR/example.log" 2>&1
-  echo "examples (${SECONDS}s):"; grep -E "rc=|mismatch|error|Error" "$OUTDIR/example.log" | head -40
+    done
+    # the binding tests that need torch with CUDA (skipped in CI)
+    SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH timeout 120 python3 -m unittest discover \
+      -s bindings/python/tests -t bindings/python 2>&1 | tail -5
+    echo "python binding tests rc=${PIPESTATUS[0]}"; } > "$OUTDIR/example.log" 2>&1
+  echo "examples (${SECONDS}s):"; grep -E "rc=|mismatch|error|Error|^Ran|^OK|FAILED" "$OUTDIR/example.log" | head -40
 fi
+exit $RC
