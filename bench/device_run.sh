@@ -116,7 +116,7 @@ if [ $EXAMPLE = 1 ]; then
     for example in examples/python/*.py; do
       [ "$(basename "$example")" = lookup.py ] && continue  # no GPU: run by tests/run_all.sh
       SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH PYTHONUNBUFFERED=1 timeout 120 python3 "$example" 2>&1
-      echo "$(basename "$example") rc=$?"
+      rc=$?; echo "$(basename "$example") rc=$rc"  # $? before $(basename) resets it
     done
     # the binding tests that need torch with CUDA (skipped in CI)
     SPATTN_LIBRARY=$LIB PYTHONPATH=$PYPATH timeout 120 python3 -m unittest discover \

@@ -104,8 +104,10 @@ def run_case(name, layer, batch, lq, lk, topk):
     ok = True
     scores, magnitude = model_scores(qi8, w, ki8, k_scale, lq)  # [b, lq, lk]
     valid = sel >= 0
-    keep = torch.zeros(batch, lq, lk, dtype=torch.bool, device="cuda")
-    keep.scatter_(2, sel.clamp(min=0).long(), valid)
+    # Empty slots (-1) go to a spare column lk that is dropped afterwards.
+    keep = torch.zeros(batch, lq, lk + 1, dtype=torch.bool, device="cuda")
+    keep.scatter_(2, torch.where(valid, sel, lk).long(), True)
+    keep = keep[..., :lk]
     # A top-k: as many keys as min(topk, prefix), each at least the k-th best minus a margin.
     prefix = torch.clamp(torch.arange(lq, device="cuda") + lk - lq + 1, max=lk)
     want_count = torch.clamp(prefix, max=topk)[None].expand(batch, lq)

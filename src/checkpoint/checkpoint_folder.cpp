@@ -99,6 +99,9 @@ class Folder {
   Value read_json(const std::string& relative, const std::string& resolved) const {
     const bool in_root = is_inside(resolved, root_);
     const std::string& base = in_root ? root_ : blobs_;
+    if (resolved == base) {  // e.g. transformer/config.json -> ..
+      fail(SPATTN_ERR_IO, shown(relative) + ": resolves to the folder '" + resolved + "', not a JSON file");
+    }
     const std::string below = base == "/" ? resolved.substr(1) : resolved.substr(base.size() + 1);
     std::string text = read_below((in_root ? root_fd_ : blobs_fd_).get(), below, shown(relative),
                                   SPATTN_MAX_CHECKPOINT_FILE_BYTES);

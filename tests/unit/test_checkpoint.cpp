@@ -217,6 +217,17 @@ TEST(CheckpointSecurity, SymlinksInsideTheFolderAreFine) {
   EXPECT_DOUBLE_EQ(spattn_test::lookup(model.get(), "transformer", "x", SPATTN_PHASE_PREFILL).threshold_scale_factor, 7.0);
 }
 
+TEST(CheckpointSecurity, ConfigResolvingToTheFolderItselfIsAnIoError) {
+  TempDir dir;  // found by fuzz_checkpoint_folder: was an internal error (substr past the end)
+  dir.write("model_index.json", kIndex);
+  dir.mkdir("transformer");
+  dir.symlink("..", "transformer/config.json");
+  std::string message;
+  EXPECT_EQ(open_status(dir.path(), &message), SPATTN_ERR_IO);
+  EXPECT_NE(message.find(dir / "transformer/config.json"), std::string::npos) << message;
+  EXPECT_NE(message.find("not a JSON file"), std::string::npos) << message;
+}
+
 // The folder reader resolves a path (symlinks inside the folder allowed) and
 // then reads the resolved path element by element without following
 // symlinks, so a folder swapped for a symlink between the two steps cannot
