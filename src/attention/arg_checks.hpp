@@ -1,6 +1,8 @@
 // Checks of caller-filled argument structs, each failing with
-// SPATTN_ERR_INVALID_ARGUMENT and a message "<function>: <field> ..." that
-// names the field as the caller wrote it (`args.q_strides[1]`).
+// SPATTN_ERR_INVALID_ARGUMENT (unsupported: SPATTN_ERR_UNSUPPORTED) and a
+// message "<function>: <field> ..." that names the field as the caller wrote
+// it (`args.q_strides[1]`). Every argument validator in src/attention uses
+// these.
 #pragma once
 
 #include <spattn/spattn.h>
@@ -15,6 +17,17 @@ namespace spattn::attention::checks {
 
 [[noreturn]] inline void invalid(const char* function, const std::string& what) {
   fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
+}
+
+[[noreturn]] inline void unsupported(const char* function, const std::string& what) {
+  fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": " + what);
+}
+
+inline void in_range(int64_t value, int64_t lo, int64_t hi, const std::string& field, const char* function) {
+  if (value < lo || value > hi) {
+    invalid(function, field + " is " + std::to_string(value) + "; must be in [" + std::to_string(lo) + ", " +
+                          std::to_string(hi) + "]");
+  }
 }
 
 inline void positive(int64_t value, const std::string& field, const char* function) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "capi/guard.hpp"
 #include "capi/struct_size.hpp"
 #include "core/error.hpp"
@@ -13,20 +14,7 @@
 namespace spattn::attention {
 namespace {
 
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
-
-void require_positive(int32_t value, const char* field, const char* function) {
-  if (value <= 0) {
-    invalid(function, std::string("args.") + field + " is " + std::to_string(value) +
-                          "; must be > 0");
-  }
-}
-
-void require_pointer(const void* ptr, const char* field, const char* function) {
-  if (ptr == nullptr) invalid(function, std::string("args.") + field + " is NULL");
-}
+using checks::invalid;
 
 TensorView view(const void* data, const int64_t strides[3]) {
   TensorView v;
@@ -111,30 +99,6 @@ void read_keys(const spattn_attention_args& a, Problem& p, const char* function)
 
 }  // namespace
 
-void require_nonnegative_strides(const int64_t strides[3], const char* field, const char* function) {
-  static const char* const kNames[3] = {"batch", "token", "head"};
-  for (int i = 0; i < 3; ++i) {
-    if (strides[i] < 0) {
-      invalid(function, std::string("args.") + field + "[" + std::to_string(i) + "] (" +
-                            kNames[i] + " stride) is " + std::to_string(strides[i]) +
-                            "; strides must be >= 0");
-    }
-  }
-}
-
-void require_aligned_rows(const void* data, const int64_t strides[3], const char* name, const char* function) {
-  if (reinterpret_cast<uintptr_t>(data) % 16 != 0) {
-    invalid(function, std::string("args.") + name + " is not 16-byte aligned; the kernel loads 16-byte rows");
-  }
-  for (int i = 0; i < 3; ++i) {
-    if (strides[i] % 8 != 0) {
-      invalid(function, std::string("args.") + name + "_strides[" + std::to_string(i) + "] is " +
-                            std::to_string(strides[i]) +
-                            "; the kernel needs multiples of 8 elements (16-byte rows)");
-    }
-  }
-}
-
 double resolve_threshold(const spattn_layer_params* layer_params, float threshold_scale_factor,
                          const char* function, Problem* extras) {
   if (layer_params == nullptr) {
@@ -162,25 +126,25 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
     invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
                           "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
   }
-  require_positive(a.batch, "batch", function);
-  require_positive(a.num_heads, "num_heads", function);
-  require_positive(a.head_dim, "head_dim", function);
-  require_positive(a.seqlen_q, "seqlen_q", function);
+  checks::positive(a.batch, "args.batch", function);
+  checks::positive(a.num_heads, "args.num_heads", function);
+  checks::positive(a.head_dim, "args.head_dim", function);
+  checks::positive(a.seqlen_q, "args.seqlen_q", function);
   if (a.head_dim != 64 && a.head_dim != 128) {
     fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.head_dim is " +
                                      std::to_string(a.head_dim) + "; supported: 64, 128");
   }
-  require_pointer(a.q, "q", function);
-  require_pointer(a.out, "out", function);
-  require_nonnegative_strides(a.q_strides, "q_strides", function);
-  require_nonnegative_strides(a.out_strides, "out_strides", function);
+  checks::not_null(a.q, "args.q", function);
+  checks::not_null(a.out, "args.out", function);
+  checks::strides(a.q_strides, "args.q_strides", function);
+  checks::strides(a.out_strides, "args.out_strides", function);
   if (a.kv_cache == nullptr) {
-    require_positive(a.num_kv_heads, "num_kv_heads", function);
-    require_positive(a.seqlen_kv, "seqlen_kv", function);
-    require_pointer(a.k, "k", function);
-    require_pointer(a.v, "v", function);
-    require_nonnegative_strides(a.k_strides, "k_strides", function);
-    require_nonnegative_strides(a.v_strides, "v_strides", function);
+    checks::positive(a.num_kv_heads, "args.num_kv_heads", function);
+    checks::positive(a.seqlen_kv, "args.seqlen_kv", function);
+    checks::not_null(a.k, "args.k", function);
+    checks::not_null(a.v, "args.v", function);
+    checks::strides(a.k_strides, "args.k_strides", function);
+    checks::strides(a.v_strides, "args.v_strides", function);
     if ((a.cu_seqlens_q == nullptr) != (a.cu_seqlens_kv == nullptr)) {
       invalid(function, std::string("args.") +
                             (a.cu_seqlens_q == nullptr ? "cu_seqlens_q" : "cu_seqlens_kv") +
@@ -236,14 +200,14 @@ void check_kernel_alignment(const Problem& p, const char* function) {
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
   const int64_t k_s[3] = {p.k.batch_stride, p.k.token_stride, p.k.head_stride};
   const int64_t v_s[3] = {p.v.batch_stride, p.v.token_stride, p.v.head_stride};
-  require_aligned_rows(p.q.data, q_s, "q", function);
+  checks::rows_16b(p.q.data, q_s, "args.q", function);
   if (p.has_kv_cache) {
     check_kv_cache_alignment(p.kv, function, "args.kv_cache");
   } else {
-    require_aligned_rows(p.k.data, k_s, "k", function);
-    require_aligned_rows(p.v.data, v_s, "v", function);
+    checks::rows_16b(p.k.data, k_s, "args.k", function);
+    checks::rows_16b(p.v.data, v_s, "args.v", function);
   }
-  require_aligned_rows(p.out, p.out_strides, "out", function);
+  checks::rows_16b(p.out, p.out_strides, "args.out", function);
   if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
     invalid(function, "args.lse is not 4-byte aligned");
   }

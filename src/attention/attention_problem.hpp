@@ -70,12 +70,8 @@ struct Problem {
 // offending field. Pointer contents (cu_seqlens) are not read here.
 Problem resolve_problem(const spattn_attention_args* args, const char* function);
 
-// Helpers every attention entry point shares.
-// Strides of a [batch][token][head] view must be >= 0 (`field`: "q_strides").
-void require_nonnegative_strides(const int64_t strides[3], const char* field, const char* function);
-// A kernel's 16-byte rows: `data` 16-byte aligned, 16-bit element strides
-// multiples of 8 (`name`: "q", messages say args.q / args.q_strides[i]).
-void require_aligned_rows(const void* data, const int64_t strides[3], const char* name, const char* function);
+// Helpers every attention entry point shares (the argument checks
+// themselves: attention/arg_checks.hpp).
 // The skip threshold from layer_params (its extras into *extras when not
 // NULL) or, without layer_params, the direct value.
 double resolve_threshold(const spattn_layer_params* layer_params, float threshold_scale_factor,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "capi/guard.hpp"
 #include "capi/struct_size.hpp"
 #include "core/error.hpp"
@@ -11,17 +12,7 @@
 namespace spattn::attention {
 namespace {
 
-
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
-
-void require_range(int32_t value, int32_t lo, int32_t hi, const char* field, const char* function) {
-  if (value < lo || value > hi) {
-    invalid(function, std::string("args.") + field + " is " + std::to_string(value) + "; must be in [" +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-}
+using checks::invalid;
 
 int32_t ceil_div(int64_t a, int64_t b) { return int32_t((a + b - 1) / b); }
 
@@ -52,13 +43,13 @@ DecodeProblem resolve_decode(const spattn_decode_args* args, const char* functio
     invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
                           "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
   }
-  require_range(a.batch, 1, 65535, "batch", function);
-  require_range(a.num_heads, 1, 65535, "num_heads", function);
-  require_range(a.seqlen_q, 1, SPATTN_DECODE_MAX_QUERIES, "seqlen_q", function);
+  checks::in_range(a.batch, 1, 65535, "args.batch", function);
+  checks::in_range(a.num_heads, 1, 65535, "args.num_heads", function);
+  checks::in_range(a.seqlen_q, 1, SPATTN_DECODE_MAX_QUERIES, "args.seqlen_q", function);
   require_arg(a.q, function, "args.q");
   require_arg(a.out, function, "args.out");
-  require_nonnegative_strides(a.q_strides, "q_strides", function);
-  require_nonnegative_strides(a.out_strides, "out_strides", function);
+  checks::strides(a.q_strides, "args.q_strides", function);
+  checks::strides(a.out_strides, "args.out_strides", function);
 
   DecodeProblem p;
   p.kv = resolve_kv_cache(a.kv_cache, a.batch, a.dtype, function, "args.kv_cache");
@@ -86,7 +77,7 @@ DecodeProblem resolve_decode(const spattn_decode_args* args, const char* functio
   if (a.skip_seqlen_kv < 0) {
     invalid(function, "args.skip_seqlen_kv is " + std::to_string(a.skip_seqlen_kv) + "; must be >= 0 (0: each sequence's own)");
   }
-  require_range(a.num_splits, 0, kDecodeMaxSplits, "num_splits", function);
+  checks::in_range(a.num_splits, 0, kDecodeMaxSplits, "args.num_splits", function);
 
   p.dtype = a.dtype;
   p.batch = a.batch;
@@ -119,8 +110,8 @@ size_t decode_workspace_bytes(const DecodeProblem& p) {
 void check_decode_launch(const DecodeProblem& p, const char* function) {
   check_kv_cache_alignment(p.kv, function, "args.kv_cache");
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
-  require_aligned_rows(p.q.data, q_s, "q", function);
-  require_aligned_rows(p.out, p.out_strides, "out", function);
+  checks::rows_16b(p.q.data, q_s, "args.q", function);
+  checks::rows_16b(p.out, p.out_strides, "args.out", function);
   if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
     invalid(function, "args.lse is not 4-byte aligned");
   }

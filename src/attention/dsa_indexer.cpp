@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "attention/caller_struct.hpp"
 #include "attention/fp8.hpp"
 #include "attention/half_float.hpp"
@@ -16,18 +17,9 @@
 namespace spattn::attention {
 namespace {
 
+using checks::invalid;
+
 constexpr size_t kIndexerArgsV1Size = offsetof(spattn_dsa_indexer_args, logits_row_stride) + sizeof(int64_t);
-
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
-
-void require_range(int64_t value, int64_t lo, int64_t hi, const char* field, const char* function) {
-  if (value < lo || value > hi) {
-    invalid(function, std::string("args.") + field + " is " + std::to_string(value) + "; must be in [" +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-}
 
 void require_nonnegative(const int64_t* strides, int n, const char* field, const char* function) {
   for (int i = 0; i < n; ++i) {
@@ -55,9 +47,9 @@ IndexerProblem resolve_indexer(const spattn_dsa_indexer_args* args, const char* 
                           "; expected SPATTN_DTYPE_FLOAT8_E4M3 (3), SPATTN_DTYPE_BFLOAT16 (2) or "
                           "SPATTN_DTYPE_FLOAT16 (1)");
   }
-  require_range(a.batch, 1, 65535, "batch", function);
-  require_range(a.seqlen_q, 1, INT32_MAX, "seqlen_q", function);
-  require_range(a.num_heads, 1, 128, "num_heads", function);
+  checks::in_range(a.batch, 1, 65535, "args.batch", function);
+  checks::in_range(a.seqlen_q, 1, INT32_MAX, "args.seqlen_q", function);
+  checks::in_range(a.num_heads, 1, 128, "args.num_heads", function);
   require_arg(a.q, function, "args.q");
   require_arg(a.weights, function, "args.weights");
   require_nonnegative(a.q_strides, 3, "q_strides", function);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "attention/arg_checks.hpp"
 #include "attention/caller_struct.hpp"
 #include "attention/query_runs.hpp"
 #include "attention/sparse_reference.hpp"
@@ -14,13 +15,11 @@
 namespace spattn::attention {
 namespace {
 
+using checks::invalid;
+
 constexpr size_t kLayerArgsV1Size = offsetof(spattn_dsa_layer_args, workspace_size) + sizeof(size_t);
 constexpr size_t kDsaConfigV1Size = offsetof(spattn_dsa_config, seq_len_threshold) + sizeof(int32_t);
 constexpr size_t kAlign = 256;
-
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
 
 size_t align_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "attention/fp8.hpp"
 #include "attention/half_float.hpp"
 #include "capi/guard.hpp"
@@ -14,9 +15,7 @@
 namespace spattn::attention {
 namespace {
 
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
+using checks::invalid;
 
 std::string name(const char* field, const char* member) { return std::string(field) + "->" + member; }
 

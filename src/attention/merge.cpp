@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "attention/arg_checks.hpp"
 #include "attention/attention_problem.hpp"
 #include "attention/half_float.hpp"
 #include "capi/guard.hpp"
@@ -17,16 +18,7 @@
 namespace spattn::attention {
 namespace {
 
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
-
-void require_range(int32_t value, int32_t lo, int32_t hi, const char* field, const char* function) {
-  if (value < lo || value > hi) {
-    invalid(function, std::string("args.") + field + " is " + std::to_string(value) + "; must be in [" +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-}
+using checks::invalid;
 
 void require_value_dtype(spattn_dtype dtype, const char* field, const char* function) {
   if (dtype != SPATTN_DTYPE_FLOAT32 && dtype != SPATTN_DTYPE_FLOAT16 && dtype != SPATTN_DTYPE_BFLOAT16) {
@@ -55,18 +47,18 @@ void store(void* base, int64_t offset, spattn_dtype dtype, double value) {
 MergeProblem resolve_merge(const spattn_merge_args* args, const char* function) {
   require_arg(args, function, "args");
   const spattn_merge_args a = read_struct(args, function, "args");
-  require_range(a.num_parts, 1, SPATTN_MERGE_MAX_PARTS, "num_parts", function);
-  require_range(a.batch, 1, INT32_MAX, "batch", function);
-  require_range(a.seqlen, 1, INT32_MAX, "seqlen", function);
-  require_range(a.num_heads, 1, INT32_MAX, "num_heads", function);
-  require_range(a.head_dim, 1, 1024, "head_dim", function);
+  checks::in_range(a.num_parts, 1, SPATTN_MERGE_MAX_PARTS, "args.num_parts", function);
+  checks::in_range(a.batch, 1, INT32_MAX, "args.batch", function);
+  checks::in_range(a.seqlen, 1, INT32_MAX, "args.seqlen", function);
+  checks::in_range(a.num_heads, 1, INT32_MAX, "args.num_heads", function);
+  checks::in_range(a.head_dim, 1, 1024, "args.head_dim", function);
   require_value_dtype(a.parts_dtype, "parts_dtype", function);
   require_value_dtype(a.out_dtype, "out_dtype", function);
   require_arg(a.parts, function, "args.parts");
   require_arg(a.part_lse, function, "args.part_lse");
   require_arg(a.out, function, "args.out");
-  require_nonnegative_strides(a.part_strides, "part_strides", function);
-  require_nonnegative_strides(a.out_strides, "out_strides", function);
+  checks::strides(a.part_strides, "args.part_strides", function);
+  checks::strides(a.out_strides, "args.out_strides", function);
   MergeProblem p;
   p.num_parts = a.num_parts;
   p.batch = a.batch;

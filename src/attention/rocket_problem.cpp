@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "attention/caller_struct.hpp"
 #include "capi/guard.hpp"
 #include "core/error.hpp"
@@ -12,25 +13,16 @@
 namespace spattn::attention {
 namespace {
 
+using checks::invalid;
+using checks::unsupported;
+
 constexpr size_t kKtCacheV1Size = offsetof(spattn_kt_cache, max_blocks_per_seq) + sizeof(int32_t);
 constexpr size_t kContextArgsV1Size = offsetof(spattn_rocket_context_args, workspace_size) + sizeof(size_t);
 constexpr size_t kDecodeArgsV1Size = offsetof(spattn_rocket_decode_args, workspace_size) + sizeof(size_t);
 constexpr size_t kRocketConfigV1Size = offsetof(spattn_rocket_config, seq_len_threshold) + sizeof(int32_t);
 constexpr int32_t kMaxPageSize = 128;
 
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
-
-[[noreturn]] void unsupported(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": " + what);
-}
-
 std::string num(int64_t v) { return std::to_string(v); }
-
-void require_positive(int32_t value, const char* field, const char* function) {
-  if (value <= 0) invalid(function, std::string(field) + " is " + num(value) + "; must be > 0");
-}
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -51,10 +43,10 @@ class Carver {
 RocketParams resolve_params(const spattn_rocket_config* config, int32_t head_dim, const char* function) {
   const spattn_rocket_config c =
       read_caller_struct(config, kRocketConfigV1Size, function, "args.config", "spattn_rocket_config");
-  require_positive(c.window_size, "args.config->window_size", function);
-  require_positive(c.kernel_size, "args.config->kernel_size", function);
-  require_positive(c.topk, "args.config->topk", function);
-  require_positive(c.prompt_budget, "args.config->prompt_budget", function);
+  checks::positive(c.window_size, "args.config->window_size", function);
+  checks::positive(c.kernel_size, "args.config->kernel_size", function);
+  checks::positive(c.topk, "args.config->topk", function);
+  checks::positive(c.prompt_budget, "args.config->prompt_budget", function);
   if (c.prompt_budget <= c.window_size) {
     invalid(function, "args.config->prompt_budget (" + num(c.prompt_budget) + ") must exceed window_size (" +
                           num(c.window_size) + "): the budget keeps the window and at least one prefix token");
@@ -224,8 +216,8 @@ KtCache resolve_kt_cache(const spattn_kt_cache* cache, const KvCache& kv, const 
   }
   c.max_entries = a.max_entries;
   if (!c.paged()) return c;
-  require_positive(a.entries_per_block, "args.kt_cache->entries_per_block", function);
-  require_positive(a.num_blocks, "args.kt_cache->num_blocks", function);
+  checks::positive(a.entries_per_block, "args.kt_cache->entries_per_block", function);
+  checks::positive(a.num_blocks, "args.kt_cache->num_blocks", function);
   require_arg(a.block_table, function, "args.kt_cache->block_table");
   if (int64_t(a.entries_per_block) * a.max_blocks_per_seq < a.max_entries || a.max_blocks_per_seq <= 0) {
     invalid(function, "args.kt_cache->max_blocks_per_seq is " + num(a.max_blocks_per_seq) + "; " +
@@ -249,7 +241,7 @@ RocketContextProblem resolve_rocket_context(const spattn_rocket_context_args* ar
   resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
                  p.kt, p.rocket, p.softmax_scale);
   require_arg(a.q_window, function, "args.q_window");
-  require_nonnegative_strides(a.q_strides, "q_strides", function);
+  checks::strides(a.q_strides, "args.q_strides", function);
   p.dtype = a.dtype;
   p.batch = a.batch;
   p.num_heads = a.num_heads;
@@ -270,8 +262,8 @@ RocketDecodeProblem resolve_rocket_decode(const spattn_rocket_decode_args* args,
                  p.kt, p.rocket, p.softmax_scale);
   require_arg(a.q, function, "args.q");
   require_arg(a.out, function, "args.out");
-  require_nonnegative_strides(a.q_strides, "q_strides", function);
-  require_nonnegative_strides(a.out_strides, "out_strides", function);
+  checks::strides(a.q_strides, "args.q_strides", function);
+  checks::strides(a.out_strides, "args.out_strides", function);
   p.dtype = a.dtype;
   p.batch = a.batch;
   p.num_heads = a.num_heads;
@@ -333,7 +325,7 @@ void check_rocket_context_launch(const RocketContextProblem& p, const char* func
   check_kv_cache_alignment(p.kv, function, "args.kv_cache");
   check_kt_cache_alignment(p.kt, function);
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
-  require_aligned_rows(p.q.data, q_s, "q_window", function);
+  checks::rows_16b(p.q.data, q_s, "args.q_window", function);
   require_aligned_int32(p.seqlens_out, "args.seqlens_out", function);
   require_aligned_int32(p.kept_indices, "args.kept_indices", function);
   if (needs_kept && p.kept_indices == nullptr) {
@@ -353,8 +345,8 @@ void check_rocket_decode_launch(const RocketDecodeProblem& p, const char* functi
   check_kv_cache_alignment(p.kv, function, "args.kv_cache");
   check_kt_cache_alignment(p.kt, function);
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
-  require_aligned_rows(p.q.data, q_s, "q", function);
-  require_aligned_rows(p.out, p.out_strides, "out", function);
+  checks::rows_16b(p.q.data, q_s, "args.q", function);
+  checks::rows_16b(p.out, p.out_strides, "args.out", function);
   if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
     invalid(function, "args.lse is not 4-byte aligned");
   }

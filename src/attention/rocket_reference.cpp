@@ -16,6 +16,7 @@
 #include <limits>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "attention/fp8.hpp"
 #include "attention/half_float.hpp"
 #include "attention/sparse_reference.hpp"
@@ -84,9 +85,7 @@ std::vector<int32_t> bound_dims(const std::vector<float>& q, int32_t group, int3
 
 namespace {
 
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
+using checks::invalid;
 
 int32_t entries_of(int32_t tokens, int32_t page) { return (tokens + page - 1) / page; }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "attention/arg_checks.hpp"
 #include "attention/caller_struct.hpp"
 #include "capi/guard.hpp"
 #include "core/error.hpp"
@@ -12,23 +13,11 @@
 namespace spattn::attention {
 namespace {
 
+using checks::invalid;
+using checks::unsupported;
+
 constexpr size_t kSparseArgsV1Size =
     offsetof(spattn_sparse_attention_args, num_splits) + sizeof(int32_t);
-
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
-
-[[noreturn]] void unsupported(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": " + what);
-}
-
-void require_range(int64_t value, int64_t lo, int64_t hi, const char* field, const char* function) {
-  if (value < lo || value > hi) {
-    invalid(function, std::string("args.") + field + " is " + std::to_string(value) + "; must be in [" +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-}
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -80,13 +69,13 @@ SparseProblem resolve_sparse(const spattn_sparse_attention_args* args, const cha
     invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
                           "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
   }
-  require_range(a.batch, 1, 65535, "batch", function);
-  require_range(a.num_heads, 1, 65535, "num_heads", function);
-  require_range(a.seqlen_q, 1, INT32_MAX, "seqlen_q", function);
+  checks::in_range(a.batch, 1, 65535, "args.batch", function);
+  checks::in_range(a.num_heads, 1, 65535, "args.num_heads", function);
+  checks::in_range(a.seqlen_q, 1, INT32_MAX, "args.seqlen_q", function);
   require_arg(a.q, function, "args.q");
   require_arg(a.out, function, "args.out");
-  require_nonnegative_strides(a.q_strides, "q_strides", function);
-  require_nonnegative_strides(a.out_strides, "out_strides", function);
+  checks::strides(a.q_strides, "args.q_strides", function);
+  checks::strides(a.out_strides, "args.out_strides", function);
   require_arg(a.indices, function, "args.indices");
   for (int i = 0; i < 3; ++i) {
     static const char* const kNames[3] = {"batch", "query token", "KV head"};
@@ -95,7 +84,7 @@ SparseProblem resolve_sparse(const spattn_sparse_attention_args* args, const cha
                             std::to_string(a.index_strides[i]) + "; strides must be >= 0 (0 shares a list)");
     }
   }
-  require_range(a.topk, 1, SPATTN_SPARSE_MAX_TOPK, "topk", function);
+  checks::in_range(a.topk, 1, SPATTN_SPARSE_MAX_TOPK, "args.topk", function);
   if (a.causal != 0 && a.causal != 1) {
     invalid(function, "args.causal is " + std::to_string(a.causal) + "; expected 0 or 1");
   }
@@ -103,7 +92,7 @@ SparseProblem resolve_sparse(const spattn_sparse_attention_args* args, const cha
     invalid(function, "args.softmax_scale is " + std::to_string(a.softmax_scale) +
                           "; must be finite and >= 0 (0: 1/sqrt(head_dim))");
   }
-  require_range(a.num_splits, 0, kSparseMaxSplits, "num_splits", function);
+  checks::in_range(a.num_splits, 0, kSparseMaxSplits, "args.num_splits", function);
 
   SparseProblem p;
   p.kv = resolve_kv_cache(a.kv_cache, a.batch, a.dtype, function, "args.kv_cache");
@@ -147,8 +136,8 @@ size_t sparse_workspace_bytes(const SparseProblem& p) {
 void check_sparse_launch(const SparseProblem& p, const char* function) {
   check_kv_cache_alignment(p.kv, function, "args.kv_cache");
   const int64_t q_s[3] = {p.q.batch_stride, p.q.token_stride, p.q.head_stride};
-  require_aligned_rows(p.q.data, q_s, "q", function);
-  require_aligned_rows(p.out, p.out_strides, "out", function);
+  checks::rows_16b(p.q.data, q_s, "args.q", function);
+  checks::rows_16b(p.out, p.out_strides, "args.out", function);
   if (reinterpret_cast<uintptr_t>(p.lists.data) % 4 != 0) invalid(function, "args.indices is not 4-byte aligned");
   if (p.lse != nullptr && reinterpret_cast<uintptr_t>(p.lse) % 4 != 0) {
     invalid(function, "args.lse is not 4-byte aligned");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "attention/arg_checks.hpp"
 #include "attention/caller_struct.hpp"
 #include "attention/topk_rule.hpp"
 #include "core/error.hpp"
@@ -13,11 +14,9 @@
 namespace spattn::attention {
 namespace {
 
-constexpr size_t kTopkArgsV1Size = offsetof(spattn_topk_args, index_row_stride) + sizeof(int64_t);
+using checks::invalid;
 
-[[noreturn]] void invalid(const char* function, const std::string& what) {
-  fail(SPATTN_ERR_INVALID_ARGUMENT, std::string(function) + ": " + what);
-}
+constexpr size_t kTopkArgsV1Size = offsetof(spattn_topk_args, index_row_stride) + sizeof(int64_t);
 
 }  // namespace
 
