@@ -2,7 +2,7 @@
 // SPATTN_ERR_INVALID_ARGUMENT (unsupported: SPATTN_ERR_UNSUPPORTED) and a
 // message "<function>: <field> ..." that names the field as the caller wrote
 // it (`args.q_strides[1]`). Every argument validator in src/attention uses
-// these.
+// these (and require_arg of capi/guard.hpp for NULL pointers).
 #pragma once
 
 #include <spattn/spattn.h>
@@ -32,10 +32,6 @@ inline void in_range(int64_t value, int64_t lo, int64_t hi, const std::string& f
 
 inline void positive(int64_t value, const std::string& field, const char* function) {
   if (value <= 0) invalid(function, field + " is " + std::to_string(value) + "; must be > 0");
-}
-
-inline void not_null(const void* ptr, const std::string& field, const char* function) {
-  if (ptr == nullptr) invalid(function, field + " is NULL");
 }
 
 inline void dtype(spattn_dtype dt, const std::string& field, const char* function) {

@@ -134,15 +134,15 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
     fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": args.head_dim is " +
                                      std::to_string(a.head_dim) + "; supported: 64, 128");
   }
-  checks::not_null(a.q, "args.q", function);
-  checks::not_null(a.out, "args.out", function);
+  require_arg(a.q, function, "args.q");
+  require_arg(a.out, function, "args.out");
   checks::strides(a.q_strides, "args.q_strides", function);
   checks::strides(a.out_strides, "args.out_strides", function);
   if (a.kv_cache == nullptr) {
     checks::positive(a.num_kv_heads, "args.num_kv_heads", function);
     checks::positive(a.seqlen_kv, "args.seqlen_kv", function);
-    checks::not_null(a.k, "args.k", function);
-    checks::not_null(a.v, "args.v", function);
+    require_arg(a.k, function, "args.k");
+    require_arg(a.v, function, "args.v");
     checks::strides(a.k_strides, "args.k_strides", function);
     checks::strides(a.v_strides, "args.v_strides", function);
     if ((a.cu_seqlens_q == nullptr) != (a.cu_seqlens_kv == nullptr)) {

@@ -76,7 +76,7 @@ size_t align256(size_t x) { return (x + 255) & ~size_t(255); }
 
 void tensor(const void* data, const int64_t s[3], const char* name, const char* function, bool gpu) {
   const std::string field = std::string("args.") + name;
-  checks::not_null(data, field, function);
+  require_arg(data, function, field.c_str());
   checks::strides(s, field + "_strides", function);
   if (gpu) checks::rows_16b(data, s, field, function);
 }
@@ -191,7 +191,7 @@ Problem resolve_problem(const spattn_vsa_args* args, const char* function, bool 
     invalid(function, "args.workspace_size is " + std::to_string(p.workspace_size) +
                           " bytes; this problem needs " + std::to_string(need) + " (spattn_vsa_workspace_size)");
   }
-  checks::not_null(p.workspace, "args.workspace", function);
+  require_arg(p.workspace, function, "args.workspace");
   checks::aligned(p.workspace, 256, "args.workspace", function);
   return p;
 }
@@ -241,8 +241,8 @@ Relayout resolve_relayout(const spattn_vsa_layout_args* args, const char* functi
   r.num_heads = a.num_heads;
   r.head_dim = a.head_dim;
   r.geo = geometry(a.grid, a.cube_shape, "args.grid", "args.cube_shape", function);
-  checks::not_null(a.src, "args.src", function);
-  checks::not_null(a.dst, "args.dst", function);
+  require_arg(a.src, function, "args.src");
+  require_arg(a.dst, function, "args.dst");
   checks::strides(a.src_strides, "args.src_strides", function);
   checks::strides(a.dst_strides, "args.dst_strides", function);
   if (gpu) {
