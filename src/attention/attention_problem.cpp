@@ -122,10 +122,7 @@ Problem resolve_problem(const spattn_attention_args* args, const char* function)
   require_arg(args, function, "args");
   const spattn_attention_args a = read_struct(args, function, "args");
 
-  if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
-    invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
-                          "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
-  }
+  checks::dtype(a.dtype, "args.dtype", function);
   checks::positive(a.batch, "args.batch", function);
   checks::positive(a.num_heads, "args.num_heads", function);
   checks::positive(a.head_dim, "args.head_dim", function);

@@ -39,10 +39,7 @@ DecodePlan plan(const spattn_decode_args& a, const KvCache& kv) {
 DecodeProblem resolve_decode(const spattn_decode_args* args, const char* function) {
   require_arg(args, function, "args");
   const spattn_decode_args a = read_struct(args, function, "args");
-  if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
-    invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
-                          "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
-  }
+  checks::dtype(a.dtype, "args.dtype", function);
   checks::in_range(a.batch, 1, 65535, "args.batch", function);
   checks::in_range(a.num_heads, 1, 65535, "args.num_heads", function);
   checks::in_range(a.seqlen_q, 1, SPATTN_DECODE_MAX_QUERIES, "args.seqlen_q", function);

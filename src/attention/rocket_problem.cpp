@@ -77,10 +77,7 @@ RocketParams resolve_params(const spattn_rocket_config* config, int32_t head_dim
 void resolve_common(spattn_dtype dtype, int32_t batch, int32_t num_heads, const spattn_kv_cache* kv_cache,
                     const spattn_kt_cache* kt_cache, const spattn_rocket_config* config, float softmax_scale,
                     const char* function, KvCache& kv, KtCache& kt, RocketParams& rocket, float& scale) {
-  if (dtype != SPATTN_DTYPE_FLOAT16 && dtype != SPATTN_DTYPE_BFLOAT16) {
-    invalid(function, "args.dtype is " + num(int(dtype)) +
-                          "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
-  }
+  checks::dtype(dtype, "args.dtype", function);
   if (batch < 1 || batch > 65535) invalid(function, "args.batch is " + num(batch) + "; must be in [1, 65535]");
   if (num_heads < 1 || num_heads > 65535) {
     invalid(function, "args.num_heads is " + num(num_heads) + "; must be in [1, 65535]");

@@ -65,10 +65,7 @@ SparsePlan plan_sparse(const SparseProblem& p, int32_t requested_splits) {
 SparseProblem resolve_sparse(const spattn_sparse_attention_args* args, const char* function) {
   const spattn_sparse_attention_args a =
       read_caller_struct(args, kSparseArgsV1Size, function, "args", "spattn_sparse_attention_args");
-  if (a.dtype != SPATTN_DTYPE_FLOAT16 && a.dtype != SPATTN_DTYPE_BFLOAT16) {
-    invalid(function, "args.dtype is " + std::to_string(int(a.dtype)) +
-                          "; expected SPATTN_DTYPE_FLOAT16 (1) or SPATTN_DTYPE_BFLOAT16 (2)");
-  }
+  checks::dtype(a.dtype, "args.dtype", function);
   checks::in_range(a.batch, 1, 65535, "args.batch", function);
   checks::in_range(a.num_heads, 1, 65535, "args.num_heads", function);
   checks::in_range(a.seqlen_q, 1, INT32_MAX, "args.seqlen_q", function);
