@@ -7,19 +7,17 @@
 #include <string>
 
 #include "attention/arg_checks.hpp"
-#include "attention/caller_struct.hpp"
 #include "attention/fp8.hpp"
 #include "attention/half_float.hpp"
 #include "attention/query_runs.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
 namespace {
 
 using checks::invalid;
-
-constexpr size_t kIndexerArgsV1Size = offsetof(spattn_dsa_indexer_args, logits_row_stride) + sizeof(int64_t);
 
 void require_nonnegative(const int64_t* strides, int n, const char* field, const char* function) {
   for (int i = 0; i < n; ++i) {
@@ -39,8 +37,8 @@ float query_value(const IndexerProblem& p, int64_t offset) {
 }  // namespace
 
 IndexerProblem resolve_indexer(const spattn_dsa_indexer_args* args, const char* function, bool with_logits) {
-  const spattn_dsa_indexer_args a =
-      read_caller_struct(args, kIndexerArgsV1Size, function, "args", "spattn_dsa_indexer_args");
+  require_arg(args, function, "args");
+  const spattn_dsa_indexer_args a = read_struct(args, function, "args");
   if (a.q_dtype != SPATTN_DTYPE_FLOAT8_E4M3 && a.q_dtype != SPATTN_DTYPE_BFLOAT16 &&
       a.q_dtype != SPATTN_DTYPE_FLOAT16) {
     invalid(function, "args.q_dtype is " + std::to_string(int(a.q_dtype)) +

@@ -6,10 +6,11 @@
 #include <vector>
 
 #include "attention/arg_checks.hpp"
-#include "attention/caller_struct.hpp"
 #include "attention/query_runs.hpp"
 #include "attention/sparse_reference.hpp"
 #include "attention/topk.hpp"
+#include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -17,8 +18,6 @@ namespace {
 
 using checks::invalid;
 
-constexpr size_t kLayerArgsV1Size = offsetof(spattn_dsa_layer_args, workspace_size) + sizeof(size_t);
-constexpr size_t kDsaConfigV1Size = offsetof(spattn_dsa_config, seq_len_threshold) + sizeof(int32_t);
 constexpr size_t kAlign = 256;
 
 size_t align_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
@@ -33,12 +32,12 @@ const int32_t* placeholder_lists() {
 }  // namespace
 
 DsaLayerProblem resolve_dsa_layer(const spattn_dsa_layer_args* args, const char* function) {
-  const spattn_dsa_layer_args a =
-      read_caller_struct(args, kLayerArgsV1Size, function, "args", "spattn_dsa_layer_args");
+  require_arg(args, function, "args");
+  const spattn_dsa_layer_args a = read_struct(args, function, "args");
   spattn_dsa_config config{};
   config.skip_indexer_for_short_seqs = 1;  // DeepSeekSparseAttentionConfig's default
   if (a.config != nullptr) {
-    config = read_caller_struct(a.config, kDsaConfigV1Size, function, "args.config", "spattn_dsa_config");
+    config = read_struct(a.config, function, "args.config");
   }
   DsaLayerProblem p;
   p.topk = a.index_topk != 0 ? a.index_topk : config.index_topk;
@@ -61,10 +60,8 @@ DsaLayerProblem resolve_dsa_layer(const spattn_dsa_layer_args* args, const char*
                           " differs from args.indexer->k_cache->head_dim " + std::to_string(p.indexer.head_dim));
   }
 
-  if (a.attention == nullptr) invalid(function, "args.attention is NULL");
-  spattn_sparse_attention_args att = read_caller_struct(
-      a.attention, offsetof(spattn_sparse_attention_args, num_splits) + sizeof(int32_t), function,
-      "args.attention", "spattn_sparse_attention_args");
+  require_arg(a.attention, function, "args.attention");
+  spattn_sparse_attention_args att = read_struct(a.attention, function, "args.attention");
   att.struct_size = sizeof att;
   att.indices = placeholder_lists();
   const bool packed = att.cu_seqlens_q != nullptr;

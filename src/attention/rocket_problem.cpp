@@ -6,8 +6,8 @@
 #include <string>
 
 #include "attention/arg_checks.hpp"
-#include "attention/caller_struct.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -16,10 +16,6 @@ namespace {
 using checks::invalid;
 using checks::unsupported;
 
-constexpr size_t kKtCacheV1Size = offsetof(spattn_kt_cache, max_blocks_per_seq) + sizeof(int32_t);
-constexpr size_t kContextArgsV1Size = offsetof(spattn_rocket_context_args, workspace_size) + sizeof(size_t);
-constexpr size_t kDecodeArgsV1Size = offsetof(spattn_rocket_decode_args, workspace_size) + sizeof(size_t);
-constexpr size_t kRocketConfigV1Size = offsetof(spattn_rocket_config, seq_len_threshold) + sizeof(int32_t);
 constexpr int32_t kMaxPageSize = 128;
 
 std::string num(int64_t v) { return std::to_string(v); }
@@ -41,8 +37,8 @@ class Carver {
 };
 
 RocketParams resolve_params(const spattn_rocket_config* config, int32_t head_dim, const char* function) {
-  const spattn_rocket_config c =
-      read_caller_struct(config, kRocketConfigV1Size, function, "args.config", "spattn_rocket_config");
+  require_arg(config, function, "args.config");
+  const spattn_rocket_config c = read_struct(config, function, "args.config");
   checks::positive(c.window_size, "args.config->window_size", function);
   checks::positive(c.kernel_size, "args.config->kernel_size", function);
   checks::positive(c.topk, "args.config->topk", function);
@@ -176,7 +172,8 @@ int32_t resolve_topr(double topr, int32_t head_dim, const char* function, const 
 
 KtCache resolve_kt_cache(const spattn_kt_cache* cache, const KvCache& kv, const RocketParams& rocket,
                          int32_t batch, const char* function) {
-  const spattn_kt_cache a = read_caller_struct(cache, kKtCacheV1Size, function, "args.kt_cache", "spattn_kt_cache");
+  require_arg(cache, function, "args.kt_cache");
+  const spattn_kt_cache a = read_struct(cache, function, "args.kt_cache");
   KtCache c;
   if (a.layout != SPATTN_KV_LAYOUT_CONTIGUOUS && a.layout != SPATTN_KV_LAYOUT_PAGED) {
     invalid(function, "args.kt_cache->layout is " + num(int(a.layout)) +
@@ -232,8 +229,8 @@ KtCache resolve_kt_cache(const spattn_kt_cache* cache, const KvCache& kv, const 
 }
 
 RocketContextProblem resolve_rocket_context(const spattn_rocket_context_args* args, const char* function) {
-  const spattn_rocket_context_args a =
-      read_caller_struct(args, kContextArgsV1Size, function, "args", "spattn_rocket_context_args");
+  require_arg(args, function, "args");
+  const spattn_rocket_context_args a = read_struct(args, function, "args");
   RocketContextProblem p;
   resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
                  p.kt, p.rocket, p.softmax_scale);
@@ -252,8 +249,8 @@ RocketContextProblem resolve_rocket_context(const spattn_rocket_context_args* ar
 }
 
 RocketDecodeProblem resolve_rocket_decode(const spattn_rocket_decode_args* args, const char* function) {
-  const spattn_rocket_decode_args a =
-      read_caller_struct(args, kDecodeArgsV1Size, function, "args", "spattn_rocket_decode_args");
+  require_arg(args, function, "args");
+  const spattn_rocket_decode_args a = read_struct(args, function, "args");
   RocketDecodeProblem p;
   resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
                  p.kt, p.rocket, p.softmax_scale);

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "attention/arg_checks.hpp"
-#include "attention/caller_struct.hpp"
 #include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -15,9 +15,6 @@ namespace {
 
 using checks::invalid;
 using checks::unsupported;
-
-constexpr size_t kSparseArgsV1Size =
-    offsetof(spattn_sparse_attention_args, num_splits) + sizeof(int32_t);
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -63,8 +60,8 @@ SparsePlan plan_sparse(const SparseProblem& p, int32_t requested_splits) {
 }
 
 SparseProblem resolve_sparse(const spattn_sparse_attention_args* args, const char* function) {
-  const spattn_sparse_attention_args a =
-      read_caller_struct(args, kSparseArgsV1Size, function, "args", "spattn_sparse_attention_args");
+  require_arg(args, function, "args");
+  const spattn_sparse_attention_args a = read_struct(args, function, "args");
   checks::dtype(a.dtype, "args.dtype", function);
   checks::in_range(a.batch, 1, 65535, "args.batch", function);
   checks::in_range(a.num_heads, 1, 65535, "args.num_heads", function);

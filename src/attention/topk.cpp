@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "attention/arg_checks.hpp"
-#include "attention/caller_struct.hpp"
 #include "attention/topk_rule.hpp"
+#include "capi/guard.hpp"
+#include "capi/struct_size.hpp"
 #include "core/error.hpp"
 
 namespace spattn::attention {
@@ -16,12 +17,11 @@ namespace {
 
 using checks::invalid;
 
-constexpr size_t kTopkArgsV1Size = offsetof(spattn_topk_args, index_row_stride) + sizeof(int64_t);
-
 }  // namespace
 
 TopkProblem resolve_topk(const spattn_topk_args* args, const char* function) {
-  const spattn_topk_args a = read_caller_struct(args, kTopkArgsV1Size, function, "args", "spattn_topk_args");
+  require_arg(args, function, "args");
+  const spattn_topk_args a = read_struct(args, function, "args");
   if (a.num_rows < 0) invalid(function, "args.num_rows is " + std::to_string(a.num_rows) + "; must be >= 0");
   if (a.num_cols < 0) invalid(function, "args.num_cols is " + std::to_string(a.num_cols) + "; must be >= 0");
   if (a.k < 1) invalid(function, "args.k is " + std::to_string(a.k) + "; must be >= 1");

@@ -118,6 +118,48 @@ struct PublishedLayouts<spattn_merge_args> {
   static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_merge_args, lse)};  // 0.2
 };
 
+template <>
+struct PublishedLayouts<spattn_sparse_attention_args> {
+  static constexpr const char* kName = "spattn_sparse_attention_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_sparse_attention_args, num_splits)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_topk_args> {
+  static constexpr const char* kName = "spattn_topk_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_topk_args, index_row_stride)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_dsa_indexer_args> {
+  static constexpr const char* kName = "spattn_dsa_indexer_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_dsa_indexer_args, logits_row_stride)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_dsa_layer_args> {
+  static constexpr const char* kName = "spattn_dsa_layer_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_dsa_layer_args, workspace_size)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_kt_cache> {
+  static constexpr const char* kName = "spattn_kt_cache";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_kt_cache, max_blocks_per_seq)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_rocket_context_args> {
+  static constexpr const char* kName = "spattn_rocket_context_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_rocket_context_args, workspace_size)};  // 0.2
+};
+
+template <>
+struct PublishedLayouts<spattn_rocket_decode_args> {
+  static constexpr const char* kName = "spattn_rocket_decode_args";
+  static constexpr size_t kEnds[] = {SPATTN_FIELD_END(spattn_rocket_decode_args, workspace_size)};  // 0.2
+};
+
 namespace detail {
 
 template <class T>
