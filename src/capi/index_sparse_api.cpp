@@ -17,23 +17,7 @@
 #include "attention/index_sparse_cuda.hpp"
 #endif
 
-namespace {
-
 namespace att = spattn::attention;
-
-// Runs `launch` when the library has CUDA; otherwise SPATTN_ERR_UNSUPPORTED.
-template <class Launch>
-void with_cuda(const char* function, Launch&& launch) {
-#if SPATTN_HAVE_CUDA
-  (void)function;
-  launch();
-#else
-  (void)launch;
-  spattn::fail_without_cuda(function);
-#endif
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -57,13 +41,14 @@ spattn_status spattn_sparse_attention(const spattn_sparse_attention_args* args, 
   return spattn::guarded([&] {
     static const char* const kFunction = "spattn_sparse_attention";
     const att::SparseProblem problem = att::resolve_sparse(args, kFunction);
-    with_cuda(kFunction, [&] {
-      att::check_sparse_launch(problem, kFunction);
 #if SPATTN_HAVE_CUDA
-      att::launch_sparse_cuda(problem, stream, kFunction);
-#endif
-    });
+    att::check_sparse_launch(problem, kFunction);
+    att::launch_sparse_cuda(problem, stream, kFunction);
+#else
     (void)stream;
+    (void)problem;
+    spattn::fail_without_cuda(kFunction);
+#endif
   });
 }
 
@@ -78,13 +63,14 @@ spattn_status spattn_topk(const spattn_topk_args* args, void* stream) {
   return spattn::guarded([&] {
     static const char* const kFunction = "spattn_topk";
     const att::TopkProblem problem = att::resolve_topk(args, kFunction);
-    with_cuda(kFunction, [&] {
-      att::check_topk_launch(problem, kFunction);
 #if SPATTN_HAVE_CUDA
-      att::launch_topk_cuda(problem, stream, kFunction);
-#endif
-    });
+    att::check_topk_launch(problem, kFunction);
+    att::launch_topk_cuda(problem, stream, kFunction);
+#else
     (void)stream;
+    (void)problem;
+    spattn::fail_without_cuda(kFunction);
+#endif
   });
 }
 
@@ -96,13 +82,14 @@ spattn_status spattn_dsa_indexer(const spattn_dsa_indexer_args* args, void* stre
   return spattn::guarded([&] {
     static const char* const kFunction = "spattn_dsa_indexer";
     const att::IndexerProblem problem = att::resolve_indexer(args, kFunction, true);
-    with_cuda(kFunction, [&] {
-      att::check_indexer_launch(problem, kFunction);
 #if SPATTN_HAVE_CUDA
-      att::launch_indexer_cuda(problem, stream, kFunction);
-#endif
-    });
+    att::check_indexer_launch(problem, kFunction);
+    att::launch_indexer_cuda(problem, stream, kFunction);
+#else
     (void)stream;
+    (void)problem;
+    spattn::fail_without_cuda(kFunction);
+#endif
   });
 }
 
@@ -125,13 +112,14 @@ spattn_status spattn_dsa_layer(const spattn_dsa_layer_args* args, void* stream) 
   return spattn::guarded([&] {
     static const char* const kFunction = "spattn_dsa_layer";
     const att::DsaLayerProblem problem = att::resolve_dsa_layer(args, kFunction);
-    with_cuda(kFunction, [&] {
-      att::check_dsa_layer_launch(problem, kFunction);
 #if SPATTN_HAVE_CUDA
-      att::launch_dsa_layer_cuda(problem, stream, kFunction);
-#endif
-    });
+    att::check_dsa_layer_launch(problem, kFunction);
+    att::launch_dsa_layer_cuda(problem, stream, kFunction);
+#else
     (void)stream;
+    (void)problem;
+    spattn::fail_without_cuda(kFunction);
+#endif
   });
 }
 
