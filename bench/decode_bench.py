@@ -76,7 +76,7 @@ class Lib:
 class Cache:
     """One copy of a KV cache (contiguous or paged, bf16 or FP8) and its descriptor."""
 
-    def __init__(self, k, v, page, fp8, seed):
+    def __init__(self, k, v, page, fp8, seed, shuffle=True):
         # k, v: [B, L, Hkv, D] bf16 contiguous.
         B, L, Hkv, D = k.shape
         self.k_scale = self.v_scale = 0.0
@@ -95,7 +95,7 @@ class Cache:
             pages_per_seq = L // page
             n = B * pages_per_seq
             g = torch.Generator(device="cpu").manual_seed(seed)
-            perm = torch.randperm(n, generator=g).to("cuda")
+            perm = (torch.randperm(n, generator=g) if shuffle else torch.arange(n)).to("cuda")
             self.table = perm.view(B, pages_per_seq).to(torch.int32).contiguous()
             pool_k = torch.empty((n, page, Hkv, D), dtype=k.dtype, device="cuda")
             pool_v = torch.empty_like(pool_k)
@@ -176,13 +176,13 @@ def graph_time_ms(step, copies, launches=10, repeats=9):
 
 
 class Row:
-    def __init__(self, lib, B, L, H, Hkv, page, fp8, seed=0):
+    def __init__(self, lib, B, L, H, Hkv, page, fp8, seed=0, shuffle=True):
         self.lib, self.B, self.L, self.H, self.Hkv, self.page, self.fp8 = lib, B, L, H, Hkv, page, fp8
         D = 128
         self.q, k, v = peaked(B, L, H, Hkv, D, seed)
         self.kv_bytes = 2 * B * L * Hkv * D * (1 if fp8 else 2)
         self.copies = max(1, min(8, math.ceil(256e6 / self.kv_bytes)))
-        self.caches = [Cache(k, v, page, fp8, seed + i) for i in range(self.copies)]
+        self.caches = [Cache(k, v, page, fp8, seed + i, shuffle) for i in range(self.copies)]
         self.k_ref, self.v_ref = (k, v) if not fp8 else (None, None)
         self.out = torch.empty_like(self.q)
         self.counters = torch.zeros(2, dtype=torch.int64, device="cuda")
@@ -263,8 +263,32 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--profile", help="B,L,page,fp8,threshold: one row, three launches, for Nsight Compute")
+    ap.add_argument("--row", action="append", default=[],
+                    help="B,L,H,page,fp8[,ordered][,splits=N]: time this row dense only (repeatable); "
+                         "ordered: pages in order; splits: args.num_splits")
     args = ap.parse_args()
     lib = Lib(args.lib)
+    if args.row:
+        for spec in args.row:
+            f = spec.split(",")
+            B, L, H, page, fp8 = int(f[0]), int(f[1]), int(f[2]), int(f[3]), bool(int(f[4]))
+            ordered = "ordered" in f[5:]
+            splits = [int(x[7:]) for x in f[5:] if x.startswith("splits=")]
+            row = Row(lib, B, L, H, 8, page, fp8, shuffle=not ordered)
+            if splits:
+                for a in row.args:
+                    a.num_splits = splits[0]
+                size = ctypes.c_size_t()
+                lib.check(lib.lib.spattn_decode_workspace_size(ctypes.byref(row.args[0]), ctypes.byref(size)), "workspace")
+                row.workspace = torch.empty(max(size.value, 16), dtype=torch.uint8, device="cuda")
+                for a in row.args:
+                    a.workspace, a.workspace_size = row.workspace.data_ptr(), size.value
+            ms = row.time(0.0)
+            gbs = row.kv_bytes / (ms * 1e-3) / 1e9
+            print(f"| {spec} | {row.kv_bytes / 1e6:.0f} MB | {ms:.4f} ms | {gbs:.0f} GB/s | {gbs * 1e9 / HBM * 100:.0f}% |", flush=True)
+            del row
+            torch.cuda.empty_cache()
+        return 0
     if args.profile:
         B, L, page, fp8, thr = args.profile.split(",")
         row = Row(lib, int(B), int(L), 32, 8, int(page), bool(int(fp8)))

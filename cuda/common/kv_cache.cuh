@@ -105,6 +105,13 @@ __device__ __forceinline__ void load_kv_tile(const KvDevice& kv, int b, int head
   }
 }
 
+// Two E4M3 values (the low and high byte of `pair`) as an fp16x2 register,
+// the low byte in the low half (exact).
+__device__ __forceinline__ uint32_t e4m3x2_to_f16x2(uint32_t pair) {
+  const __half2_raw raw = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(pair & 0xFFFFu), __NV_E4M3);
+  return uint32_t(raw.x) | (uint32_t(raw.y) << 16);
+}
+
 // Eight E4M3 values (8 bytes) as eight exact 16-bit values of the query type,
 // packed as the four 32-bit registers of a 16-byte chunk.
 template <bool kBf16>
@@ -115,13 +122,12 @@ __device__ __forceinline__ uint4 e4m3x8_to_16bit(uint2 in) {
   for (int w = 0; w < 2; ++w) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const __nv_fp8x2_storage_t pair = __nv_fp8x2_storage_t((words[w] >> (16 * h)) & 0xFFFFu);
-      const __half2_raw raw = __nv_cvt_fp8x2_to_halfraw2(pair, __NV_E4M3);
+      const uint32_t f16x2 = e4m3x2_to_f16x2(words[w] >> (16 * h));
       if constexpr (kBf16) {
-        const __nv_bfloat162 b = __float22bfloat162_rn(__half22float2(__half2(raw)));
+        const __nv_bfloat162 b = __float22bfloat162_rn(__half22float2(*reinterpret_cast<const __half2*>(&f16x2)));
         out[2 * w + h] = *reinterpret_cast<const uint32_t*>(&b);
       } else {
-        out[2 * w + h] = uint32_t(raw.x) | (uint32_t(raw.y) << 16);
+        out[2 * w + h] = f16x2;
       }
     }
   }
@@ -137,11 +143,24 @@ __device__ __forceinline__ uint32_t tma_tile_offset(int row, int col) {
   return uint32_t((col >> 6) * (128 * 128) + row * 128 + ((((col & 63) >> 3) ^ (row & 7)) << 4) + ((col & 7) << 1));
 }
 
-// Converts a linear [kRows][D] E4M3 staging tile into a 16-bit tile whose
-// element (row, col) sits at byte offset(row, col) (exact: every E4M3 value
-// is a bf16 and an fp16 value). Shared memory only; the caller synchronizes
-// around it.
-template <bool kBf16, int D, int kThreads, int kRows, class Offset>
+// Byte offset of element (row, col) of an FP8 [rows][D] tile as TMA writes
+// it with the swizzle of fp8_tile_swizzle_bytes (rows of D bytes; the
+// 16-byte chunk c of row r at c ^ (r % 8) for D = 128, at c ^ (r / 2 % 4) for
+// D = 64), so that ldmatrix reads of 8 rows hit 8 different bank groups.
+template <int D>
+__device__ __forceinline__ uint32_t fp8_tile_offset(int row, int col) {
+  static_assert(D == 64 || D == 128, "FP8 tiles of 64 or 128 bytes per row");
+  const int swz = D == 128 ? (row & 7) : ((row >> 1) & 3);
+  return uint32_t(row * D + ((((col >> 4) ^ swz)) << 4) + (col & 15));
+}
+// The TMA swizzle span that yields fp8_tile_offset<D>: 128 or 64 bytes.
+constexpr int fp8_tile_swizzle_bytes(int head_dim) { return head_dim == 128 ? 128 : 64; }
+
+// Converts an FP8 [kRows][D] tile laid out by fp8_tile_offset into a 16-bit
+// tile whose element (row, col) sits at byte offset(row, col) (exact: every
+// E4M3 value is a bf16 and an fp16 value). Shared memory only; the caller
+// synchronizes around it. kLinear: the FP8 tile is a plain [kRows][D] instead.
+template <bool kBf16, int D, int kThreads, int kRows, bool kLinear, class Offset>
 __device__ __forceinline__ void fp8_to_16bit_tile(const uint8_t* staging, uint8_t* tile, Offset offset) {
   constexpr int kChunks = D / 8;  // 8-byte input chunks per row (16 output bytes)
   static_assert((kRows * kChunks) % kThreads == 0, "whole passes");
@@ -150,22 +169,26 @@ __device__ __forceinline__ void fp8_to_16bit_tile(const uint8_t* staging, uint8_
     const int i = it * kThreads + threadIdx.x;
     const int row = i / kChunks;
     const int chunk = i % kChunks;
-    const uint2 in = *reinterpret_cast<const uint2*>(staging + row * D + chunk * 8);
+    uint32_t src = uint32_t(row * D + chunk * 8);
+    if constexpr (!kLinear) src = fp8_tile_offset<D>(row, chunk * 8);
+    const uint2 in = *reinterpret_cast<const uint2*>(staging + src);
     *reinterpret_cast<uint4*>(tile + offset(row, chunk * 8)) = e4m3x8_to_16bit<kBf16>(in);
   }
 }
 
-// Into the TMA layout of the decode kernel (tma_tile_offset).
+// From the TMA layout of an FP8 tile (fp8_tile_offset) into the TMA layout
+// of a 16-bit one (tma_tile_offset): the decode kernel's large row tiles.
 template <bool kBf16, int D, int kThreads>
 __device__ __forceinline__ void fp8_to_tile(const uint8_t* staging, uint8_t* tile) {
-  fp8_to_16bit_tile<kBf16, D, kThreads, 128>(staging, tile, [](int row, int col) { return tma_tile_offset<D>(row, col); });
+  fp8_to_16bit_tile<kBf16, D, kThreads, 128, false>(staging, tile,
+                                                    [](int row, int col) { return tma_tile_offset<D>(row, col); });
 }
 
 // Into the swizzled layout of the mma.sync kernels (swizzled<D>).
 template <bool kBf16, int D, int kThreads, int kRows>
 __device__ __forceinline__ void fp8_to_swizzled_tile(const uint8_t* staging, uint16_t* tile) {
-  fp8_to_16bit_tile<kBf16, D, kThreads, kRows>(staging, reinterpret_cast<uint8_t*>(tile),
-                                                [](int row, int col) { return 2 * swizzled<D>(row, col); });
+  fp8_to_16bit_tile<kBf16, D, kThreads, kRows, true>(staging, reinterpret_cast<uint8_t*>(tile),
+                                                      [](int row, int col) { return 2 * swizzled<D>(row, col); });
 }
 
 }  // namespace spattn::attention

@@ -13,17 +13,24 @@
 //  - 17 to 128 rows (kRowTiles = 8): each warp has 16 rows and all 128 keys
 //    (warps without rows only vote).
 //
-// Copies: thread 0 issues every TMA copy (one 4-D box per 64 columns of a
-// contiguous tile, or per page of a paged one) completing on one mbarrier per
-// ring slot; K runs kKStages - 1 tiles ahead, V is copied only for a kept
-// tile, right after its vote, and consumed one tile later (its P waits in
-// registers, packed to 16 bits), so a skipped tile's values are never read.
+// Copies: one thread issues the TMA copies of K, one of another warp those of
+// V, right after each vote (one 4-D box per 64 columns of a contiguous tile,
+// or per page of a paged one), completing on one mbarrier per ring slot (the
+// issuing thread's work delays its warp's next vote, so it is split and kept
+// short: run 30); K runs kKStages - 1 tiles ahead, V is copied only for a
+// kept tile, right after its vote, and consumed one tile later (its P waits
+// in registers, packed to 16 bits), so a skipped tile's values are never read.
 // Page ids are read a chunk of tiles ahead by all threads. 16-bit tiles land
-// 128-byte swizzled (tma_tile_offset); FP8 tiles land unswizzled and are
-// converted (exactly) to fp16 into that layout, the matrix instructions then
-// running in fp16 (bf16 queries rescaled by a power of two). Rows a copy
-// does not fill (past the sequence, on a bad page) are masked from S and
-// zeroed in V before P.V.
+// 128-byte swizzled (tma_tile_offset), FP8 tiles swizzled too
+// (fp8_tile_offset). FP8 values meet the queries in fp16 matrix instructions
+// (bf16 queries rescaled by a power of two; conversions exact): with up to 16
+// rows each warp converts the K and V bytes it reads in registers (Q's dims
+// permuted once so that a K row's bytes are B fragments as read; V's
+// transposed pairs regrouped by byte permutes, O's dims coming out
+// interleaved) and two CTAs share an SM; with more rows every warp reads the
+// whole tile, so each tile is converted once into a 16-bit tile in shared
+// memory. Rows a copy does not fill (past the sequence, on a bad page) are
+// masked from S and zeroed in V before P.V.
 //
 // Per key tile t of the split (decisions: src/attention/decode_reference.cpp,
 // which makes the same ones): S = Q K^T, masked, row maxima; the vote (one
@@ -89,6 +96,11 @@ struct DecodeParams {
 // for the 128-byte swizzle).
 template <int D, int kRowTiles, bool kFp8>
 struct Smem {
+  // FP8 tiles meet a small Q tile (each warp its own 16 keys) in registers:
+  // each warp converts what it reads; a large Q tile (every warp all keys)
+  // has each tile converted once into a 16-bit tile in shared memory.
+  static constexpr bool kFp8InRegisters = kFp8 && kRowTiles == 1;
+  static constexpr bool kFp8Convert = kFp8 && !kFp8InRegisters;
   // K tiles in flight: the current one and kKStages - 1 ahead (three ahead
   // where the 128-row Q tile leaves room for a fourth slot).
   static constexpr int kKStages = kRowTiles == 1 ? 4 : 3;
@@ -98,10 +110,10 @@ struct Smem {
   static constexpr int kStage = kFp8 ? kTileK * D : kTile16;  // one ring slot as copied
   static constexpr int kQ = 0;
   static constexpr int kK = kQ + (kRows * D * 2 + 1023) / 1024 * 1024;
-  static constexpr int kKConv = kK + kKStages * kStage;  // FP8 only: the converted tile
-  static constexpr int kV = kKConv + (kFp8 ? kTile16 : 0);
+  static constexpr int kKConv = kK + kKStages * kStage;  // kFp8Convert only: the converted tile
+  static constexpr int kV = kKConv + (kFp8Convert ? kTile16 : 0);
   static constexpr int kVConv = kV + kVStages * kStage;
-  static constexpr int kBarriers = kVConv + (kFp8 ? kTile16 : 0);  // kKStages + kVStages mbarriers
+  static constexpr int kBarriers = kVConv + (kFp8Convert ? kTile16 : 0);  // kKStages + kVStages mbarriers
   static constexpr int kPages = kBarriers + (kKStages + kVStages) * 8;  // [kKStages][8] page ids
   static constexpr int kPageChunks = kPages + kKStages * kMaxPagesPerTile * 4;  // [2][kThreads] ids read ahead
   static constexpr int kValidKeys = kPageChunks + 2 * kThreads * 4;  // [kKStages] keys copied
@@ -116,10 +128,25 @@ struct Smem {
   static_assert(kReduceEnd <= kBarriers, "the epilogue's sums fit before the barriers");
   static constexpr int kBytes = kEnd + 1024;  // + alignment slack of the dynamic buffer
   static_assert(kBytes <= 227 * 1024, "fits the shared memory of an sm_90 CTA");
+  // CTAs per SM: two for the FP8 register path, whose half-size slots let
+  // two fit an SM's 228 KB (1 KB of each reserved by the system): twice the
+  // tiles in flight (1.3x faster than one CTA with an 8-slot K ring, run 30);
+  // the other shapes take all the registers of one.
+  static constexpr int kCtasPerSm = kFp8InRegisters ? 2 : 1;
+  static_assert(kCtasPerSm * (kBytes + 1024) <= 228 * 1024, "the CTAs of an SM fit its shared memory");
 };
 
+// Dims of Q in the order the FP8 register path multiplies them: within each
+// 16 dims, the matrix instruction's k slot s takes dim fp8_k_dim(s), so that
+// the 4 consecutive FP8 bytes an ldmatrix lane reads of a K row (dims 4c..4c+3)
+// are its slots 2c, 2c + 1, 2c + 8, 2c + 9 (a dot product in any order of its
+// dims is the same sum; Q is permuted once per CTA).
+__device__ __forceinline__ int fp8_k_dim(int slot) {
+  return 4 * ((slot & 7) >> 1) + 2 * (slot >> 3) + (slot & 1);
+}
+
 template <bool kBf16, int D, int kRowTiles, bool kFp8>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(kThreads, (Smem<D, kRowTiles, kFp8>::kCtasPerSm))
     decode_kernel(const __grid_constant__ CUtensorMap tm_k, const __grid_constant__ CUtensorMap tm_v,
                   const DecodeParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -218,38 +245,36 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       return;
     }
+    // The pages holding keys of the tile (a loop of their count: this runs
+    // on one thread between two votes of the whole CTA).
     int32_t* pages = stage_pages + slot * kMaxPagesPerTile;
-    uint32_t bad = 0, copied = 0;
+    const int n_pages = min(pages_per_tile, (lk - key0 + p.page_size - 1) / p.page_size);
+    uint32_t bad = 0;
     if (!values) {
       const int rel = t - t0;
       const int32_t* ids = page_chunks + ((rel / kPageChunkTiles) % 2) * kThreads + (rel % kPageChunkTiles) * kMaxPagesPerTile;
-#pragma unroll
-      for (int i = 0; i < kMaxPagesPerTile; ++i) pages[i] = ids[i];
-    }
-#pragma unroll
-    for (int i = 0; i < kMaxPagesPerTile; ++i) {
-      const int page = pages[i];
-      const bool needed = i < pages_per_tile && key0 + i * p.page_size < lk;
-      if (needed && (page < 0 || page >= p.num_pages)) bad |= 1u << i;
-      if (needed && page >= 0 && page < p.num_pages) ++copied;
-    }
-    const uint32_t page_bytes = uint32_t(p.page_size) * D * (kFp8 ? 1 : 2);
-    sm90::mbar_arrive_expect_tx(bar, copied * page_bytes);
-#pragma unroll
-    for (int i = 0; i < kMaxPagesPerTile; ++i) {
-      const int page = pages[i];
-      if (i < pages_per_tile && key0 + i * p.page_size < lk && page >= 0 && page < p.num_pages) {
-#pragma unroll
-        for (int c = 0; c < kBoxes; ++c) {
-          // Rows i * page_size.. of box c: 1024-byte aligned (page_size >= 16 rows of >= 64 bytes).
-          const int offset = c * kTileK * kBoxCols * (kFp8 ? 1 : 2) + i * p.page_size * kBoxCols * (kFp8 ? 1 : 2);
-          sm90::tma_load_4d(sm90::smem_u32(dst + offset), map, bar, c * kBoxCols, 0, kv_head, page);
-        }
+#pragma unroll 1
+      for (int i = 0; i < n_pages; ++i) {
+        const int page = ids[i];
+        pages[i] = page;
+        if (page < 0 || page >= p.num_pages) bad |= 1u << i;
       }
-    }
-    if (!values) {
       valid_keys[slot] = min(kTileK, lk - key0);
       bad_pages[slot] = bad;
+    } else {
+      bad = bad_pages[slot];
+    }
+    constexpr int kRowBytes = kBoxCols * (kFp8 ? 1 : 2);
+    sm90::mbar_arrive_expect_tx(bar, uint32_t(n_pages - __popc(bad)) * uint32_t(p.page_size) * D * (kFp8 ? 1 : 2));
+#pragma unroll 1
+    for (int i = 0; i < n_pages; ++i) {
+      if ((bad >> i) & 1u) continue;
+#pragma unroll
+      for (int c = 0; c < kBoxes; ++c) {
+        // Rows i * page_size.. of box c: 1024-byte aligned (page_size >= 16 rows of >= 64 bytes).
+        sm90::tma_load_4d(sm90::smem_u32(dst + (c * kTileK + i * p.page_size) * kRowBytes), map, bar, c * kBoxCols, 0,
+                          kv_head, pages[i]);
+      }
     }
   };
   // Whether key j of a tile was copied, from the tile's valid-key count and
@@ -291,31 +316,42 @@ __global__ void __launch_bounds__(kThreads, 1)
   cp_async_wait<0>();
   __syncthreads();  // Q landed for everyone
   float scale_log2 = p.scale_log2;
-  if constexpr (kFp8 && kBf16) {
+  if constexpr (kFp8) {
     // bf16 queries for fp16 matrix instructions: scaled by 2^-s so that the
     // largest is below 2^15 (exact for every component above 2^-14 of that
     // scale), the 2^s returning in the logit factor (products are scaled
     // exactly, so the logits and the skip decisions are the reference's).
-    __shared__ unsigned int q_max_bits;
-    if (threadIdx.x == 0) q_max_bits = 0u;
-    __syncthreads();
-    float mx = 0.0f;
-    for (int i = threadIdx.x; i < L::kRows * D; i += kThreads) {
-      mx = fmaxf(mx, fabsf(__bfloat162float(reinterpret_cast<const __nv_bfloat16*>(q_smem)[swizzled<D>(i / D, i % D)])));
-    }
+    float down = 1.0f;
+    if constexpr (kBf16) {
+      __shared__ unsigned int q_max_bits;
+      if (threadIdx.x == 0) q_max_bits = 0u;
+      __syncthreads();
+      float mx = 0.0f;
+      for (int i = threadIdx.x; i < L::kRows * D; i += kThreads) {
+        mx = fmaxf(mx, fabsf(__bfloat162float(reinterpret_cast<const __nv_bfloat16*>(q_smem)[swizzled<D>(i / D, i % D)])));
+      }
 #pragma unroll
-    for (int x = 16; x > 0; x /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, x));
-    if (lane == 0) atomicMax(&q_max_bits, __float_as_uint(mx));
-    __syncthreads();
-    const float q_max = __uint_as_float(q_max_bits);
-    const int shift = q_max < 32768.0f ? 0 : ilogbf(q_max) - 14;
-    const float down = exp2f(float(-shift));
-    for (int i = threadIdx.x; i < L::kRows * D; i += kThreads) {
-      uint16_t& e = q_smem[swizzled<D>(i / D, i % D)];
-      const float x = __bfloat162float(*reinterpret_cast<const __nv_bfloat16*>(&e)) * down;
-      e = float_to_16bit<false>(x);
+      for (int x = 16; x > 0; x /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, x));
+      if (lane == 0) atomicMax(&q_max_bits, __float_as_uint(mx));
+      __syncthreads();
+      const float q_max = __uint_as_float(q_max_bits);
+      const int shift = q_max < 32768.0f ? 0 : ilogbf(q_max) - 14;
+      down = exp2f(float(-shift));
+      scale_log2 *= exp2f(float(shift));
     }
-    scale_log2 *= exp2f(float(shift));
+    // One thread per 16 dims of a row: rescaled to fp16 (bf16 queries) and,
+    // for the register path, put in fp8_k_dim order.
+    for (int i = threadIdx.x; i < L::kRows * (D / 16); i += kThreads) {
+      const int r = i / (D / 16), d0 = (i % (D / 16)) * 16;
+      uint16_t x[16];
+#pragma unroll
+      for (int j = 0; j < 16; ++j) {
+        const uint16_t e = q_smem[swizzled<D>(r, d0 + (L::kFp8InRegisters ? fp8_k_dim(j) : j))];
+        x[j] = kBf16 ? float_to_16bit<false>(__bfloat162float(*reinterpret_cast<const __nv_bfloat16*>(&e)) * down) : e;
+      }
+#pragma unroll
+      for (int j = 0; j < 16; ++j) q_smem[swizzled<D>(r, d0 + j)] = x[j];
+    }
     __syncthreads();
   }
 
@@ -324,14 +360,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   for (int i = 0; i < kDT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
   float m_run[2] = {-INFINITY, -INFINITY};
   float l_run[2] = {0.0f, 0.0f};
-  uint32_t p_wait[kNT][2];  // P of the kept tile whose V is still arriving
+  uint32_t p_wait[kNT][2] = {};  // P of the kept tile whose V is still arriving
   bool waiting = false;
   int wait_slot = 0, wait_valid = 0, kept = 0, skipped = 0;
   uint32_t wait_bad = 0;
 
-  // The 16-bit tile of a ring slot: the slot itself, or (FP8) its conversion.
+  // The tile the matrix instructions read of a ring slot: the slot itself,
+  // or (kFp8Convert) its 16-bit conversion.
   auto tile16 = [&](uint8_t* stage, int conv) -> const uint8_t* {
-    if constexpr (kFp8) {
+    if constexpr (L::kFp8Convert) {
       fp8_to_tile<kMmaBf16, D, kThreads>(stage, smem + conv);
       __syncthreads();
       return smem + conv;
@@ -347,27 +384,52 @@ __global__ void __launch_bounds__(kThreads, 1)
     const uint8_t* vt = tile16(v_stage(slot), L::kVConv);
     if (valid < kTileK || bad != 0) {
       // Rows no copy filled hold stale values: zero them (P is 0 there, but
-      // 0 * NaN would not be).
+      // 0 * NaN would not be). A row of either layout is its own D elements.
+      constexpr int kRowBytes = D * (L::kFp8InRegisters ? 1 : 2);
       uint8_t* w = const_cast<uint8_t*>(vt);
-      for (int i = threadIdx.x; i < kTileK * (D / 8); i += kThreads) {
-        const int row = i / (D / 8), col = (i % (D / 8)) * 8;
-        if (!key_valid(valid, bad, row)) *reinterpret_cast<uint4*>(w + tma_tile_offset<D>(row, col)) = make_uint4(0, 0, 0, 0);
+      for (int i = threadIdx.x; i < kTileK * (kRowBytes / 16); i += kThreads) {
+        const int row = i / (kRowBytes / 16), chunk = i % (kRowBytes / 16);
+        if (!key_valid(valid, bad, row)) {
+          const uint32_t at = L::kFp8InRegisters ? uint32_t(row * kRowBytes + chunk * 16) : tma_tile_offset<D>(row, chunk * 8);
+          *reinterpret_cast<uint4*>(w + at) = make_uint4(0, 0, 0, 0);
+        }
       }
       asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // before TMA writes the slot again
       __syncthreads();
     }
     if (!warp_active) return;
     const uint32_t vbase = smem_addr(vt);
+    if constexpr (L::kFp8InRegisters) {
+      // The warp's 16 keys, 32 dims per ldmatrix: transposed 16-bit pairs
+      // give a lane the bytes (key 2c, 2c + 1) x (dim 2g, 2g + 1) (c = lane %
+      // 4, g = lane / 4); regrouped by dim, each pair is one fp16x2 B
+      // register of dim 2g (even) or 2g + 1 (odd): O's columns come out as
+      // [even dims | odd dims] per 16 dims (o[2 dp], o[2 dp + 1]).
+      const uint32_t pa[4] = {p_wait[0][0], p_wait[0][1], p_wait[1][0], p_wait[1][1]};
+      const int key = key_group * kKeysPerWarp + (mat & 1) * 8 + mat_row;
 #pragma unroll
-    for (int kc = 0; kc < kKeysPerWarp / 16; ++kc) {
-      const uint32_t pa[4] = {p_wait[2 * kc][0], p_wait[2 * kc][1], p_wait[2 * kc + 1][0], p_wait[2 * kc + 1][1]};
-#pragma unroll
-      for (int dp = 0; dp < D / 16; ++dp) {
+      for (int dq = 0; dq < D / 32; ++dq) {
         uint32_t bv[4];
-        const int key = key_group * kKeysPerWarp + kc * 16 + mat_row + (mat & 1) * 8;
-        ldmatrix_x4_trans(bv, vbase + tma_tile_offset<D>(key, dp * 16 + (mat >> 1) * 8));
-        E::mma(o[2 * dp], pa, bv[0], bv[1]);
-        E::mma(o[2 * dp + 1], pa, bv[2], bv[3]);
+        ldmatrix_x4_trans(bv, vbase + fp8_tile_offset<D>(key, dq * 32 + (mat >> 1) * 16));
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const uint32_t lo = __byte_perm(bv[2 * h], 0, 0x3120), hi = __byte_perm(bv[2 * h + 1], 0, 0x3120);
+          E::mma(o[4 * dq + 2 * h], pa, e4m3x2_to_f16x2(lo), e4m3x2_to_f16x2(hi));
+          E::mma(o[4 * dq + 2 * h + 1], pa, e4m3x2_to_f16x2(lo >> 16), e4m3x2_to_f16x2(hi >> 16));
+        }
+      }
+    } else {
+#pragma unroll
+      for (int kc = 0; kc < kKeysPerWarp / 16; ++kc) {
+        const uint32_t pa[4] = {p_wait[2 * kc][0], p_wait[2 * kc][1], p_wait[2 * kc + 1][0], p_wait[2 * kc + 1][1]};
+#pragma unroll
+        for (int dp = 0; dp < D / 16; ++dp) {
+          uint32_t bv[4];
+          const int key = key_group * kKeysPerWarp + kc * 16 + mat_row + (mat & 1) * 8;
+          ldmatrix_x4_trans(bv, vbase + tma_tile_offset<D>(key, dp * 16 + (mat >> 1) * 8));
+          E::mma(o[2 * dp], pa, bv[0], bv[1]);
+          E::mma(o[2 * dp + 1], pa, bv[2], bv[3]);
+        }
       }
     }
   };
@@ -375,12 +437,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   for (int t = t0; t < t1; ++t) {
     const int it = t - t0;
     const int slot = it % L::kKStages;
-    if (threadIdx.x == 0 && t + L::kKStages - 1 < t1) {
-      const int ahead = (it + L::kKStages - 1) % L::kKStages;
-      issue(false, t + L::kKStages - 1, ahead, k_stage(ahead), k_bar(ahead));
-    }
     if (paged && it % kPageChunkTiles == kPageChunkTiles - L::kKStages) {
-      // Chunk c + 1 is first needed L::kKStages - 1 iterations from now; its
+      // Chunk c + 1 is first read by the K copy after the next vote; its
       // entries, read a chunk ago, become visible at this tile's vote.
       const int c = it / kPageChunkTiles;
       page_chunks[((c + 1) % 2) * kThreads + threadIdx.x] = page_ahead;
@@ -393,7 +451,25 @@ __global__ void __launch_bounds__(kThreads, 1)
     float s[kNT][4];
 #pragma unroll
     for (int i = 0; i < kNT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
-    if (warp_active) {
+    if (L::kFp8InRegisters && warp_active) {
+      // The warp's 16 keys, two k steps per ldmatrix: a lane's 4 FP8 bytes of
+      // a key row are its k slots (2c, 2c + 1) and (2c + 8, 2c + 9) in Q's
+      // fp8_k_dim order.
+      const uint32_t kbase = smem_addr(kt);
+      const int key = key_group * kKeysPerWarp + (mat & 1) * 8 + mat_row;
+#pragma unroll
+      for (int kc = 0; kc < kKC; kc += 2) {
+        uint32_t bk[4];
+        ldmatrix_x4(bk, kbase + fp8_tile_offset<D>(key, (kc + (mat >> 1)) * 16));
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          uint32_t qa[4];
+          ldmatrix_x4(qa, smem_addr(q_smem) + 2u * swizzled<D>(mat_row + (mat & 1) * 8, (kc + h) * 16 + (mat >> 1) * 8));
+          E::mma(s[0], qa, e4m3x2_to_f16x2(bk[2 * h]), e4m3x2_to_f16x2(bk[2 * h] >> 16));
+          E::mma(s[1], qa, e4m3x2_to_f16x2(bk[2 * h + 1]), e4m3x2_to_f16x2(bk[2 * h + 1] >> 16));
+        }
+      }
+    } else if (warp_active) {
       const uint32_t kbase = smem_addr(kt);
 #pragma unroll
       for (int kc = 0; kc < kKC; ++kc) {
@@ -456,8 +532,15 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     }
 
+    // Copies, on two threads of different warps: V of a kept tile, and K of
+    // the tile kKStages - 1 ahead into the slot of tile t - 1 (read by every
+    // warp, and its pages by the V copy of tile t - 1, before this vote).
     const int v_slot = kept % kVStages;
     if (!skip && threadIdx.x == 0) issue(true, t, slot, v_stage(v_slot), v_bar(v_slot));
+    if (threadIdx.x == kThreads - 32 && t + L::kKStages - 1 < t1) {
+      const int ahead = (it + L::kKStages - 1) % L::kKStages;
+      issue(false, t + L::kKStages - 1, ahead, k_stage(ahead), k_bar(ahead));
+    }
     if (waiting) {
       sm90::mbar_wait(v_bar(wait_slot), uint32_t((kept - 1) / kVStages) & 1u);
       p_times_v(wait_slot, wait_valid, wait_bad);
@@ -509,9 +592,18 @@ __global__ void __launch_bounds__(kThreads, 1)
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 1);
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 2);
     float* orow = o_sum + (key_group * L::kRows + my_row[i]) * L::kOStride;
+    if constexpr (L::kFp8InRegisters) {
+      // o[2 dp] holds dims 16 dp + 4c and + 2, o[2 dp + 1] dims + 1 and + 3.
 #pragma unroll
-    for (int dt = 0; dt < kDT; ++dt) {
-      *reinterpret_cast<float2*>(orow + dt * 8 + col_in_quad) = make_float2(o[dt][2 * i], o[dt][2 * i + 1]);
+      for (int dp = 0; dp < D / 16; ++dp) {
+        *reinterpret_cast<float4*>(orow + dp * 16 + 2 * col_in_quad) =
+            make_float4(o[2 * dp][2 * i], o[2 * dp + 1][2 * i], o[2 * dp][2 * i + 1], o[2 * dp + 1][2 * i + 1]);
+      }
+    } else {
+#pragma unroll
+      for (int dt = 0; dt < kDT; ++dt) {
+        *reinterpret_cast<float2*>(orow + dt * 8 + col_in_quad) = make_float2(o[dt][2 * i], o[dt][2 * i + 1]);
+      }
     }
     if ((lane % 4) == 0) {
       l_sum[key_group * L::kRows + my_row[i]] = l_run[i];
@@ -668,7 +760,8 @@ void launch_decode_cuda(const DecodeProblem& pr, void* stream, const char* funct
     const int64_t elem_strides[3] = {st[1], st[2], st[0]};  // rows, heads, batch or page
     if (!make_map_4d(&maps[i], type, kv.element_bytes(), i == 0 ? kv.k : kv.v, dims, elem_strides,
                      fp8 ? kv.head_dim : 64, kv.paged() ? kv.page_size : kTileK,
-                     fp8 ? CU_TENSOR_MAP_SWIZZLE_NONE : CU_TENSOR_MAP_SWIZZLE_128B)) {
+                     !fp8 || fp8_tile_swizzle_bytes(kv.head_dim) == 128 ? CU_TENSOR_MAP_SWIZZLE_128B
+                                                                        : CU_TENSOR_MAP_SWIZZLE_64B)) {
       fail(SPATTN_ERR_UNSUPPORTED, std::string(function) + ": the KV cache's " + (i == 0 ? "K" : "V") +
                                        " pool cannot be described for TMA (strides, extents or driver)");
     }

@@ -317,6 +317,38 @@ inline std::vector<DecodeCase> decode_cases() {
     cases.push_back(c);
   }
   {
+    // FP8 with head dim 64: 64-byte rows, the 64-byte TMA swizzle.
+    DecodeCase c = base("dense_fp8_contiguous_d64");
+    c.fp8 = true;
+    c.dim = 64;
+    c.lens = {77, 1000};
+    cases.push_back(c);
+  }
+  {
+    // FP8 with more than 16 rows per KV head (32 here): the kernel's tile of
+    // 128 rows, which converts each FP8 tile once in shared memory.
+    DecodeCase c = base("dense_fp8_paged64_rows_over_16");
+    c.fp8 = true;
+    c.heads = 32;
+    c.kv_heads = 2;
+    c.lq = 2;
+    c.lens = {700, 1000};
+    c.page_size = 64;
+    cases.push_back(c);
+  }
+  {
+    DecodeCase c = base("dense_fp8_paged16_rows_over_16_d64");
+    c.fp8 = true;
+    c.dim = 64;
+    c.heads = 16;
+    c.kv_heads = 1;
+    c.lq = 3;
+    c.lens = {260, 129};
+    c.max_len = 272;
+    c.page_size = 16;
+    cases.push_back(c);
+  }
+  {
     DecodeCase c = base("skip_contiguous_auto_splits");
     c.peaked = true;
     c.lens = {2048, 1500};
@@ -384,7 +416,8 @@ inline DecodePlanModel plan_model(const DecodeCase& c) {
   int s = c.splits;
   if (s == 0) {
     const long ctas = long(c.batch) * c.kv_heads * p.row_tiles;
-    s = int(std::min<long>((p.max_tiles + 3) / 4, (256 + ctas - 1) / ctas));
+    const long target = c.fp8 && p.rows <= 16 ? 256 : 128;  // spattn.h: W
+    s = int(std::min<long>((p.max_tiles + 3) / 4, (target + ctas - 1) / ctas));
   }
   s = std::max(1, std::min(s, std::max(p.max_tiles, 1)));
   p.tiles_per_split = (p.max_tiles + s - 1) / s;
