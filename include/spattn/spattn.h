@@ -833,9 +833,10 @@ typedef struct spattn_decode_args {
 /* The number of splits a decode call with these args uses. With
  * T = ceil(max_seqlen_kv / SPATTN_SKIP_TILE_KEYS) key tiles and
  * C = batch * num_kv_heads * ceil(rows / 128) tiles of rows, the asked number
- * is num_splits when it is > 0, else min(ceil(T / 4), ceil(256 / C)) (about
- * 256 CTAs, with at least 4 tiles per split so that skipping has tiles to
- * skip); it is clamped to [1, max(T, 1)], each split gets
+ * is num_splits when it is > 0, else min(ceil(T / 4), ceil(W / C)) with
+ * W = 256 for an FP8 cache with rows <= 16, else 128 (about one wave of the
+ * kernel on a 132-SM GPU, with at least 4 tiles per split so that skipping
+ * has tiles to skip); it is clamped to [1, max(T, 1)], each split gets
  * ceil(T / asked) tiles (the last one what remains), and the result is the
  * number of splits that then hold tiles. */
 SPATTN_API spattn_status spattn_decode_num_splits(const spattn_decode_args *args, int32_t *out_splits);

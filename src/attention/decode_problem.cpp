@@ -26,7 +26,8 @@ DecodePlan plan(const spattn_decode_args& a, const KvCache& kv) {
   if (splits == 0) {
     const int64_t ctas = int64_t(a.batch) * kv.num_kv_heads * p.row_tiles;
     const int64_t by_length = (int64_t(p.max_tiles) + kDecodeMinTilesPerSplit - 1) / kDecodeMinTilesPerSplit;
-    splits = int32_t(std::min<int64_t>(by_length, (kDecodeTargetCtas + ctas - 1) / ctas));
+    const int64_t target = kv.fp8() && p.rows <= 16 ? kDecodeTargetCtasFp8 : kDecodeTargetCtas;
+    splits = int32_t(std::min<int64_t>(by_length, (target + ctas - 1) / ctas));
   }
   splits = std::max(1, std::min(splits, std::max(p.max_tiles, 1)));
   p.tiles_per_split = ceil_div(p.max_tiles, splits);

@@ -210,20 +210,29 @@ TEST(DecodePlan, SplitsAndWorkspaceFollowTheDocumentedRule) {
   spattn_kv_cache cache;
   int32_t splits = 0;
   size_t bytes = 1;
-  // 1 x 8 KV heads x 128k keys: T = 1024 tiles, C = 8 -> min(1024, 32) = 32 splits of 32 tiles.
+  // 1 x 8 KV heads x 128k keys: T = 1024 tiles, C = 8 -> min(256, ceil(128 / 8)) = 16 splits of 64 tiles.
   spattn_decode_args a = shape_args(cache, 1, 32, 8, 1, 131072);
   ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK) << spattn_last_error();
-  EXPECT_EQ(splits, 32);
+  EXPECT_EQ(splits, 16);
   ASSERT_EQ(spattn_decode_workspace_size(&a, &bytes), SPATTN_OK);
-  const size_t rows = 1 * 32 * 1 * 32;  // batch * heads * queries * splits
+  const size_t rows = 1 * 32 * 1 * 16;  // batch * heads * queries * splits
   EXPECT_EQ(bytes, rows * 128 * 4 + rows * 4);
+  // The same over an FP8 cache (4 rows per KV head, W = 256): ceil(256 / 8) = 32 splits;
+  // with 32 rows per KV head (8 queries) W is 128 again: 16 splits.
+  cache.dtype = SPATTN_DTYPE_FLOAT8_E4M3;
+  ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(splits, 32);
+  a.seqlen_q = 8;
+  ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK) << spattn_last_error();
+  EXPECT_EQ(splits, 16);
+  a = shape_args(cache, 1, 32, 8, 1, 131072);
   // 64 x 8 = 512 CTAs: one split, no workspace.
   a = shape_args(cache, 64, 32, 8, 1, 32768);
   ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK);
   EXPECT_EQ(splits, 1);
   ASSERT_EQ(spattn_decode_workspace_size(&a, &bytes), SPATTN_OK);
   EXPECT_EQ(bytes, 0u);
-  // 3 x 2 KV heads x 10 tiles: ceil(256 / 6) = 43, but ceil(10 / 4) = 3 -> 3 splits (4, 4, 2 tiles).
+  // 3 x 2 KV heads x 10 tiles: ceil(128 / 6) = 22, but ceil(10 / 4) = 3 -> 3 splits (4, 4, 2 tiles).
   a = shape_args(cache, 3, 4, 2, 1, 1280);
   ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK);
   EXPECT_EQ(splits, 3);

@@ -166,7 +166,7 @@ static class KernelTests
     }
 
     // The documented split rule, hand-computed: T = ceil(5120 / 128) = 40 key tiles, C = 1 batch x
-    // 2 KV heads x 1 row tile, automatic: min(ceil(40 / 4), ceil(256 / 2)) = 10.
+    // 2 KV heads x 1 row tile, automatic: min(ceil(40 / 4), ceil(128 / 2)) = 10.
     public static void DecodeSplits()
     {
         var dummy = new ushort[64];

@@ -125,7 +125,7 @@ fn decode_splits_follow_the_documented_rule() {
     a.q = kv.as_ptr() as *const _;
     a.out = kv.as_ptr() as *mut _;
     a.kv_cache = &cache;
-    // T = 40 key tiles, C = 1 batch x 2 KV heads x 1 row tile: min(ceil(40 / 4), ceil(256 / 2)) = 10.
+    // T = 40 key tiles, C = 1 batch x 2 KV heads x 1 row tile: min(ceil(40 / 4), ceil(128 / 2)) = 10.
     assert_eq!(unsafe { spattn::decode_num_splits(&a) }.unwrap(), 10);
     assert!(unsafe { spattn::decode_workspace_size(&a) }.unwrap() > 0);
     a.num_splits = 9; // ceil(40 / 9) = 5 tiles each: 8 splits hold tiles
