@@ -360,15 +360,20 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="", help="comma list of tables to run: prefill,decode,indexer,layer")
+    ap.add_argument("--seqs", help="comma list of sequence lengths of the prefill and layer tables")
+    ap.add_argument("--mla-only", action="store_true", help="prefill and layer tables: the MLA rows only")
     args = ap.parse_args()
     lib = Lib(args.lib)
     only = set(args.only.split(",")) if args.only else {"prefill", "decode", "indexer", "layer"}
     print(torch.cuda.get_device_name(), torch.__version__, flush=True)
     seqs = [4096, 16384] if args.quick else [4096, 16384, 65536]
+    if args.seqs:
+        seqs = [int(x) for x in args.seqs.split(",")]
+    shapes = (True,) if args.mla_only else (True, False)
     if "prefill" in only:
         print("\n### index-sparse attention, prefill (dispatcher: sm_90a kernel for MLA)\n\n"
               "| shape | ms | TFLOP/s (selected) | of bf16 peak | mma.sync kernel ms (TFLOP/s) |\n|---|---|---|---|---|")
-        for mla in (True, False):
+        for mla in shapes:
             for s in seqs:
                 bench_sparse_prefill(lib, s, mla)
     if "decode" in only:
@@ -391,7 +396,7 @@ def main():
     if "layer" in only:
         print("\n### whole DSA layer vs dense cuDNN attention (causal)\n\n"
               "| layer | ms | dense peer | dense ms | speedup |\n|---|---|---|---|---|")
-        for mla in (True, False):
+        for mla in shapes:
             for s in seqs:
                 bench_layer(lib, s, mla)
 

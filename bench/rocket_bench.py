@@ -21,7 +21,7 @@ block table in order).
    C queries): the phase's share of the prefill. The phase compacts in place,
    so the cache is restored (untimed) before each timed call.
 
-usage: rocket_bench.py --lib build/src/library/libspattn.so [--quick]
+usage: rocket_bench.py --lib build/src/library/libspattn.so [--quick] [--contexts 131072] [--batches 1,16]
 """
 import argparse
 import ctypes
@@ -380,6 +380,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True, help="libspattn.so")
     ap.add_argument("--quick", action="store_true", help="8k and 32k, batch 1 and 16 only")
+    ap.add_argument("--contexts", help="comma list of context lengths (overrides the default set)")
+    ap.add_argument("--batches", help="comma list of decode batch sizes (overrides the default set)")
     args = ap.parse_args()
     lib = Lib(args.lib)
     cfg = lib.rocket_config()
@@ -391,6 +393,10 @@ def main():
     gen.manual_seed(0)
     contexts = [8192, 32768] if args.quick else [8192, 32768, 131072]
     batches = [1, 16] if args.quick else [1, 4, 16, 64]
+    if args.contexts:
+        contexts = [int(x) for x in args.contexts.split(",")]
+    if args.batches:
+        batches = [int(x) for x in args.batches.split(",")]
     print("\n### decode step (ms per step, CUDA graphs of 20 steps)")
     print("| context | batch | ours dense | cuDNN | RocketKV | dense / RocketKV | dense vs cuDNN rel.err |")
     print("|---|---|---|---|---|---|---|")
