@@ -1,8 +1,8 @@
 #!/bin/bash
 # One device call: build, GPU tests, compute-sanitizer on a few tests, the
-# benchmark, and (--full) the PyTorch example of the Python bindings; logs
-# under $OUT (7 files at most: the device tool returns 8). Usage, from the
-# repo root, carry .devdeps:
+# benchmark, and (--full) the PyTorch example of the Python bindings; back
+# under $OUT: summary.txt and logs.tgz (see below). Usage, from the repo
+# root, carry .devdeps:
 #   bash bench/device_run.sh [--quick] [--no-tests] [--tests-only] [--bench=NAME] [--full]
 #   --quick       benchmark on the small shapes only
 #   --no-tests    skip GPU tests and sanitizers
@@ -20,10 +20,18 @@
 # and make sure there is no "(C7520)" / "(C7515)" "... wgmma.mma_async
 # instructions are serialized" line (info messages, not warnings): a
 # serialized kernel is ~15% slower (run 4).
+# What comes back fits the device tool's limits (8 files, the last 12,000
+# characters of output): the logs are written under /tmp/spattn_logs and
+# packed into $OUT/logs.tgz at exit, and everything printed is also kept in
+# $OUT/summary.txt.
 set -u
 export SPATTN_TEST_REQUIRE_GPU=1
-OUTDIR=${OUT:-/tmp/spattn_out}
-mkdir -p "$OUTDIR"
+RETURNED=${OUT:-/tmp/spattn_out}
+OUTDIR=/tmp/spattn_logs
+mkdir -p "$RETURNED" "$OUTDIR"
+exec > >(tee -a "$RETURNED/summary.txt") 2>&1
+pack_logs() { tar czf "$RETURNED/logs.tgz" -C "$OUTDIR" . 2>/dev/null; }
+trap pack_logs EXIT
 QUICK=""; TESTS=1; EXAMPLE=0; BENCH=1; BENCH_NAME=attention
 for a in "$@"; do
   case $a in --quick) QUICK=--quick ;; --no-tests) TESTS=0 ;; --full) EXAMPLE=1; QUICK="" ;; --tests-only) BENCH=0 ;;
