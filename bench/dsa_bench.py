@@ -101,6 +101,8 @@ class Lib:
         for name in ("spattn_sparse_attention_workspace_size", "spattn_dsa_layer_workspace_size"):
             getattr(self.lib, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]
             getattr(self.lib, name).restype = ctypes.c_int
+        self.lib.spattn_sparse_attention_num_splits.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int32)]
+        self.lib.spattn_sparse_attention_num_splits.restype = ctypes.c_int
         self.lib.spattn_last_error.restype = ctypes.c_char_p
         self.lib.spattn_bench_sparse_attention_path.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         self.lib.spattn_bench_sparse_attention_path.restype = ctypes.c_int
@@ -222,7 +224,7 @@ def paged_cache(batch, seq, heads, dim, page, gen, v=True):
     return k, vv, table
 
 
-def bench_sparse_decode(lib, batch, seq, mla, topk=2048, page=64):
+def bench_sparse_decode(lib, batch, seq, mla, topk=2048, page=64, splits=0):
     gen = torch.Generator(device="cuda").manual_seed(batch * 7 + seq)
     heads, kv_heads, dim, dim_v = (128, 1, 576, 512) if mla else (32, 8, 128, 128)
     k, v, table = paged_cache(batch, seq, kv_heads, dim, page, gen, v=not mla)
@@ -239,13 +241,17 @@ def bench_sparse_decode(lib, batch, seq, mla, topk=2048, page=64):
     lists = strided_lists(prefix, topk, gen)
     a = sparse_args(q, out, cache, lists, topk, False, 1.0 / math.sqrt(192))
     a.index_strides[:] = [topk, topk, 0]
+    a.num_splits = splits
+    used = ctypes.c_int32()
+    if lib.lib.spattn_sparse_attention_num_splits(ctypes.addressof(a), ctypes.byref(used)) != 0:
+        raise RuntimeError(f"spattn_sparse_attention_num_splits: {lib.lib.spattn_last_error().decode()}")
     ws = lib.workspace("spattn_sparse_attention_workspace_size", a)
     a.workspace, a.workspace_size = ws.data_ptr(), ws.numel()
     ms = time_ms(lambda: lib.call("spattn_sparse_attention", a))
     fl = 2.0 * batch * heads * topk * (dim + dim_v)
     row_bytes = kv_heads * dim * 2 * (1 if mla else 2)
     moved = batch * (topk * row_bytes + heads * (dim + dim_v) * 2 + topk * 4)
-    name = f"{'MLA' if mla else 'GQA 32/8'} decode B={batch} L={seq // 1024}k"
+    name = f"{'MLA' if mla else 'GQA 32/8'} decode B={batch} L={seq // 1024}k, {used.value} splits"
     print(f"| {name} | {ms * 1000:.1f} | {fl / ms / 1e9:.0f} | {moved / ms / 1e6:.0f} | "
           f"{100 * moved / ms / 1e-3 / PEAK_HBM:.0f}% |", flush=True)
     del k, v, table, q, out, lists, ws
@@ -361,7 +367,9 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="", help="comma list of tables to run: prefill,decode,indexer,layer")
     ap.add_argument("--seqs", help="comma list of sequence lengths of the prefill and layer tables")
-    ap.add_argument("--mla-only", action="store_true", help="prefill and layer tables: the MLA rows only")
+    ap.add_argument("--mla-only", action="store_true", help="prefill, decode and layer tables: the MLA rows only")
+    ap.add_argument("--decode-splits", default="0",
+                    help="decode table: comma list of num_splits to time each row with (0: the automatic rule)")
     args = ap.parse_args()
     lib = Lib(args.lib)
     only = set(args.only.split(",")) if args.only else {"prefill", "decode", "indexer", "layer"}
@@ -379,13 +387,14 @@ def main():
     if "decode" in only:
         print("\n### index-sparse attention, decode (paged, 64-token pages)\n\n"
               "| shape | us | TFLOP/s | GB/s gathered | of HBM |\n|---|---|---|---|---|")
-        for mla in (True, False):
+        for mla in shapes:
             for batch in ((1, 32) if args.quick else (1, 8, 32, 128)):
                 for seq in ((32768,) if args.quick else (32768, 131072)):
                     kv_bytes = batch * seq * (576 * 2 if mla else 8 * 128 * 4)
                     if kv_bytes > 40e9:
                         continue
-                    bench_sparse_decode(lib, batch, seq, mla)
+                    for splits in (int(x) for x in args.decode_splits.split(",")):
+                        bench_sparse_decode(lib, batch, seq, mla, splits=splits)
     if "indexer" in only:
         print("\n### lightning indexer (FP8, 64 heads x 128) and top-2048\n\n"
               "| shape | indexer ms | TFLOP/s | of FP8 peak | top-k ms |\n|---|---|---|---|---|")
