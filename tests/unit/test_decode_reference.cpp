@@ -225,7 +225,6 @@ TEST(DecodePlan, SplitsAndWorkspaceFollowTheDocumentedRule) {
   a.seqlen_q = 8;
   ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK) << spattn_last_error();
   EXPECT_EQ(splits, 16);
-  a = shape_args(cache, 1, 32, 8, 1, 131072);
   // 64 x 8 = 512 CTAs: one split, no workspace.
   a = shape_args(cache, 64, 32, 8, 1, 32768);
   ASSERT_EQ(spattn_decode_num_splits(&a, &splits), SPATTN_OK);
