@@ -176,7 +176,7 @@ def graph_time_ms(step, copies, launches=10, repeats=9):
 
 
 class Row:
-    def __init__(self, lib, B, L, H, Hkv, page, fp8, seed=0, shuffle=True):
+    def __init__(self, lib, B, L, H, Hkv, page, fp8, seed=0, shuffle=True, splits=0):
         self.lib, self.B, self.L, self.H, self.Hkv, self.page, self.fp8 = lib, B, L, H, Hkv, page, fp8
         D = 128
         self.q, k, v = peaked(B, L, H, Hkv, D, seed)
@@ -196,6 +196,7 @@ class Row:
             a.out_strides[:] = list(self.out.stride()[:3])
             a.kv_cache = ctypes.addressof(c.desc)
             a.causal = 1
+            a.num_splits = splits  # 0: the automatic rule
             self.args.append(a)
         size = ctypes.c_size_t()
         lib.check(lib.lib.spattn_decode_workspace_size(ctypes.byref(self.args[0]), ctypes.byref(size)), "workspace")
@@ -273,16 +274,8 @@ def main():
             f = spec.split(",")
             B, L, H, page, fp8 = int(f[0]), int(f[1]), int(f[2]), int(f[3]), bool(int(f[4]))
             ordered = "ordered" in f[5:]
-            splits = [int(x[7:]) for x in f[5:] if x.startswith("splits=")]
-            row = Row(lib, B, L, H, 8, page, fp8, shuffle=not ordered)
-            if splits:
-                for a in row.args:
-                    a.num_splits = splits[0]
-                size = ctypes.c_size_t()
-                lib.check(lib.lib.spattn_decode_workspace_size(ctypes.byref(row.args[0]), ctypes.byref(size)), "workspace")
-                row.workspace = torch.empty(max(size.value, 16), dtype=torch.uint8, device="cuda")
-                for a in row.args:
-                    a.workspace, a.workspace_size = row.workspace.data_ptr(), size.value
+            splits = [int(x[7:]) for x in f[5:] if x.startswith("splits=")] or [0]
+            row = Row(lib, B, L, H, 8, page, fp8, shuffle=not ordered, splits=splits[0])
             ms = row.time(0.0)
             gbs = row.kv_bytes / (ms * 1e-3) / 1e9
             print(f"| {spec} | {row.kv_bytes / 1e6:.0f} MB | {ms:.4f} ms | {gbs:.0f} GB/s | {gbs * 1e9 / HBM * 100:.0f}% |", flush=True)
