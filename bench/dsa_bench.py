@@ -28,6 +28,7 @@ import argparse
 import ctypes
 import math
 import sys
+import types
 
 import torch
 import torch.nn.functional as F
@@ -180,37 +181,45 @@ def sparse_args(q, out, cache, lists, topk, causal, scale):
     return a
 
 
+def prefill_problem(seq, mla, gen):
+    """One prefill sequence of index-sparse attention: bf16 queries, the output and a contiguous
+    cache (MLA's latent one, or GQA 32/8 d128), with the tensors the descriptor points into."""
+    heads, kv_heads, dim, dim_v = (128, 1, 576, 512) if mla else (32, 8, 128, 128)
+    p = types.SimpleNamespace(heads=heads, dim=dim, dim_v=dim_v)
+    p.q = (torch.randn(1, seq, heads, dim, device="cuda", generator=gen) * 0.5).to(torch.bfloat16)
+    p.out = torch.empty(1, seq, heads, dim_v, device="cuda", dtype=torch.bfloat16)
+    p.k, p.v = contiguous_cache(seq, kv_heads, dim, gen=gen, v=not mla)
+    p.seqlens = torch.tensor([seq], dtype=torch.int32, device="cuda")
+    p.cache = sized(KvCache)
+    p.cache.dtype, p.cache.num_kv_heads, p.cache.head_dim = BF16, kv_heads, dim
+    p.cache.head_dim_v = dim_v if mla else 0
+    fill_cache(p.cache, p.k, p.v, p.seqlens, seq)
+    return p
+
+
 def bench_sparse_prefill(lib, seq, mla, topk=2048):
     gen = torch.Generator(device="cuda").manual_seed(seq)
-    heads, kv_heads, dim, dim_v = (128, 1, 576, 512) if mla else (32, 8, 128, 128)
-    q = (torch.randn(1, seq, heads, dim, device="cuda", generator=gen) * 0.5).to(torch.bfloat16)
-    out = torch.empty(1, seq, heads, dim_v, device="cuda", dtype=torch.bfloat16)
-    k, v = contiguous_cache(seq, kv_heads, dim, gen=gen, v=not mla)
-    seqlens = torch.tensor([seq], dtype=torch.int32, device="cuda")
-    cache = sized(KvCache)
-    cache.dtype, cache.num_kv_heads, cache.head_dim = BF16, kv_heads, dim
-    cache.head_dim_v = dim_v if mla else 0
-    fill_cache(cache, k, v, seqlens, seq)
+    p = prefill_problem(seq, mla, gen)
     prefix = torch.arange(1, seq + 1, device="cuda", dtype=torch.int32)
     lists = strided_lists(prefix, topk, gen).view(1, seq, topk)
-    a = sparse_args(q, out, cache, lists[0], topk, True, 1.0 / math.sqrt(192))
+    a = sparse_args(p.q, p.out, p.cache, lists[0], topk, True, 1.0 / math.sqrt(192))
     a.index_strides[:] = [0, topk, 0]
     ws = lib.workspace("spattn_sparse_attention_workspace_size", a)
     a.workspace, a.workspace_size = ws.data_ptr(), ws.numel()
     ms = time_ms(lambda: lib.call("spattn_sparse_attention", a))
     keys = torch.clamp(prefix, max=topk).to(torch.float64).sum().item()
-    fl = 2.0 * heads * keys * (dim + dim_v)
+    fl = 2.0 * p.heads * keys * (p.dim + p.dim_v)
     name = f"{'MLA 128h 576/512' if mla else 'GQA 32/8 d128'} prefill S={seq // 1024}k topk {topk}"
     mma = ""
     if mla:  # the mma.sync kernel forced, and its distance to the dispatcher's (sm_90a) output
-        ref = out.float().clone()
+        ref = p.out.float().clone()
         mma_ms = time_ms(lambda: lib.sparse_path(a, 1))
-        err = ((out.float() - ref).norm() / ref.norm()).item()
+        err = ((p.out.float() - ref).norm() / ref.norm()).item()
         mma = f"{mma_ms:.2f} ({fl / mma_ms / 1e9:.0f}), rel.err {err:.1e}"
         del ref
     print(f"| {name} | {ms:.2f} | {fl / ms / 1e9:.0f} | {100 * fl / ms / 1e9 / (PEAK_BF16 / 1e12):.0f}% | {mma} |",
           flush=True)
-    del q, out, k, v, lists, ws
+    del p, lists, ws
     torch.cuda.empty_cache()
 
 
@@ -324,16 +333,8 @@ def sdpa_ms(q, k, v):
 def bench_layer(lib, seq, mla, topk=2048):
     gen = torch.Generator(device="cuda").manual_seed(seq + 1)
     ia, keep = indexer_inputs(1, seq, seq, gen)
-    heads, kv_heads, dim, dim_v = (128, 1, 576, 512) if mla else (32, 8, 128, 128)
-    q = (torch.randn(1, seq, heads, dim, device="cuda", generator=gen) * 0.5).to(torch.bfloat16)
-    out = torch.empty(1, seq, heads, dim_v, device="cuda", dtype=torch.bfloat16)
-    k, v = contiguous_cache(seq, kv_heads, dim, gen=gen, v=not mla)
-    seqlens = torch.tensor([seq], dtype=torch.int32, device="cuda")
-    cache = sized(KvCache)
-    cache.dtype, cache.num_kv_heads, cache.head_dim = BF16, kv_heads, dim
-    cache.head_dim_v = dim_v if mla else 0
-    fill_cache(cache, k, v, seqlens, seq)
-    aa = sparse_args(q, out, cache, None, 0, True, 1.0 / math.sqrt(192))  # the layer fills the lists
+    p = prefill_problem(seq, mla, gen)
+    aa = sparse_args(p.q, p.out, p.cache, None, 0, True, 1.0 / math.sqrt(192))  # the layer fills the lists
     cfg = sized(DsaConfig)
     cfg.index_n_heads, cfg.index_head_dim, cfg.index_topk, cfg.skip_indexer_for_short_seqs = 64, 128, topk, 1
     la = sized(LayerArgs)
@@ -343,21 +344,17 @@ def bench_layer(lib, seq, mla, topk=2048):
     ms = time_ms(lambda: lib.call("spattn_dsa_layer", la))
     del ws
     torch.cuda.empty_cache()
-    if mla:  # the dense MHA form of MLA prefill: q/k 192, v 128, 128 heads
-        dq = torch.randn(1, 128, seq, 192, device="cuda", dtype=torch.bfloat16, generator=gen)
-        dk = torch.randn(1, 128, seq, 192, device="cuda", dtype=torch.bfloat16, generator=gen)
-        dv = torch.randn(1, 128, seq, 128, device="cuda", dtype=torch.bfloat16, generator=gen)
-        peer = "cuDNN MHA 128h 192/128"
-    else:
-        dq = torch.randn(1, 32, seq, 128, device="cuda", dtype=torch.bfloat16, generator=gen)
-        dk = torch.randn(1, 32, seq, 128, device="cuda", dtype=torch.bfloat16, generator=gen)
-        dv = torch.randn(1, 32, seq, 128, device="cuda", dtype=torch.bfloat16, generator=gen)
-        peer = "cuDNN GQA 32/8 d128 (K/V expanded)"
+    # The dense peer: MLA prefill's MHA form (q/k 192, v 128, 128 heads), or GQA with K/V expanded.
+    dheads, dqk, dvd = (128, 192, 128) if mla else (32, 128, 128)
+    dq = torch.randn(1, dheads, seq, dqk, device="cuda", dtype=torch.bfloat16, generator=gen)
+    dk = torch.randn(1, dheads, seq, dqk, device="cuda", dtype=torch.bfloat16, generator=gen)
+    dv = torch.randn(1, dheads, seq, dvd, device="cuda", dtype=torch.bfloat16, generator=gen)
+    peer = "cuDNN MHA 128h 192/128" if mla else "cuDNN GQA 32/8 d128 (K/V expanded)"
     dense = sdpa_ms(dq, dk, dv)
     name = f"{'MLA' if mla else 'GQA 32/8 d128'} layer S={seq // 1024}k"
     ratio = f"{dense / ms:.2f}x" if dense else "n/a"
     print(f"| {name} | {ms:.2f} | {peer} | {dense if dense is None else round(dense, 2)} | {ratio} |", flush=True)
-    del dq, dk, dv, q, out, k, v, keep
+    del dq, dk, dv, p, keep
     torch.cuda.empty_cache()
 
 
