@@ -12,7 +12,8 @@ block table in order).
    - cuDNN: torch SDPA (CUDNN_ATTENTION back end) on the same keys (GQA
      through enable_gqa, else K/V heads repeated when that fits in memory);
    - RocketKV: spattn_rocket_decode on the compressed cache (the budget plus
-     one new token: 2049 keys per sequence, whatever C was) and its KT cache.
+     one new token: 2049 keys per sequence, whatever C was) and its KT cache;
+     and each of its three pieces alone (update_kt, select, attend).
    Our calls are timed as CUDA graphs of 20 steps (as a serving engine runs
    decode), cuDNN as a torch CUDA graph of 20 calls; median of several
    replays, per step.
@@ -118,6 +119,9 @@ class AttentionArgs(ctypes.Structure):
                 ("kv_cache", ctypes.POINTER(KvCache)), ("skip_seqlen_kv", ctypes.c_int32)]
 
 
+DECODE_PIECES = ("spattn_rocket_decode_update_kt", "spattn_rocket_decode_select", "spattn_rocket_decode_attend")
+
+
 class Lib:
     def __init__(self, path):
         self.lib = ctypes.CDLL(path)
@@ -125,7 +129,7 @@ class Lib:
         L.spattn_last_error.restype = ctypes.c_char_p
         for name in ("spattn_rocket_decode", "spattn_rocket_context", "spattn_attention_decode",
                      "spattn_attention_forward", "spattn_rocket_context_select", "spattn_rocket_context_compact",
-                     "spattn_rocket_context_build_kt"):
+                     "spattn_rocket_context_build_kt") + DECODE_PIECES:
             getattr(L, name).argtypes = [ctypes.c_void_p, ctypes.c_void_p]
             getattr(L, name).restype = ctypes.c_int
         for name in ("spattn_rocket_decode_workspace_size", "spattn_rocket_context_workspace_size",
@@ -299,6 +303,10 @@ def decode_row(lib, cfg, context, batch, gen):
     row["rocket_ms"] = graph_step_ms(lambda: lib.check(lib.lib.spattn_rocket_decode(ctypes.byref(r), stream_ptr()),
                                                        "spattn_rocket_decode"))
     row["speedup"] = row["dense_ms"] / row["rocket_ms"]
+    # Each piece of the step alone, as a graph of 20 (where the step's time goes).
+    row["pieces_us"] = [1e3 * graph_step_ms(lambda f=getattr(lib.lib, name): lib.check(f(ctypes.byref(r), stream_ptr()),
+                                                                                      name))
+                        for name in DECODE_PIECES]
     del comp, kt_data, ws
     torch.cuda.empty_cache()
     return row
@@ -398,16 +406,18 @@ def main():
     if args.batches:
         batches = [int(x) for x in args.batches.split(",")]
     print("\n### decode step (ms per step, CUDA graphs of 20 steps)")
-    print("| context | batch | ours dense | cuDNN | RocketKV | dense / RocketKV | dense vs cuDNN rel.err |")
-    print("|---|---|---|---|---|---|---|")
+    print("| context | batch | ours dense | cuDNN | RocketKV | dense / RocketKV | dense vs cuDNN rel.err | "
+          "update_kt / select / attend us (each alone) |")
+    print("|---|---|---|---|---|---|---|---|")
     for context in contexts:
         for batch in batches:
             r = decode_row(lib, cfg, context, batch, gen)
             cud = f"{r['cudnn_ms']:.4f}" if r["cudnn_ms"] is not None else "n/a"
             cud += " (no graph)" if r.get("cudnn_no_graph") else ""
             err = f"{r['dense_vs_cudnn']:.1e}" if "dense_vs_cudnn" in r else "n/a"
+            pieces = " / ".join(f"{us:.1f}" for us in r["pieces_us"])
             print(f"| {context} | {batch} | {r['dense_ms']:.4f} | {cud} | {r['rocket_ms']:.4f} | "
-                  f"{r['speedup']:.1f}x | {err} |", flush=True)
+                  f"{r['speedup']:.1f}x | {err} | {pieces} |", flush=True)
     print("\n### context phase after the prefill (batch 1)")
     print("| context | dense prefill ms | RocketKV context phase ms | share | select / compact / build_kt ms | "
           "workspace MB |")
