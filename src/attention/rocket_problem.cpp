@@ -69,16 +69,18 @@ RocketParams resolve_params(const spattn_rocket_config* config, int32_t head_dim
   return r;
 }
 
-// Checks the shape fields shared by both phases and resolves the caches.
-void resolve_common(spattn_dtype dtype, int32_t batch, int32_t num_heads, const spattn_kv_cache* kv_cache,
-                    const spattn_kt_cache* kt_cache, const spattn_rocket_config* config, float softmax_scale,
-                    const char* function, KvCache& kv, KtCache& kt, RocketParams& rocket, float& scale) {
+// Checks the fields both phases' args have (dtype, batch, num_heads, the
+// caches, config, softmax_scale) and resolves them into the problem.
+template <class Args, class Problem>
+void resolve_common(const Args& a, const char* function, Problem& p) {
+  const spattn_dtype dtype = a.dtype;
+  const int32_t batch = a.batch, num_heads = a.num_heads;
   checks::dtype(dtype, "args.dtype", function);
   if (batch < 1 || batch > 65535) invalid(function, "args.batch is " + num(batch) + "; must be in [1, 65535]");
   if (num_heads < 1 || num_heads > 65535) {
     invalid(function, "args.num_heads is " + num(num_heads) + "; must be in [1, 65535]");
   }
-  kv = resolve_kv_cache(kv_cache, batch, dtype, function, "args.kv_cache");
+  const KvCache kv = resolve_kv_cache(a.kv_cache, batch, dtype, function, "args.kv_cache");
   if (num_heads % kv.num_kv_heads != 0) {
     invalid(function, "args.num_heads (" + num(num_heads) + ") is not a multiple of args.kv_cache->num_kv_heads (" +
                           num(kv.num_kv_heads) + ")");
@@ -90,13 +92,17 @@ void resolve_common(spattn_dtype dtype, int32_t batch, int32_t num_heads, const 
     unsupported(function, "args.kv_cache->head_dim_v " + num(kv.head_dim_v) + " differs from head_dim " +
                               num(kv.head_dim) + "; RocketKV needs equal key and value dims");
   }
-  rocket = resolve_params(config, kv.head_dim, function);
-  kt = resolve_kt_cache(kt_cache, kv, rocket, batch, function);
-  if (!std::isfinite(softmax_scale) || softmax_scale < 0.0f) {
-    invalid(function, "args.softmax_scale is " + std::to_string(softmax_scale) +
+  p.rocket = resolve_params(a.config, kv.head_dim, function);
+  p.kt = resolve_kt_cache(a.kt_cache, kv, p.rocket, batch, function);
+  if (!std::isfinite(a.softmax_scale) || a.softmax_scale < 0.0f) {
+    invalid(function, "args.softmax_scale is " + std::to_string(a.softmax_scale) +
                           "; must be finite and >= 0 (0: 1/sqrt(head_dim))");
   }
-  scale = softmax_scale != 0.0f ? softmax_scale : float(1.0 / std::sqrt(double(kv.head_dim)));
+  p.softmax_scale = a.softmax_scale != 0.0f ? a.softmax_scale : float(1.0 / std::sqrt(double(kv.head_dim)));
+  p.kv = kv;
+  p.dtype = dtype;
+  p.batch = batch;
+  p.num_heads = num_heads;
 }
 
 RocketContextPlan plan_context(const RocketContextProblem& p, bool own_kept) {
@@ -232,13 +238,9 @@ RocketContextProblem resolve_rocket_context(const spattn_rocket_context_args* ar
   require_arg(args, function, "args");
   const spattn_rocket_context_args a = read_struct(args, function, "args");
   RocketContextProblem p;
-  resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
-                 p.kt, p.rocket, p.softmax_scale);
+  resolve_common(a, function, p);
   require_arg(a.q_window, function, "args.q_window");
   checks::strides(a.q_strides, "args.q_strides", function);
-  p.dtype = a.dtype;
-  p.batch = a.batch;
-  p.num_heads = a.num_heads;
   p.q = TensorView{a.q_window, a.q_strides[0], a.q_strides[1], a.q_strides[2]};
   p.seqlens_out = a.seqlens_out;
   p.kept_indices = a.kept_indices;
@@ -252,15 +254,11 @@ RocketDecodeProblem resolve_rocket_decode(const spattn_rocket_decode_args* args,
   require_arg(args, function, "args");
   const spattn_rocket_decode_args a = read_struct(args, function, "args");
   RocketDecodeProblem p;
-  resolve_common(a.dtype, a.batch, a.num_heads, a.kv_cache, a.kt_cache, a.config, a.softmax_scale, function, p.kv,
-                 p.kt, p.rocket, p.softmax_scale);
+  resolve_common(a, function, p);
   require_arg(a.q, function, "args.q");
   require_arg(a.out, function, "args.out");
   checks::strides(a.q_strides, "args.q_strides", function);
   checks::strides(a.out_strides, "args.out_strides", function);
-  p.dtype = a.dtype;
-  p.batch = a.batch;
-  p.num_heads = a.num_heads;
   p.q = TensorView{a.q, a.q_strides[0], a.q_strides[1], a.q_strides[2]};
   p.out = a.out;
   for (int i = 0; i < 3; ++i) p.out_strides[i] = a.out_strides[i];
