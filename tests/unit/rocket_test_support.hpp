@@ -317,17 +317,23 @@ inline void store_q(Host& h, int b, int i, int head, int d, double x) {
 // The cases both the CPU reference (in CI) and the kernels (on the device)
 // run; the CPU tests assert the decision margins of every one.
 
-inline Case context_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
+// A case's shape, with page 4 (both phases' cases start from it).
+inline Case shaped_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
   Case c;
   c.name = name;
   c.dim = dim;
   c.kv_heads = kv_heads;
   c.group = group;
   c.lens = std::move(lens);
+  c.page = 4;
+  return c;
+}
+
+inline Case context_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
+  Case c = shaped_case(name, dim, kv_heads, group, std::move(lens));
   c.window = 8;
   c.kernel = 7;
   c.budget = 96;
-  c.page = 4;
   return c;
 }
 
@@ -360,13 +366,7 @@ inline std::vector<Case> context_cases() {
 }
 
 inline Case decode_case(const char* name, int dim, int kv_heads, int group, std::vector<int> lens) {
-  Case c;
-  c.name = name;
-  c.dim = dim;
-  c.kv_heads = kv_heads;
-  c.group = group;
-  c.lens = std::move(lens);
-  c.page = 4;
+  Case c = shaped_case(name, dim, kv_heads, group, std::move(lens));
   c.topk = 6;
   c.topr = dim / 3;
   return c;
